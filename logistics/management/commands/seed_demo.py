@@ -1,0 +1,55 @@
+"""python manage.py seed_demo [--password PW]: the demo network, catalog and orders.
+
+Lives in ``logistics``, the app that may import every other one, so one
+command can seed all of them.
+"""
+
+import secrets
+from pathlib import Path
+
+from django.core.management.base import BaseCommand
+
+from partners.demo import DEMO_USERS, seed_network
+from partners.models import ServiceCenter
+
+
+class Command(BaseCommand):
+    help = "Create (or top up) the demo counties, stations, users and villagers. Safe to run twice."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", help="password of the demo users (random and printed when omitted)")
+        parser.add_argument(
+            "--password-file",
+            type=Path,
+            help="read the password from this file, or write a new random one to it (used by make run)",
+        )
+        parser.add_argument("--if-empty", action="store_true", help="do nothing when the database holds stations")
+
+    def handle(self, *args, password=None, password_file=None, if_empty=False, **options):
+        if not password and password_file and password_file.exists():
+            password = password_file.read_text().strip()
+        if if_empty and ServiceCenter.objects.exists():
+            self.stdout.write("The database already holds data; not seeding.")
+            self._print_logins(password)
+            return
+        password = password or secrets.token_urlsafe(9)
+        if password_file:
+            password_file.parent.mkdir(parents=True, exist_ok=True)
+            password_file.write_text(password + "\n")
+            password_file.chmod(0o600)
+        self.stdout.write("Seeding the partner network...")
+        report = seed_network(password=password)
+        if report.created:
+            made = ", ".join(f"{n} {what}" for what, n in report.created.items())
+            self.stdout.write(self.style.SUCCESS(f"Created {made}."))
+        else:
+            self.stdout.write("The demo network already exists; nothing to add.")
+        self._print_logins(password)
+
+    def _print_logins(self, password: str | None) -> None:
+        if not password:
+            self.stdout.write("Demo users: " + ", ".join(DEMO_USERS) + " (passwords as set when they were seeded).")
+            return
+        self.stdout.write("Demo logins (user / password):")
+        for username, role in DEMO_USERS.items():
+            self.stdout.write(f"  {username:<10} {password}   {role}")

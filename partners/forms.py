@@ -1,0 +1,43 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.formfields import PhoneNumberField
+
+from .models import Villager
+
+
+class VillagerForm(forms.ModelForm):
+    phone = PhoneNumberField(
+        label=_("Phone"),
+        region="CN",
+        required=False,
+        help_text=_("Optional. A mainland China number, such as 138 1234 5678."),
+        error_messages={"invalid": _("Enter a valid mainland China phone number, such as 138 1234 5678.")},
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
+
+    class Meta:
+        model = Villager
+        fields = ["name", "phone", "sms_consent", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError(_("Enter the villager's name."))
+        return name
+
+    def clean_phone(self):
+        phone = self.cleaned_data.get("phone")
+        if phone and phone.country_code != 86:
+            raise forms.ValidationError(_("Enter a valid mainland China phone number, such as 138 1234 5678."))
+        return phone
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("sms_consent") and not cleaned.get("phone"):
+            self.add_error("sms_consent", _("SMS needs a phone number."))
+        return cleaned
+
+
+class VillagerSearchForm(forms.Form):
+    q = forms.CharField(label=_("Name or phone"), required=False, max_length=50)

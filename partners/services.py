@@ -1,0 +1,63 @@
+"""Writes to the partner network."""
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from .models import ServiceCenter, Villager
+
+
+class DuplicatePhone(Exception):
+    """Another villager of the same station already has this phone number."""
+
+    def __init__(self, existing: Villager):
+        self.existing = existing
+        super().__init__(_("%(name)s already has this phone number.") % {"name": existing.name})
+
+
+def _existing_with_phone(*, station: ServiceCenter, phone, exclude_pk: int | None = None) -> Villager | None:
+    if not phone:
+        return None
+    others = Villager.objects.filter(service_center=station, phone=phone)
+    if exclude_pk:
+        others = others.exclude(pk=exclude_pk)
+    return others.first()
+
+
+def register_villager(
+    *, station: ServiceCenter, created_by, name: str, phone="", sms_consent: bool = False, notes: str = ""
+) -> Villager:
+    """Register a neighbour at the station.  Raises DuplicatePhone."""
+    try:
+        with transaction.atomic():
+            return Villager.objects.create(
+                service_center=station,
+                name=name.strip(),
+                phone=phone or "",
+                sms_consent=bool(phone) and sms_consent,
+                notes=notes,
+                created_by=created_by,
+            )
+    except IntegrityError:
+        # Two counters registering the same number at once: the constraint decides.
+        existing = _existing_with_phone(station=station, phone=phone)
+        if existing is None:
+            raise
+        raise DuplicatePhone(existing) from None
+
+
+def update_villager(*, villager: Villager, name: str, phone="", sms_consent: bool = False, notes: str = "") -> Villager:
+    """Change a villager's details.  Raises DuplicatePhone."""
+    villager.name = name.strip()
+    villager.phone = phone or ""
+    # Consent to SMS means nothing without a number to send to.
+    villager.sms_consent = bool(phone) and sms_consent
+    villager.notes = notes
+    try:
+        with transaction.atomic():
+            villager.save(update_fields=["name", "phone", "sms_consent", "notes", "updated_at"])
+    except IntegrityError:
+        existing = _existing_with_phone(station=villager.service_center, phone=phone, exclude_pk=villager.pk)
+        if existing is None:
+            raise
+        raise DuplicatePhone(existing) from None
+    return villager

@@ -1,0 +1,63 @@
+"""Named people of the tests: staff of station A, staff of station B, a county manager, an admin."""
+
+import pytest
+from django.conf import settings
+
+from tests.factories import (
+    CountyManagerFactory,
+    ServiceCenterFactory,
+    StationStaffFactory,
+    UserFactory,
+    VillagerFactory,
+)
+
+requires_postgres = pytest.mark.skipif(
+    not settings.DATABASE_IS_POSTGRES, reason="needs PostgreSQL: set DATABASE_URL=postgres://..."
+)
+requires_redis = pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis: set REDIS_URL=redis://...")
+
+
+@pytest.fixture
+def station_a(db):
+    return ServiceCenterFactory(code="A-001", name="里叶村服务站")
+
+
+@pytest.fixture
+def station_b(db):
+    return ServiceCenterFactory(code="B-001", name="下姜村服务站")
+
+
+@pytest.fixture
+def staff_a(station_a):
+    return StationStaffFactory(user=UserFactory(username="alice"), service_center=station_a).user
+
+
+@pytest.fixture
+def staff_b(station_b):
+    return StationStaffFactory(user=UserFactory(username="bob"), service_center=station_b).user
+
+
+@pytest.fixture
+def county_manager(station_a):
+    return CountyManagerFactory(user=UserFactory(username="carol"), county=station_a.village.county).user
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def villager_a(station_a):
+    return VillagerFactory(service_center=station_a, name="王建国", phone="+8613812345678")
+
+
+@pytest.fixture
+def villager_b(station_b):
+    return VillagerFactory(service_center=station_b, name="李秀英", phone="+8613987654321")
+
+
+@pytest.fixture
+def client_a(client, staff_a):
+    client.force_login(staff_a)
+    return client

@@ -1,0 +1,79 @@
+"""Test data factories: one per model, with plausible defaults."""
+
+import factory
+from django.contrib.auth import get_user_model
+
+from partners.models import County, CountyManager, ServiceCenter, StationStaff, Village, Villager, Warehouse
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.django.Password("pw-for-tests")
+
+
+class CountyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = County
+
+    code = factory.Sequence(lambda n: f"{330100 + n:06d}")
+    name = factory.Sequence(lambda n: f"县{n}")
+    province = "浙江省"
+
+
+class WarehouseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Warehouse
+
+    county = factory.SubFactory(CountyFactory)
+    code = factory.Sequence(lambda n: f"WH{n}")
+    name = factory.Sequence(lambda n: f"仓库{n}")
+
+
+class VillageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Village
+
+    county = factory.SubFactory(CountyFactory)
+    town = "城关镇"
+    name = factory.Sequence(lambda n: f"村{n}")
+
+
+class ServiceCenterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ServiceCenter
+
+    code = factory.Sequence(lambda n: f"ST{n:04d}")
+    name = factory.Sequence(lambda n: f"服务站{n}")
+    village = factory.SubFactory(VillageFactory)
+    address = "村委会旁"
+
+
+class StationStaffFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StationStaff
+
+    user = factory.SubFactory(UserFactory)
+    service_center = factory.SubFactory(ServiceCenterFactory)
+    role = StationStaff.Role.PARTNER
+
+
+class CountyManagerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CountyManager
+
+    user = factory.SubFactory(UserFactory)
+    county = factory.SubFactory(CountyFactory)
+
+
+class VillagerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Villager
+
+    service_center = factory.SubFactory(ServiceCenterFactory)
+    name = factory.Sequence(lambda n: f"王{n}")
+    phone = factory.Sequence(lambda n: f"+86138{n:08d}")
+    sms_consent = True

@@ -1,0 +1,53 @@
+from io import StringIO
+
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from partners.models import County, CountyManager, ServiceCenter, StationStaff, Villager
+
+
+def seed(*args) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_it_seeds_the_demo_network_and_can_run_twice(db):
+    first = seed("--password", "demo-pass-1")
+    counts = (County.objects.count(), ServiceCenter.objects.count(), Villager.objects.count())
+
+    second = seed("--password", "demo-pass-1")
+
+    assert "Created" in first
+    assert "already exists" in second
+    assert counts == (County.objects.count(), ServiceCenter.objects.count(), Villager.objects.count())
+    assert set(County.objects.values_list("code", flat=True)) == {"330182", "330127"}
+    assert counts[1] >= 12
+    assert counts[2] >= 200
+
+
+def test_the_demo_users_have_their_roles(db):
+    seed("--password", "demo-pass-1")
+
+    partner = StationStaff.objects.get(user__username="partner").service_center
+    partner2 = StationStaff.objects.get(user__username="partner2").service_center
+    assert partner.village.county.code == "330182"
+    assert partner2.village.county.code == "330127"
+    assert CountyManager.objects.get(user__username="county").county.code == "330182"
+    assert authenticate(username="admin", password="demo-pass-1").is_superuser
+
+
+def test_it_prints_a_random_password_when_none_is_given(db):
+    out = seed()
+
+    password = out.split("admin", 1)[1].split()[0]
+    assert authenticate(username="partner", password=password) is not None
+
+
+def test_if_empty_leaves_an_existing_database_alone(db, tmp_path):
+    seed("--password", "demo-pass-1")
+
+    out = seed("--if-empty", "--password-file", str(tmp_path / "pw"))
+
+    assert "not seeding" in out
+    assert authenticate(username="partner", password="demo-pass-1") is not None
