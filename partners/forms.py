@@ -20,6 +20,10 @@ class VillagerForm(forms.ModelForm):
         fields = ["name", "phone", "sms_consent", "notes"]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
         if not name:

@@ -143,7 +143,7 @@ class Villager(models.Model):
     service_center = models.ForeignKey(
         ServiceCenter, on_delete=models.PROTECT, related_name="villagers", verbose_name=_("service center")
     )
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("full name"), max_length=50)
     phone = PhoneNumberField(_("phone"), blank=True)
     sms_consent = models.BooleanField(_("agrees to SMS"), default=False)
     notes = models.TextField(_("notes"), blank=True, max_length=1000)

@@ -1,0 +1,47 @@
+"""Every partner page, with the scripts and styles it loads, stays under 60 KB compressed.
+
+Stations sit on slow rural links; the budget counts what a browser downloads
+the first time, gzip-compressed as WhiteNoise serves it, and allows no other host.
+"""
+
+import gzip
+import re
+
+import pytest
+from django.contrib.staticfiles import finders
+
+BUDGET = 60 * 1024
+ASSET = re.compile(r'<(?:script[^>]+src|link[^>]+href)="([^"]+)"')
+
+
+def page_weight(html: bytes) -> tuple[int, list[str]]:
+    total = len(gzip.compress(html))
+    assets = ASSET.findall(html.decode())
+    for url in assets:
+        assert url.startswith("/static/"), f"{url} is not served by us"
+        path = finders.find(url.removeprefix("/static/"))
+        with open(path, "rb") as f:
+            total += len(gzip.compress(f.read()))
+    return total, assets
+
+
+@pytest.fixture
+def partner_pages(villager_a):
+    return ["/", "/villagers/", "/villagers/new/", f"/villagers/{villager_a.pk}/", f"/villagers/{villager_a.pk}/edit/"]
+
+
+def test_every_partner_page_is_under_budget(client_a, partner_pages):
+    for url in partner_pages:
+        response = client_a.get(url)
+        assert response.status_code == 200, url
+
+        weight, assets = page_weight(response.content)
+
+        assert weight < BUDGET, f"{url}: {weight} bytes"
+        assert any("htmx" in a for a in assets)
+
+
+def test_the_login_page_is_under_budget(client, db):
+    weight, _ = page_weight(client.get("/accounts/login/").content)
+
+    assert weight < BUDGET
