@@ -1,0 +1,321 @@
+"""What is sold and ordered: catalog, stock, promotions, orders and their events, the SMS outbox."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from partners.models import ServiceCenter, Villager, Warehouse
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+PERCENT = {"max_digits": 5, "decimal_places": 2, "validators": [MinValueValidator(0), MaxValueValidator(100)]}
+
+
+class Seller(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    default_commission_rate = models.DecimalField(_("default commission rate (%)"), default=Decimal("3.00"), **PERCENT)
+
+    class Meta:
+        verbose_name = _("seller")
+        verbose_name_plural = _("sellers")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(default_commission_rate__gte=0, default_commission_rate__lte=100),
+                name="seller_rate_0_100",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Category(models.Model):
+    name = models.CharField(_("name"), max_length=50)
+    slug = models.SlugField(_("slug"), max_length=50, unique=True)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    sku = models.CharField(_("SKU"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="products", verbose_name=_("category")
+    )
+    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="products", verbose_name=_("seller"))
+    unit = models.CharField(_("unit"), max_length=20, default="件")
+    price = models.DecimalField(_("price (CNY)"), **MONEY)
+    weight_kg = models.DecimalField(_("weight (kg)"), max_digits=9, decimal_places=3)
+    volume_m3 = models.DecimalField(_("volume (m³)"), max_digits=9, decimal_places=4)
+    needs_installation = models.BooleanField(_("needs installation"), default=False)
+    is_active = models.BooleanField(_("on sale"), default=True)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["category", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gt=0), name="product_price_positive"),
+            models.CheckConstraint(condition=Q(weight_kg__gte=0, volume_m3__gte=0), name="product_size_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sku})"
+
+
+class Stock(models.Model):
+    """Units of a product at a county warehouse; ``reserved`` are promised to placed orders."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stock", verbose_name=_("product"))
+    warehouse = models.ForeignKey(
+        Warehouse, on_delete=models.PROTECT, related_name="stock", verbose_name=_("warehouse")
+    )
+    on_hand = models.PositiveIntegerField(_("on hand"), default=0)
+    reserved = models.PositiveIntegerField(_("reserved"), default=0)
+
+    class Meta:
+        verbose_name = _("stock")
+        verbose_name_plural = _("stock")
+        constraints = [
+            models.UniqueConstraint(fields=["product", "warehouse"], name="stock_unique_per_warehouse"),
+            # The last line of defence against overselling, whatever the code above does.
+            models.CheckConstraint(
+                condition=Q(reserved__gte=0) & Q(reserved__lte=F("on_hand")), name="stock_reserved_within_on_hand"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.sku} @ {self.warehouse.code}: {self.available}"
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+class Promotion(models.Model):
+    """A time-boxed price or percentage off, for one product or a whole category (a 6.18 sale)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, null=True, blank=True, related_name="promotions", verbose_name=_("product")
+    )
+    category = models.ForeignKey(
+        Category, on_delete=models.CASCADE, null=True, blank=True, related_name="promotions", verbose_name=_("category")
+    )
+    price = models.DecimalField(_("promotional price"), null=True, blank=True, **MONEY)
+    percent_off = models.DecimalField(_("percent off"), null=True, blank=True, **PERCENT)
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+
+    class Meta:
+        verbose_name = _("promotion")
+        verbose_name_plural = _("promotions")
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(product__isnull=False, category__isnull=True)
+                | Q(product__isnull=True, category__isnull=False),
+                name="promotion_product_xor_category",
+            ),
+            models.CheckConstraint(
+                condition=Q(price__isnull=False, percent_off__isnull=True, price__gt=0)
+                | Q(price__isnull=True, percent_off__isnull=False, percent_off__gt=0, percent_off__lt=100),
+                name="promotion_price_xor_percent",
+            ),
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="promotion_ends_after_start"),
+        ]
+        indexes = [models.Index(fields=["starts_at", "ends_at"], name="promotion_window")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CommissionRule(models.Model):
+    """A commission rate for a product, a category or a seller; the most specific one in force wins."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, null=True, blank=True, verbose_name=_("product"))
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, null=True, blank=True, verbose_name=_("category"))
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, null=True, blank=True, verbose_name=_("seller"))
+    rate = models.DecimalField(_("rate (%)"), **PERCENT)
+    valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("commission rule")
+        verbose_name_plural = _("commission rules")
+        constraints = [
+            models.CheckConstraint(condition=Q(rate__gte=0, rate__lte=100), name="commission_rule_rate_0_100"),
+            models.CheckConstraint(
+                condition=Q(product__isnull=False, category__isnull=True, seller__isnull=True)
+                | Q(product__isnull=True, category__isnull=False, seller__isnull=True)
+                | Q(product__isnull=True, category__isnull=True, seller__isnull=False),
+                name="commission_rule_one_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product or self.category or self.seller}: {self.rate}%"
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")  # being put together, nothing reserved
+        PLACED = "placed", _("placed")  # stock reserved, prices frozen, waiting for payment
+        CONFIRMED = "confirmed", _("confirmed")  # paid (or pay-on-pickup agreed), waiting for dispatch
+        BATCHED = "batched", _("batched")  # in exactly one delivery batch
+        IN_TRANSIT = "in_transit", _("in transit")  # the truck has left the county warehouse
+        AT_STATION = "at_station", _("at the station")  # arrived, waiting for the villager
+        COLLECTED = "collected", _("collected")  # handed over against the pickup code; commission earned
+        RETURNED = "returned", _("returned")  # brought back within the return window
+        CANCELLED = "cancelled", _("cancelled")  # called off before batching; stock released
+
+    class DeliveryMethod(models.TextChoices):
+        STATION_PICKUP = "station_pickup", _("pick up at the station")
+        HOME_DELIVERY = "home_delivery", _("home delivery")
+        HOME_INSTALLATION = "home_installation", _("home delivery and installation")
+
+    class PaymentMethod(models.TextChoices):
+        CASH_AT_STATION = "cash_at_station", _("cash at the station")
+        PAY_ON_PICKUP = "pay_on_pickup", _("pay on pickup")
+
+    number = models.CharField(_("order number"), max_length=20, unique=True)
+    service_center = models.ForeignKey(
+        ServiceCenter, on_delete=models.PROTECT, related_name="orders", verbose_name=_("service center")
+    )
+    villager = models.ForeignKey(Villager, on_delete=models.PROTECT, related_name="orders", verbose_name=_("villager"))
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("placed by")
+    )
+    warehouse = models.ForeignKey(
+        Warehouse, on_delete=models.PROTECT, related_name="orders", verbose_name=_("warehouse")
+    )
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.DRAFT)
+    delivery_method = models.CharField(_("delivery"), max_length=20, choices=DeliveryMethod.choices)
+    payment_method = models.CharField(_("payment"), max_length=20, choices=PaymentMethod.choices)
+    total = models.DecimalField(_("total"), default=Decimal("0.00"), **MONEY)
+    commission_total = models.DecimalField(_("commission"), default=Decimal("0.00"), **MONEY)
+    item_count = models.PositiveIntegerField(_("items"), default=0)
+    weight_kg = models.DecimalField(_("weight (kg)"), max_digits=10, decimal_places=3, default=Decimal("0"))
+    volume_m3 = models.DecimalField(_("volume (m³)"), max_digits=10, decimal_places=4, default=Decimal("0"))
+    pickup_code = models.CharField(_("pickup code"), max_length=6)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64)
+    request_hash = models.CharField(max_length=64, editable=False)
+    notes = models.CharField(_("notes"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("placed at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    collected_at = models.DateTimeField(_("collected at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["service_center", "idempotency_key"], name="order_idempotency_per_station"),
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["service_center", "-created_at"], name="order_station_recent"),
+            models.Index(fields=["service_center", "status"], name="order_station_status"),
+            models.Index(fields=["warehouse", "status"], name="order_warehouse_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(models.Model):
+    """One product of an order, with its price and commission frozen at placement."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", verbose_name=_("order"))
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("product"))
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_price = models.DecimalField(_("unit price"), **MONEY)
+    line_total = models.DecimalField(_("line total"), **MONEY)
+    commission_rate = models.DecimalField(_("commission rate (%)"), **PERCENT)
+    commission_amount = models.DecimalField(_("commission"), **MONEY)
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
+            models.UniqueConstraint(fields=["order", "product"], name="order_line_product_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_id}"
+
+
+class OrderEvent(models.Model):
+    """One status change of an order: the audit trail behind its timeline."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("order"))
+    from_status = models.CharField(_("from"), max_length=12, choices=Order.Status.choices)
+    to_status = models.CharField(_("to"), max_length=12, choices=Order.Status.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status} → {self.to_status}"
+
+
+class Notification(models.Model):
+    """The outbox: written in the transaction that decides to notify, sent by a task after commit."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("SMS")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")  # waiting for (another) attempt
+        SENT = "sent", _("sent")  # accepted by the gateway
+        FAILED = "failed", _("failed")  # gave up after the last retry; can be re-sent from the admin
+
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.SMS)
+    recipient = models.CharField(_("recipient"), max_length=32)
+    template = models.CharField(_("template"), max_length=50)
+    payload = models.JSONField(_("payload"), default=dict)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    order = models.ForeignKey(
+        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="notifications", verbose_name=_("order")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "created_at"], name="notification_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.template} #{self.pk}"

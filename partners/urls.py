@@ -3,7 +3,6 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
     path("villagers/", views.villager_list, name="villager-list"),
     path("villagers/new/", views.villager_create, name="villager-create"),
     path("villagers/<int:pk>/", views.villager_detail, name="villager-detail"),

@@ -1,9 +1,6 @@
 """Partner pages: the dashboard and the station's villagers."""
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -11,42 +8,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from . import selectors, services
+from .access import is_htmx, station_required
 from .forms import VillagerForm, VillagerSearchForm
 
 VILLAGERS_PER_PAGE = 25
-
-
-def station_required(view):
-    """Login required, then resolve the user's station into ``request.station``.
-
-    The one place that scopes a partner page: a user with no station sees a
-    page that says so (403), never another station's data.
-    """
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        request.station = selectors.station_for_user(request.user)
-        if request.station is None:
-            managed = request.user.managed_counties.select_related("county")
-            return render(request, "partners/no_station.html", {"managed": managed}, status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-@station_required
-def dashboard(request):
-    station = request.station
-    context = {
-        "villager_count": station.villagers.count(),
-        "recent_villagers": station.villagers.order_by("-created_at", "-pk")[:5],
-    }
-    return render(request, "partners/dashboard.html", context)
 
 
 @station_required
@@ -73,7 +38,9 @@ def villager_create(request):
             messages.success(request, _("%(name)s is registered.") % {"name": villager.name})
             next_url = request.GET.get("next", "")
             if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-                return redirect(next_url)
+                # Back to where the partner came from (the order form) with this villager chosen.
+                separator = "&" if "?" in next_url else "?"
+                return redirect(f"{next_url}{separator}villager={villager.pk}")
             return redirect("villager-detail", pk=villager.pk)
     return render(request, "partners/villager_form.html", {"form": form, "villager": None})
 

@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI from our own static files: stations may have no internet
+    "import_export",
     "django_celery_beat",
     "phonenumber_field",
     "partners",
@@ -210,6 +212,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Ruralshop API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Celery -----------------------------------------------------------------
@@ -235,6 +241,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Synced into the database by beat on start; edit them in the admin afterwards.
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "ruralshop.tasks.heartbeat", "schedule": 60.0},
+    "resend-stuck-notifications": {"task": "orders.tasks.resend_stuck_notifications", "schedule": 300.0},
 }
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -255,6 +262,13 @@ else:
     CELERY_RESULT_BACKEND = "file://" + str(VAR_DIR / "celery" / "results")
     for folder in (CELERY_BROKER_DIR, VAR_DIR / "celery" / "control", VAR_DIR / "celery" / "results"):
         folder.mkdir(parents=True, exist_ok=True)
+
+# --- Orders -----------------------------------------------------------------
+ORDER_RETURN_WINDOW_DAYS = env.int("ORDER_RETURN_WINDOW_DAYS", default=7)
+# orders.sms.ConsoleBackend writes messages to the log; orders.sms.HttpGatewayBackend posts them.
+SMS_BACKEND = env.str("SMS_BACKEND", default="orders.sms.ConsoleBackend")
+SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
 
 # --- Logging ----------------------------------------------------------------
 LOGGING = {

@@ -61,3 +61,30 @@ def villager_b(station_b):
 def client_a(client, staff_a):
     client.force_login(staff_a)
     return client
+
+
+# --- orders: a warehouse for each station's county, a product in stock at station A's warehouse ---
+
+from decimal import Decimal  # noqa: E402
+
+from tests.factories import ProductFactory, StockFactory, WarehouseFactory  # noqa: E402
+
+
+@pytest.fixture
+def warehouse_a(station_a):
+    return WarehouseFactory(county=station_a.village.county, code="WH-A")
+
+
+@pytest.fixture
+def warehouse_b(station_b):
+    return WarehouseFactory(county=station_b.village.county, code="WH-B")
+
+
+@pytest.fixture
+def fertilizer(db):
+    return ProductFactory(sku="FERT-50", name="复合肥 50kg", price=Decimal("168.00"))
+
+
+@pytest.fixture
+def fertilizer_stock(fertilizer, warehouse_a):
+    return StockFactory(product=fertilizer, warehouse=warehouse_a, on_hand=20)

@@ -77,3 +77,64 @@ class VillagerFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"王{n}")
     phone = factory.Sequence(lambda n: f"+86138{n:08d}")
     sms_consent = True
+
+
+# --- orders ---------------------------------------------------------------------
+
+from decimal import Decimal  # noqa: E402
+
+from orders.models import Category, CommissionRule, Product, Promotion, Seller, Stock  # noqa: E402
+
+
+class SellerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Seller
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"卖家{n}")
+    default_commission_rate = Decimal("3.00")
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+        django_get_or_create = ["slug"]
+
+    name = factory.Sequence(lambda n: f"类目{n}")
+    slug = factory.Sequence(lambda n: f"cat-{n}")
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    name = factory.Sequence(lambda n: f"商品{n}")
+    category = factory.SubFactory(CategoryFactory)
+    seller = factory.SubFactory(SellerFactory)
+    unit = "袋"
+    price = Decimal("100.00")
+    weight_kg = Decimal("50.000")
+    volume_m3 = Decimal("0.0600")
+
+
+class StockFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Stock
+
+    product = factory.SubFactory(ProductFactory)
+    warehouse = factory.SubFactory(WarehouseFactory)
+    on_hand = 100
+    reserved = 0
+
+
+class PromotionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Promotion
+
+    name = "6.18"
+
+
+class CommissionRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CommissionRule

@@ -57,7 +57,7 @@ def test_the_dashboard_names_the_station(client_a, station_a, villager_a):
 
     assert response.status_code == 200
     assert station_a.name in response.content.decode()
-    assert villager_a.name in response.content.decode()
+    assert "1 位村民" in response.content.decode()
 
 
 def test_the_list_shows_only_the_stations_villagers_with_masked_phones(client_a, villager_a, villager_b):
@@ -114,10 +114,11 @@ def test_it_registers_a_villager(client_a, staff_a, station_a):
     assert villager.created_by == staff_a
 
 
-def test_it_returns_to_the_next_page_after_registering(client_a):
+def test_it_returns_to_the_order_form_with_the_new_villager_chosen(client_a, station_a):
     response = client_a.post("/villagers/new/?next=/orders/new/", {"name": "陈桂兰", "phone": ""})
 
-    assert response["Location"] == "/orders/new/"
+    villager = Villager.objects.get(service_center=station_a, name="陈桂兰")
+    assert response["Location"] == f"/orders/new/?villager={villager.pk}"
 
 
 def test_it_does_not_redirect_to_another_site(client_a, station_a):

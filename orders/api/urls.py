@@ -1,0 +1,1 @@
+urlpatterns: list = []  # the station JSON API: see orders/api/views.py

@@ -1,0 +1,23 @@
+"""CNY amounts: Decimal with two places, ROUND_HALF_UP to the fen, never a float."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+FEN = Decimal("0.01")
+HUNDRED = Decimal(100)
+
+
+def to_fen(amount: Decimal) -> Decimal:
+    return amount.quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def percent_of(amount: Decimal, rate: Decimal) -> Decimal:
+    """``rate`` percent of ``amount``, rounded half up to the fen: 2.5% of 99.90 is 2.50."""
+    return to_fen(amount * rate / HUNDRED)
+
+
+def line_total(unit_price: Decimal, quantity: int) -> Decimal:
+    return to_fen(unit_price * quantity)
+
+
+def discounted(price: Decimal, percent_off: Decimal) -> Decimal:
+    return to_fen(price * (HUNDRED - percent_off) / HUNDRED)

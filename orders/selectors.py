@@ -1,0 +1,87 @@
+"""Reads of orders and the catalog, scoped to the station that asks."""
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.http import Http404
+from django.utils import timezone
+
+from partners.models import ServiceCenter
+
+from .models import Category, Order, OrderEvent, OrderLine, Product, Stock
+
+
+def orders_of_station(
+    station: ServiceCenter,
+    *,
+    status: str = "",
+    villager_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    query: str = "",
+) -> QuerySet[Order]:
+    orders = Order.objects.filter(service_center=station).select_related("villager")
+    if status:
+        orders = orders.filter(status=status)
+    if villager_id:
+        orders = orders.filter(villager_id=villager_id)
+    if date_from:
+        orders = orders.filter(created_at__gte=_start_of(date_from))
+    if date_to:
+        orders = orders.filter(created_at__lt=_start_of(date_to + timedelta(days=1)))
+    query = query.strip()
+    if query:
+        orders = orders.filter(Q(number__icontains=query) | Q(villager__name__icontains=query))
+    return orders.order_by("-created_at", "-pk")
+
+
+def get_order_of_station(station: ServiceCenter, number: str) -> Order:
+    """One order with everything its page shows; another station's order is a 404."""
+    try:
+        return (
+            Order.objects.select_related("villager", "placed_by", "service_center__village__county", "warehouse")
+            .prefetch_related(
+                Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("pk")),
+                Prefetch("events", queryset=OrderEvent.objects.select_related("actor").order_by("created_at", "pk")),
+            )
+            .get(service_center=station, number=number)
+        )
+    except Order.DoesNotExist:
+        raise Http404("No such order at this station") from None
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def dashboard_figures(station: ServiceCenter) -> dict:
+    """Today's orders and value, orders waiting for payment, orders waiting for pickup: one query."""
+    today = _start_of(timezone.localdate())
+    live = ~Q(status__in=[Order.Status.CANCELLED, Order.Status.DRAFT])
+    figures = Order.objects.filter(service_center=station).aggregate(
+        today_count=Count("pk", filter=Q(created_at__gte=today) & live),
+        today_value=Sum("total", filter=Q(created_at__gte=today) & live),
+        awaiting_payment=Count("pk", filter=Q(status=Order.Status.PLACED)),
+        awaiting_pickup=Count("pk", filter=Q(status=Order.Status.AT_STATION)),
+    )
+    figures["today_value"] = figures["today_value"] or Decimal("0.00")
+    return figures
+
+
+def catalog(*, warehouse_id: int, query: str = "", category: Category | None = None) -> QuerySet[Product]:
+    """Products on sale, with the units available at the station's county warehouse."""
+    products = Product.objects.filter(is_active=True).select_related("category")
+    query = query.strip()
+    if query:
+        products = products.filter(Q(name__icontains=query) | Q(sku__iexact=query) | Q(sku__istartswith=query))
+    if category is not None:
+        products = products.filter(Q(category=category) | Q(category__parent=category))
+    return products.prefetch_related(
+        Prefetch("stock", queryset=Stock.objects.filter(warehouse_id=warehouse_id), to_attr="local_stock")
+    ).order_by("category__position", "name")
+
+
+def available_units(product: Product) -> int:
+    stock = getattr(product, "local_stock", None)
+    return stock[0].available if stock else 0

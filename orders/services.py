@@ -1,0 +1,418 @@
+"""Every write to orders: placement, the status transitions, stock movements and the SMS outbox.
+
+Each entry point owns its transaction.  Status changes go through
+``transition`` (a conditional UPDATE and its OrderEvent in one transaction);
+stock moves with F() expressions on rows locked in primary-key order.
+"""
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from partners.models import ServiceCenter, Villager
+
+from . import money, pricing
+from .models import Notification, Order, OrderEvent, OrderLine, Product, Stock
+
+S = Order.Status
+
+# (from, to): the order life cycle of the design, and nothing else.
+TRANSITIONS = {
+    (S.DRAFT, S.PLACED),
+    (S.DRAFT, S.CANCELLED),
+    (S.PLACED, S.CONFIRMED),
+    (S.PLACED, S.CANCELLED),
+    (S.CONFIRMED, S.CANCELLED),
+    (S.CONFIRMED, S.BATCHED),
+    (S.BATCHED, S.IN_TRANSIT),
+    (S.IN_TRANSIT, S.AT_STATION),
+    (S.AT_STATION, S.COLLECTED),
+    (S.COLLECTED, S.RETURNED),
+}
+
+MAX_QUANTITY = 999  # per line: more than a station ever orders for one household
+MAX_LINES = 50
+PICKUP_CODE_DIGITS = 6
+ORDER_NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
+
+
+class OrderError(Exception):
+    """A domain rule refused the request; ``str(exc)`` is a message for the partner."""
+
+
+class InvalidTransition(OrderError):
+    def __init__(self, order: Order, to: str):
+        self.order, self.to = order, to
+        super().__init__(
+            _("Order %(number)s is %(current)s and cannot become %(target)s.")
+            % {"number": order.number, "current": S(order.status).label, "target": S(to).label}
+        )
+
+
+@dataclass(frozen=True)
+class ShortLine:
+    sku: str
+    name: str
+    requested: int
+    available: int
+
+
+class InsufficientStock(OrderError):
+    def __init__(self, short: list[ShortLine]):
+        self.short = short
+        names = "; ".join(
+            _("%(name)s: %(requested)s wanted, %(available)s available")
+            % {"name": s.name, "requested": s.requested, "available": s.available}
+            for s in short
+        )
+        super().__init__(_("Not enough stock at the county warehouse: %(lines)s.") % {"lines": names})
+
+
+class IdempotencyConflict(OrderError):
+    def __init__(self, order: Order):
+        self.order = order
+        super().__init__(
+            _("This submission key was already used for order %(number)s with different contents.")
+            % {"number": order.number}
+        )
+
+
+class WrongPickupCode(OrderError):
+    pass
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Placement:
+    order: Order
+    created: bool  # False when the key was seen before and the first order is returned
+
+
+# --- transitions -------------------------------------------------------------
+
+
+def transition(order: Order, *, to: str, actor=None, note: str = "", **fields) -> Order:
+    """Move ``order`` to ``to`` if the life cycle allows it from its current status.
+
+    A conditional UPDATE (``WHERE status = <current>``) so two clerks clicking
+    at once cannot both succeed: the loser changes no row and gets
+    InvalidTransition.  The event is written in the same transaction.
+    """
+    current = order.status
+    if (current, to) not in TRANSITIONS:
+        raise InvalidTransition(order, to)
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Order.objects.filter(pk=order.pk, status=current).update(status=to, updated_at=now, **fields)
+        if changed != 1:
+            order.refresh_from_db(fields=["status"])
+            raise InvalidTransition(order, to)
+        OrderEvent.objects.create(order=order, from_status=current, to_status=to, actor=actor, note=note[:500])
+    order.status = to
+    order.updated_at = now
+    for name, value in fields.items():
+        setattr(order, name, value)
+    return order
+
+
+def _move_stock(order: Order, *, reserved: int = 0, on_hand: int = 0) -> None:
+    """Add ``reserved``/``on_hand`` times each line's quantity to the warehouse stock.
+
+    Rows are locked in primary-key order, so two orders touching the same
+    products cannot deadlock; the CHECK constraint stops any negative result.
+    """
+    quantities = dict(order.lines.values_list("product_id", "quantity"))
+    stocks = list(
+        Stock.objects.select_for_update()
+        .filter(warehouse_id=order.warehouse_id, product_id__in=quantities)
+        .order_by("pk")
+        .values_list("pk", "product_id")
+    )
+    for stock_pk, product_id in stocks:
+        qty = quantities[product_id]
+        Stock.objects.filter(pk=stock_pk).update(
+            reserved=F("reserved") + reserved * qty, on_hand=F("on_hand") + on_hand * qty
+        )
+
+
+# --- placement -----------------------------------------------------------------
+
+
+def _request_hash(*, villager_id: int, lines: list[LineRequest], delivery_method: str, payment_method: str, notes: str):
+    body = {
+        "villager": villager_id,
+        "lines": sorted([line.sku, line.quantity] for line in lines),
+        "delivery_method": delivery_method,
+        "payment_method": payment_method,
+        "notes": notes,
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _replay(*, station: ServiceCenter, key: str, request_hash: str) -> Placement | None:
+    first = Order.objects.filter(service_center=station, idempotency_key=key).first()
+    if first is None:
+        return None
+    if first.request_hash != request_hash:
+        raise IdempotencyConflict(first)
+    return Placement(order=first, created=False)
+
+
+def _merge_lines(lines: list[LineRequest]) -> list[LineRequest]:
+    merged: dict[str, int] = {}
+    for line in lines:
+        sku = line.sku.strip()
+        if not isinstance(line.quantity, int) or isinstance(line.quantity, bool) or line.quantity < 1:
+            raise OrderError(_("The quantity of %(sku)s must be a whole number of at least 1.") % {"sku": sku})
+        merged[sku] = merged.get(sku, 0) + line.quantity
+    for sku, qty in merged.items():
+        if qty > MAX_QUANTITY:
+            raise OrderError(_("At most %(max)s of %(sku)s in one order.") % {"max": MAX_QUANTITY, "sku": sku})
+    return [LineRequest(sku, qty) for sku, qty in merged.items()]
+
+
+def new_order_number() -> str:
+    day = timezone.localdate().strftime("%y%m%d")
+    return day + "-" + "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(6))
+
+
+def place_order(
+    *,
+    station: ServiceCenter,
+    villager: Villager,
+    placed_by,
+    lines: list[LineRequest],
+    delivery_method: str,
+    payment_method: str,
+    idempotency_key: str,
+    notes: str = "",
+) -> Placement:
+    """Place an order for a villager: reserve stock, freeze prices and commission, issue a pickup code.
+
+    Idempotent per station and key: the same key returns the first order; the
+    same key with a different body raises IdempotencyConflict.  Not enough
+    stock on any line refuses the whole order (InsufficientStock names the
+    short lines).
+    """
+    if villager.service_center_id != station.pk:
+        raise OrderError(_("This villager is not registered at your station."))
+    if station.status != ServiceCenter.Status.ACTIVE:
+        raise OrderError(_("Your station is not active and cannot place orders."))
+    if not idempotency_key or len(idempotency_key) > 64:
+        raise OrderError(_("A submission key of 1 to 64 characters is required."))
+    if delivery_method not in Order.DeliveryMethod.values:
+        raise OrderError(_("Choose a delivery method."))
+    if payment_method not in Order.PaymentMethod.values:
+        raise OrderError(_("Choose a payment method."))
+    if not lines:
+        raise OrderError(_("Add at least one product."))
+    if len(lines) > MAX_LINES:
+        raise OrderError(_("At most %(max)s products in one order.") % {"max": MAX_LINES})
+    lines = _merge_lines(lines)
+    notes = (notes or "").strip()
+    request_hash = _request_hash(
+        villager_id=villager.pk,
+        lines=lines,
+        delivery_method=delivery_method,
+        payment_method=payment_method,
+        notes=notes,
+    )
+    replay = _replay(station=station, key=idempotency_key, request_hash=request_hash)
+    if replay:
+        return replay
+
+    products = {p.sku: p for p in Product.objects.select_related("seller").filter(sku__in=[line.sku for line in lines])}
+    unknown = [line.sku for line in lines if line.sku not in products or not products[line.sku].is_active]
+    if unknown:
+        raise OrderError(_("Not for sale: %(skus)s.") % {"skus": ", ".join(unknown)})
+    if delivery_method == Order.DeliveryMethod.HOME_INSTALLATION and not any(
+        p.needs_installation for p in products.values()
+    ):
+        raise OrderError(_("Home installation is only for products that need installing."))
+    warehouse = station.village.county.warehouse
+
+    now = timezone.now()
+    product_list = list(products.values())
+    prices = pricing.unit_prices(product_list, at=now)
+    rates = pricing.commission_rates(product_list, at=now)
+
+    try:
+        with transaction.atomic():
+            # Lock the stock rows in primary-key order: two orders for the
+            # same products queue here instead of deadlocking, and the
+            # availability read below cannot go stale before the update.
+            stocks = {
+                s.product_id: s
+                for s in Stock.objects.select_for_update()
+                .filter(warehouse=warehouse, product__in=product_list)
+                .order_by("pk")
+            }
+            short = []
+            for line in lines:
+                product = products[line.sku]
+                stock = stocks.get(product.pk)
+                available = stock.available if stock else 0
+                if available < line.quantity:
+                    short.append(ShortLine(line.sku, product.name, line.quantity, available))
+            if short:
+                raise InsufficientStock(short)
+
+            order_lines = []
+            for line in lines:
+                product = products[line.sku]
+                total = money.line_total(prices[product.pk], line.quantity)
+                order_lines.append(
+                    OrderLine(
+                        product=product,
+                        quantity=line.quantity,
+                        unit_price=prices[product.pk],
+                        line_total=total,
+                        commission_rate=rates[product.pk],
+                        commission_amount=money.percent_of(total, rates[product.pk]),
+                    )
+                )
+            order = Order.objects.create(
+                number=new_order_number(),
+                service_center=station,
+                villager=villager,
+                placed_by=placed_by,
+                warehouse=warehouse,
+                status=S.PLACED,
+                delivery_method=delivery_method,
+                payment_method=payment_method,
+                total=sum((ol.line_total for ol in order_lines), Decimal("0.00")),
+                commission_total=sum((ol.commission_amount for ol in order_lines), Decimal("0.00")),
+                item_count=sum(line.quantity for line in lines),
+                weight_kg=sum((products[line.sku].weight_kg * line.quantity for line in lines), Decimal("0")),
+                volume_m3=sum((products[line.sku].volume_m3 * line.quantity for line in lines), Decimal("0")),
+                pickup_code=f"{secrets.randbelow(10**PICKUP_CODE_DIGITS):0{PICKUP_CODE_DIGITS}d}",
+                idempotency_key=idempotency_key,
+                request_hash=request_hash,
+                notes=notes,
+            )
+            for ol in order_lines:
+                ol.order = order
+            OrderLine.objects.bulk_create(order_lines)
+            for line in lines:
+                Stock.objects.filter(pk=stocks[products[line.sku].pk].pk).update(reserved=F("reserved") + line.quantity)
+            OrderEvent.objects.create(order=order, from_status=S.DRAFT, to_status=S.PLACED, actor=placed_by)
+            _notify_villager(order, template="order_placed")
+    except IntegrityError:
+        # The same key submitted twice at once: the unique constraint let the
+        # first through; this one returns it (or refuses a different body).
+        replay = _replay(station=station, key=idempotency_key, request_hash=request_hash)
+        if replay:
+            return replay
+        raise
+    return Placement(order=order, created=True)
+
+
+# --- the other transitions -----------------------------------------------------
+
+
+def confirm_payment(*, order: Order, actor) -> Order:
+    """Cash taken at the station, or pay-on-pickup agreed: the order may now be dispatched."""
+    return transition(order, to=S.CONFIRMED, actor=actor, confirmed_at=timezone.now())
+
+
+def cancel_order(*, order: Order, actor, reason: str = "") -> Order:
+    """Call an order off before it is batched; its reserved stock is released."""
+    if order.status not in (S.PLACED, S.CONFIRMED, S.DRAFT):
+        raise InvalidTransition(order, S.CANCELLED)
+    with transaction.atomic():
+        was_reserved = order.status != S.DRAFT
+        transition(order, to=S.CANCELLED, actor=actor, note=reason)
+        if was_reserved:
+            _move_stock(order, reserved=-1)
+    return order
+
+
+def hand_over(*, order: Order, actor, pickup_code: str) -> Order:
+    """The villager collects the goods against the pickup code printed on the receipt."""
+    if order.status != S.AT_STATION:
+        raise InvalidTransition(order, S.COLLECTED)
+    if not secrets.compare_digest(str(pickup_code).strip(), order.pickup_code):
+        raise WrongPickupCode(_("The pickup code does not match this order."))
+    return transition(order, to=S.COLLECTED, actor=actor, collected_at=timezone.now())
+
+
+def return_deadline(order: Order):
+    if order.collected_at is None:
+        return None
+    return order.collected_at + timedelta(days=settings.ORDER_RETURN_WINDOW_DAYS)
+
+
+def return_order(*, order: Order, actor, reason: str) -> Order:
+    """Take goods back within the return window; they go back into the warehouse stock."""
+    if order.status != S.COLLECTED:
+        raise InvalidTransition(order, S.RETURNED)
+    if not reason.strip():
+        raise OrderError(_("Say why the goods are returned."))
+    deadline = return_deadline(order)
+    if deadline and timezone.now() > deadline:
+        raise OrderError(
+            _("The return window of %(days)s days ended on %(date)s.")
+            % {"days": settings.ORDER_RETURN_WINDOW_DAYS, "date": timezone.localtime(deadline).date().isoformat()}
+        )
+    with transaction.atomic():
+        transition(order, to=S.RETURNED, actor=actor, note=reason)
+        _move_stock(order, on_hand=+1)
+    return order
+
+
+def depart(*, order: Order, actor=None) -> Order:
+    """The truck left the county warehouse: the reserved units leave its stock."""
+    with transaction.atomic():
+        transition(order, to=S.IN_TRANSIT, actor=actor)
+        _move_stock(order, reserved=-1, on_hand=-1)
+    return order
+
+
+def arrive(*, order: Order, actor=None) -> Order:
+    """The goods reached the station; the villager is told to come and collect them."""
+    with transaction.atomic():
+        transition(order, to=S.AT_STATION, actor=actor)
+        _notify_villager(order, template="order_arrived")
+    return order
+
+
+# --- notifications ---------------------------------------------------------------
+
+
+def _notify_villager(order: Order, *, template: str) -> Notification | None:
+    """Queue an SMS to the villager, if they have a phone and agreed to SMS.
+
+    Written in the caller's transaction (it exists exactly when the order
+    change does) and sent by a task only after commit.
+    """
+    villager = order.villager
+    if not villager.phone or not villager.sms_consent:
+        return None
+    notification = Notification.objects.create(
+        recipient=str(villager.phone),
+        template=template,
+        payload={
+            "order": order.number,
+            "pickup_code": order.pickup_code,
+            "station": order.service_center.name,
+        },
+        order=order,
+    )
+    from .tasks import send_notification
+
+    send_notification.delay_on_commit(notification.pk)
+    return notification

@@ -1,0 +1,29 @@
+"""Celery tasks of the orders app: thin callers of services."""
+
+from celery import shared_task
+
+from . import notifications
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    max_retries=notifications.MAX_ATTEMPTS - 1,
+    time_limit=60,
+    soft_time_limit=45,
+)
+def send_notification(self, notification_id: int) -> str:
+    """Send one outbox message; on a gateway error retry with exponential backoff (30 s, 1, 2, 4... min)."""
+    outcome = notifications.send(notification_id)
+    if outcome == notifications.RETRY:
+        raise self.retry(countdown=notifications.backoff(self.request.retries))
+    return outcome
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def resend_stuck_notifications() -> int:
+    """Re-queue pending messages whose task was lost (a broker restart, a worker killed before it ran)."""
+    ids = notifications.stuck_ids()
+    for notification_id in ids:
+        send_notification.delay(notification_id)
+    return len(ids)

@@ -1,0 +1,31 @@
+from django.urls import path, register_converter
+
+from . import views
+
+
+class OrderNumberConverter:
+    regex = "[0-9A-Z-]{6,20}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(OrderNumberConverter, "order_number")
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("orders/", views.order_list, name="order-list"),
+    path("orders/new/", views.order_create, name="order-create"),
+    path("orders/new/villagers/", views.order_villager_search, name="order-villager-search"),
+    path("orders/new/products/", views.order_product_search, name="order-product-search"),
+    path("orders/new/line/", views.order_cart_line, name="order-cart-line"),
+    path("orders/<order_number:number>/", views.order_detail, name="order-detail"),
+    path("orders/<order_number:number>/receipt/", views.order_receipt, name="order-receipt"),
+    path("orders/<order_number:number>/confirm/", views.order_confirm, name="order-confirm"),
+    path("orders/<order_number:number>/cancel/", views.order_cancel, name="order-cancel"),
+    path("orders/<order_number:number>/hand-over/", views.order_hand_over, name="order-hand-over"),
+    path("orders/<order_number:number>/return/", views.order_return, name="order-return"),
+]

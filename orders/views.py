@@ -1,0 +1,258 @@
+"""Partner pages for orders: the dashboard, placing an assisted order, the order list, page and receipt."""
+
+import segno
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from partners.access import is_htmx, station_required
+from partners.selectors import villagers_of_station
+
+from . import pricing, selectors, services
+from .forms import OptionalReasonForm, OrderFilterForm, OrderForm, PickupCodeForm, ReasonForm
+from .models import Category, Order
+
+ORDERS_PER_PAGE = 25
+CATALOG_RESULTS = 20
+
+
+@station_required
+def dashboard(request):
+    station = request.station
+    context = {
+        "figures": selectors.dashboard_figures(station),
+        "recent_orders": selectors.orders_of_station(station)[:5],
+        "villager_count": station.villagers.count(),
+    }
+    return render(request, "orders/dashboard.html", context)
+
+
+# --- placing an order ------------------------------------------------------------
+
+
+@station_required
+@require_http_methods(["GET", "POST"])
+def order_create(request):
+    station = request.station
+    form = OrderForm(request.POST or None, station=station)
+    if request.method == "POST" and form.is_valid():
+        try:
+            placement = services.place_order(
+                station=station,
+                villager=form.cleaned_data["villager"],
+                placed_by=request.user,
+                lines=form.lines,
+                delivery_method=form.cleaned_data["delivery_method"],
+                payment_method=form.cleaned_data["payment_method"],
+                notes=form.cleaned_data["notes"],
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
+        except services.OrderError as exc:
+            form.add_error(None, str(exc))
+        else:
+            if placement.created:
+                messages.success(request, _("Order %(number)s is placed.") % {"number": placement.order.number})
+            else:
+                messages.info(request, _("This order was already placed; here it is."))
+            return redirect("order-receipt", number=placement.order.number)
+
+    villager = _chosen_villager(request, form)
+    context = {
+        "form": form,
+        "villager": villager,
+        "cart": _cart_rows(request, station) if request.method == "POST" else [],
+        "categories": Category.objects.filter(parent=None),
+    }
+    return render(request, "orders/order_form.html", context)
+
+
+def _chosen_villager(request, form):
+    """The villager picked so far: from the posted form, or ?villager= in the link."""
+    raw = form["villager"].value() if form.is_bound else request.GET.get("villager")
+    if not raw or not str(raw).isdigit():
+        return None
+    villager = request.station.villagers.filter(pk=int(raw)).first()
+    if villager and not form.is_bound:
+        form.initial["villager"] = villager.pk
+    return villager
+
+
+def _cart_rows(request, station) -> list[dict]:
+    """Rebuild the cart from a posted form, so an error never loses what was picked."""
+    skus = request.POST.getlist("sku")[:100]
+    quantities = request.POST.getlist("quantity")[:100]
+    products = {
+        p.sku: p for p in selectors.catalog(warehouse_id=station.village.county.warehouse.pk).filter(sku__in=skus)
+    }
+    prices = pricing.unit_prices(list(products.values()), at=timezone.now())
+    return [
+        {
+            "product": products[sku],
+            "quantity": qty,
+            "price": prices[products[sku].pk],
+            "available": selectors.available_units(products[sku]),
+        }
+        for sku, qty in zip(skus, quantities, strict=False)
+        if sku in products
+    ]
+
+
+@station_required
+def order_villager_search(request):
+    query = request.GET.get("q", "")[:50]
+    villagers = villagers_of_station(request.station, query=query)[:10] if query.strip() else []
+    return render(request, "orders/_villager_choices.html", {"villagers": villagers, "query": query})
+
+
+@station_required
+def order_product_search(request):
+    query = request.GET.get("q", "")[:50]
+    category = None
+    slug = request.GET.get("category", "")
+    if slug:
+        category = Category.objects.filter(slug=slug[:50]).first()
+    warehouse_id = request.station.village.county.warehouse.pk
+    products = list(selectors.catalog(warehouse_id=warehouse_id, query=query, category=category)[:CATALOG_RESULTS])
+    prices = pricing.unit_prices(products, at=timezone.now())
+    rows = [{"product": p, "price": prices[p.pk], "available": selectors.available_units(p)} for p in products]
+    return render(request, "orders/_product_results.html", {"rows": rows, "query": query, "category": category})
+
+
+@station_required
+def order_cart_line(request):
+    """One cart row for the product the partner just added (htmx appends it to the cart)."""
+    raw = request.GET.get("product", "")
+    warehouse_id = request.station.village.county.warehouse.pk
+    product = selectors.catalog(warehouse_id=warehouse_id).filter(pk=int(raw)).first() if raw.isdigit() else None
+    if product is None or len(raw) > 18:
+        raise Http404("No such product on sale")
+    price = pricing.unit_prices([product], at=timezone.now())[product.pk]
+    row = {"product": product, "quantity": 1, "price": price, "available": selectors.available_units(product)}
+    return render(request, "orders/_cart_row.html", {"row": row})
+
+
+# --- the order list and page -------------------------------------------------------
+
+
+@station_required
+def order_list(request):
+    filters = OrderFilterForm(request.GET or None)
+    data = filters.cleaned_data if filters.is_valid() else {}
+    orders = selectors.orders_of_station(
+        request.station,
+        status=data.get("status", ""),
+        villager_id=data.get("villager"),
+        date_from=data.get("date_from"),
+        date_to=data.get("date_to"),
+        query=data.get("q", ""),
+    )
+    page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    query_string = request.GET.copy()
+    query_string.pop("page", None)
+    context = {"filters": filters, "page": page, "query_string": query_string.urlencode()}
+    template = "orders/_order_rows.html" if is_htmx(request) else "orders/order_list.html"
+    return render(request, template, context)
+
+
+@station_required
+def order_detail(request, number: str):
+    order = selectors.get_order_of_station(request.station, number)
+    return render(request, "orders/order_detail.html", _detail_context(order))
+
+
+def _detail_context(order: Order, **forms) -> dict:
+    s = Order.Status
+    return {
+        "order": order,
+        "can_confirm": order.status == s.PLACED,
+        "can_cancel": order.status in (s.PLACED, s.CONFIRMED),
+        "can_hand_over": order.status == s.AT_STATION,
+        "can_return": order.status == s.COLLECTED,
+        "return_deadline": services.return_deadline(order),
+        "cancel_form": forms.get("cancel_form") or OptionalReasonForm(prefix="cancel"),
+        "hand_over_form": forms.get("hand_over_form") or PickupCodeForm(),
+        "return_form": forms.get("return_form") or ReasonForm(prefix="return"),
+    }
+
+
+@station_required
+def order_receipt(request, number: str):
+    order = selectors.get_order_of_station(request.station, number)
+    qr = segno.make(f"{order.number} {order.pickup_code}", error="m")
+    # segno writes the SVG itself from the order number and digits: nothing user-typed goes in.
+    svg = mark_safe(qr.svg_inline(scale=4, border=2))  # noqa: S308
+    return render(request, "orders/receipt.html", {"order": order, "qr_svg": svg})
+
+
+def _act(request, number: str, action, form=None, form_name: str = ""):
+    """Run one order action; a refusal becomes a message (or a form error) on the order page."""
+    order = selectors.get_order_of_station(request.station, number)
+    if form is not None and not form.is_valid():
+        return render(request, "orders/order_detail.html", _detail_context(order, **{form_name: form}), status=400)
+    try:
+        action(order)
+    except services.OrderError as exc:
+        if form is not None:
+            form.add_error(None, str(exc))
+            return render(request, "orders/order_detail.html", _detail_context(order, **{form_name: form}), status=409)
+        messages.error(request, str(exc))
+        return redirect("order-detail", number=order.number)
+    messages.success(
+        request,
+        _("Order %(number)s is now %(status)s.")
+        % {
+            "number": order.number,
+            "status": Order.Status(order.status).label,
+        },
+    )
+    return redirect("order-detail", number=order.number)
+
+
+@station_required
+@require_POST
+def order_confirm(request, number: str):
+    return _act(request, number, lambda order: services.confirm_payment(order=order, actor=request.user))
+
+
+@station_required
+@require_POST
+def order_cancel(request, number: str):
+    form = OptionalReasonForm(request.POST, prefix="cancel")
+    return _act(
+        request,
+        number,
+        lambda order: services.cancel_order(order=order, actor=request.user, reason=form.cleaned_data["reason"]),
+        form,
+        "cancel_form",
+    )
+
+
+@station_required
+@require_POST
+def order_hand_over(request, number: str):
+    form = PickupCodeForm(request.POST)
+    return _act(
+        request,
+        number,
+        lambda order: services.hand_over(order=order, actor=request.user, pickup_code=form.cleaned_data["pickup_code"]),
+        form,
+        "hand_over_form",
+    )
+
+
+@station_required
+@require_POST
+def order_return(request, number: str):
+    form = ReasonForm(request.POST, prefix="return")
+    return _act(
+        request,
+        number,
+        lambda order: services.return_order(order=order, actor=request.user, reason=form.cleaned_data["reason"]),
+        form,
+        "return_form",
+    )
