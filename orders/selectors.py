@@ -69,7 +69,7 @@ def dashboard_figures(station: ServiceCenter) -> dict:
     return figures
 
 
-def catalog(*, warehouse_id: int, query: str = "", category: Category | None = None) -> QuerySet[Product]:
+def catalog(*, warehouse_id: int | None, query: str = "", category: Category | None = None) -> QuerySet[Product]:
     """Products on sale, with the units available at the station's county warehouse."""
     products = Product.objects.filter(is_active=True).select_related("category")
     query = query.strip()

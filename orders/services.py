@@ -200,6 +200,7 @@ def place_order(
     payment_method: str,
     idempotency_key: str,
     notes: str = "",
+    notify: bool = True,
 ) -> Placement:
     """Place an order for a villager: reserve stock, freeze prices and commission, issue a pickup code.
 
@@ -243,7 +244,9 @@ def place_order(
         p.needs_installation for p in products.values()
     ):
         raise OrderError(_("Home installation is only for products that need installing."))
-    warehouse = station.village.county.warehouse
+    warehouse = station.warehouse
+    if warehouse is None:
+        raise OrderError(_("Your county has no warehouse yet, so orders cannot be placed."))
 
     now = timezone.now()
     product_list = list(products.values())
@@ -310,7 +313,8 @@ def place_order(
             for line in lines:
                 Stock.objects.filter(pk=stocks[products[line.sku].pk].pk).update(reserved=F("reserved") + line.quantity)
             OrderEvent.objects.create(order=order, from_status=S.DRAFT, to_status=S.PLACED, actor=placed_by)
-            _notify_villager(order, template="order_placed")
+            if notify:
+                _notify_villager(order, template="order_placed")
     except IntegrityError:
         # The same key submitted twice at once: the unique constraint let the
         # first through; this one returns it (or refuses a different body).
@@ -382,11 +386,12 @@ def depart(*, order: Order, actor=None) -> Order:
     return order
 
 
-def arrive(*, order: Order, actor=None) -> Order:
+def arrive(*, order: Order, actor=None, notify: bool = True) -> Order:
     """The goods reached the station; the villager is told to come and collect them."""
     with transaction.atomic():
         transition(order, to=S.AT_STATION, actor=actor)
-        _notify_villager(order, template="order_arrived")
+        if notify:
+            _notify_villager(order, template="order_arrived")
     return order
 
 

@@ -86,9 +86,7 @@ def _cart_rows(request, station) -> list[dict]:
     """Rebuild the cart from a posted form, so an error never loses what was picked."""
     skus = request.POST.getlist("sku")[:100]
     quantities = request.POST.getlist("quantity")[:100]
-    products = {
-        p.sku: p for p in selectors.catalog(warehouse_id=station.village.county.warehouse.pk).filter(sku__in=skus)
-    }
+    products = {p.sku: p for p in selectors.catalog(warehouse_id=_warehouse_id(station)).filter(sku__in=skus)}
     prices = pricing.unit_prices(list(products.values()), at=timezone.now())
     return [
         {
@@ -116,7 +114,7 @@ def order_product_search(request):
     slug = request.GET.get("category", "")
     if slug:
         category = Category.objects.filter(slug=slug[:50]).first()
-    warehouse_id = request.station.village.county.warehouse.pk
+    warehouse_id = _warehouse_id(request.station)
     products = list(selectors.catalog(warehouse_id=warehouse_id, query=query, category=category)[:CATALOG_RESULTS])
     prices = pricing.unit_prices(products, at=timezone.now())
     rows = [{"product": p, "price": prices[p.pk], "available": selectors.available_units(p)} for p in products]
@@ -127,13 +125,18 @@ def order_product_search(request):
 def order_cart_line(request):
     """One cart row for the product the partner just added (htmx appends it to the cart)."""
     raw = request.GET.get("product", "")
-    warehouse_id = request.station.village.county.warehouse.pk
+    warehouse_id = _warehouse_id(request.station)
     product = selectors.catalog(warehouse_id=warehouse_id).filter(pk=int(raw)).first() if raw.isdigit() else None
     if product is None or len(raw) > 18:
         raise Http404("No such product on sale")
     price = pricing.unit_prices([product], at=timezone.now())[product.pk]
     row = {"product": product, "quantity": 1, "price": price, "available": selectors.available_units(product)}
     return render(request, "orders/_cart_row.html", {"row": row})
+
+
+def _warehouse_id(station) -> int | None:
+    warehouse = station.warehouse
+    return warehouse.pk if warehouse else None
 
 
 # --- the order list and page -------------------------------------------------------

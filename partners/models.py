@@ -93,6 +93,14 @@ class ServiceCenter(models.Model):
     def county(self) -> County:
         return self.village.county
 
+    @property
+    def warehouse(self) -> "Warehouse | None":
+        """The county warehouse that supplies this station (None until the county has one)."""
+        try:
+            return self.village.county.warehouse
+        except Warehouse.DoesNotExist:
+            return None
+
 
 class StationStaff(models.Model):
     """A user working at one station, as its partner or an assistant."""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
+from orders.demo import seed_catalog, seed_orders
 from partners.demo import DEMO_USERS, seed_network
 from partners.models import ServiceCenter
 
@@ -44,6 +45,14 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Created {made}."))
         else:
             self.stdout.write("The demo network already exists; nothing to add.")
+        self.stdout.write("Seeding the catalog and stock...")
+        made = seed_catalog()
+        self.stdout.write(
+            ", ".join(f"{n} {what}" for what, n in made.items()) + " created." if made else "Catalog exists."
+        )
+        self.stdout.write("Placing demo orders through the order services (takes a few seconds)...")
+        count = seed_orders()
+        self.stdout.write(f"{count} orders placed." if count else "Demo orders exist.")
         self._print_logins(password)
 
     def _print_logins(self, password: str | None) -> None:

@@ -1,0 +1,184 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from import_export import fields, resources
+from import_export.admin import ImportExportModelAdmin
+from import_export.widgets import ForeignKeyWidget
+
+from partners.models import Warehouse
+
+from . import notifications
+from .models import (
+    Category,
+    CommissionRule,
+    Notification,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Product,
+    Promotion,
+    Seller,
+    Stock,
+)
+
+
+@admin.register(Seller)
+class SellerAdmin(admin.ModelAdmin):
+    list_display = ["name", "default_commission_rate"]
+    search_fields = ["name"]
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "parent", "position"]
+    list_filter = ["parent"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class ProductResource(resources.ModelResource):
+    """CSV/XLSX rows keyed by SKU, with category and seller by name."""
+
+    category = fields.Field(attribute="category", column_name="category", widget=ForeignKeyWidget(Category, "slug"))
+    seller = fields.Field(attribute="seller", column_name="seller", widget=ForeignKeyWidget(Seller, "name"))
+
+    class Meta:
+        model = Product
+        import_id_fields = ["sku"]
+        fields = ["sku", "name", "category", "seller", "unit", "price", "weight_kg", "volume_m3", "needs_installation", "is_active"]  # fmt: skip
+        skip_unchanged = True
+        report_skipped = False
+
+
+class StockResource(resources.ModelResource):
+    """Stock rows keyed by SKU and warehouse code."""
+
+    product = fields.Field(attribute="product", column_name="sku", widget=ForeignKeyWidget(Product, "sku"))
+    warehouse = fields.Field(attribute="warehouse", column_name="warehouse", widget=ForeignKeyWidget(Warehouse, "code"))
+
+    class Meta:
+        model = Stock
+        import_id_fields = ["product", "warehouse"]
+        fields = ["product", "warehouse", "on_hand", "reserved"]
+        skip_unchanged = True
+
+
+class StockInline(admin.TabularInline):
+    model = Stock
+    extra = 0
+    fields = ["warehouse", "on_hand", "reserved"]
+    readonly_fields = ["reserved"]
+
+
+@admin.register(Product)
+class ProductAdmin(ImportExportModelAdmin):
+    resource_classes = [ProductResource]
+    list_display = ["sku", "name", "category", "seller", "price", "unit", "needs_installation", "is_active"]
+    list_select_related = ["category", "seller"]
+    list_filter = ["is_active", "needs_installation", "category", "seller"]
+    search_fields = ["sku", "name"]
+    list_editable = ["is_active"]
+    inlines = [StockInline]
+
+
+@admin.register(Stock)
+class StockAdmin(ImportExportModelAdmin):
+    resource_classes = [StockResource]
+    list_display = ["product", "warehouse", "on_hand", "reserved", "available"]
+    list_select_related = ["product", "warehouse"]
+    list_filter = ["warehouse", "product__category"]
+    search_fields = ["product__sku", "product__name"]
+    # Reserved units belong to placed orders: only the order services move them.
+    readonly_fields = ["reserved"]
+    autocomplete_fields = ["product"]
+
+    @admin.display(description=_("available"))
+    def available(self, obj):
+        return obj.available
+
+
+@admin.register(Promotion)
+class PromotionAdmin(admin.ModelAdmin):
+    list_display = ["name", "product", "category", "price", "percent_off", "starts_at", "ends_at"]
+    list_select_related = ["product", "category"]
+    list_filter = ["category"]
+    search_fields = ["name", "product__name", "product__sku"]
+    autocomplete_fields = ["product"]
+    date_hierarchy = "starts_at"
+
+
+@admin.register(CommissionRule)
+class CommissionRuleAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "product", "category", "seller", "rate", "valid_from", "valid_until"]
+    list_select_related = ["product", "category", "seller"]
+    list_filter = ["seller", "category"]
+    autocomplete_fields = ["product"]
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    can_delete = False
+    fields = ["product", "quantity", "unit_price", "line_total", "commission_rate", "commission_amount"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "from_status", "to_status", "actor", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    """Read-only: orders change only through the services (and their events)."""
+
+    list_display = ["number", "service_center", "villager", "status", "total", "created_at"]
+    list_select_related = ["service_center", "villager"]
+    list_filter = ["status", "delivery_method", "payment_method", "warehouse"]
+    search_fields = ["number", "villager__name", "service_center__code", "service_center__name"]
+    date_hierarchy = "created_at"
+    inlines = [OrderLineInline, OrderEventInline]
+    show_full_result_count = False
+    readonly_fields = [f.name for f in Order._meta.fields if f.name not in {"request_hash"}]
+    exclude = ["request_hash"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["pk", "template", "masked_recipient", "status", "attempts", "last_error", "created_at", "sent_at"]
+    list_filter = ["status", "template", "channel"]
+    search_fields = ["order__number"]
+    readonly_fields = [f.name for f in Notification._meta.fields if f.name != "recipient"] + ["masked_recipient"]
+    exclude = ["recipient"]
+    actions = ["resend"]
+
+    @admin.display(description=_("recipient"))
+    def masked_recipient(self, obj):
+        from partners.phones import mask_phone
+
+        return mask_phone(obj.recipient)
+
+    @admin.action(description=_("Send the selected messages again"))
+    def resend(self, request, queryset):
+        count = 0
+        for notification in queryset.exclude(status=Notification.Status.SENT):
+            notifications.resend(notification)
+            count += 1
+        self.message_user(request, _("%(count)s messages queued again.") % {"count": count}, messages.SUCCESS)
+
+    def has_add_permission(self, request):
+        return False
