@@ -10,6 +10,7 @@ from django.utils import timezone
 from partners.models import ServiceCenter
 
 from .models import Category, Order, OrderEvent, OrderLine, Product, Stock
+from .money import to_fen
 
 
 def orders_of_station(
@@ -65,7 +66,8 @@ def dashboard_figures(station: ServiceCenter) -> dict:
         awaiting_payment=Count("pk", filter=Q(status=Order.Status.PLACED)),
         awaiting_pickup=Count("pk", filter=Q(status=Order.Status.AT_STATION)),
     )
-    figures["today_value"] = figures["today_value"] or Decimal("0.00")
+    # SQLite sums decimals as floats: bring the figure back to the fen.
+    figures["today_value"] = to_fen(figures["today_value"] or Decimal("0.00"))
     return figures
 
 
