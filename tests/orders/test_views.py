@@ -319,3 +319,13 @@ def test_the_order_page_costs_a_fixed_number_of_queries(client_a, order_a):
         assert client_a.get(f"/orders/{order_a.number}/").status_code == 200
 
     assert len(queries) <= 9
+
+
+def test_the_villager_page_lists_their_orders_through_the_order_list(client_a, order_a, villager_a):
+    page = client_a.get(f"/villagers/{villager_a.pk}/").content.decode()
+    rows = client_a.get("/orders/", {"villager": villager_a.pk}, HTTP_HX_REQUEST="true").content.decode()
+
+    assert f"/orders/?villager={villager_a.pk}" in page
+    assert f"/orders/new/?villager={villager_a.pk}" in page
+    assert order_a.number in rows
+    assert "<html" not in rows
