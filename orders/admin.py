@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 from import_export.admin import ImportExportModelAdmin
@@ -6,10 +8,12 @@ from import_export.widgets import ForeignKeyWidget
 
 from partners.models import Warehouse
 
-from . import notifications
+from . import commissions, notifications
 from .models import (
     Category,
+    CommissionEntry,
     CommissionRule,
+    CommissionStatement,
     Notification,
     Order,
     OrderEvent,
@@ -182,3 +186,101 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# --- commissions -----------------------------------------------------------------
+
+
+class AdjustmentForm(forms.ModelForm):
+    class Meta:
+        model = CommissionEntry
+        fields = ["service_center", "amount", "note"]
+
+
+@admin.register(CommissionEntry)
+class CommissionEntryAdmin(admin.ModelAdmin):
+    """The ledger is read-only; "add" posts an adjustment (with its note) through the service."""
+
+    list_display = ["created_at", "service_center", "kind", "amount", "order", "statement", "created_by"]
+    list_select_related = ["service_center", "order", "statement", "created_by"]
+    list_filter = ["kind", "service_center__village__county"]
+    search_fields = ["order__number", "service_center__code", "service_center__name", "note"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    form = AdjustmentForm
+    autocomplete_fields = ["service_center"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return [f.name for f in CommissionEntry._meta.fields]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["service_center", "amount", "note"]
+        return [f.name for f in CommissionEntry._meta.fields]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            raise PermissionDenied
+        entry = commissions.post_adjustment(
+            station=form.cleaned_data["service_center"],
+            amount=form.cleaned_data["amount"],
+            actor=request.user,
+            note=form.cleaned_data["note"],
+        )
+        obj.pk = entry.pk
+        obj._state.adding = False
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CommissionEntryInline(admin.TabularInline):
+    model = CommissionEntry
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "kind", "order", "amount", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CommissionStatement)
+class CommissionStatementAdmin(admin.ModelAdmin):
+    list_display = ["service_center", "month", "total", "status", "approved_by", "paid_at"]
+    list_select_related = ["service_center", "approved_by"]
+    list_filter = ["status", "month", "service_center__village__county"]
+    search_fields = ["service_center__code", "service_center__name"]
+    readonly_fields = ["service_center", "month", "total", "status", "approved_by", "approved_at", "paid_by", "paid_at"]
+    inlines = [CommissionEntryInline]
+    actions = ["approve", "mark_paid"]
+
+    def has_add_permission(self, request):
+        return False  # built from the ledger by build_statements
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _each(self, request, queryset, action, done_message):
+        done = 0
+        for statement in queryset:
+            try:
+                action(statement=statement, actor=request.user)
+                done += 1
+            except commissions.CommissionError as exc:
+                self.message_user(request, f"{statement}: {exc}", messages.WARNING)
+        if done:
+            self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+
+    @admin.action(description=_("Approve the selected statements"))
+    def approve(self, request, queryset):
+        self._each(request, queryset, commissions.approve_statement, _("%(count)s statements approved."))
+
+    @admin.action(description=_("Mark the selected statements paid"))
+    def mark_paid(self, request, queryset):
+        self._each(request, queryset, commissions.mark_paid, _("%(count)s statements marked paid."))

@@ -9,13 +9,14 @@ import random
 from datetime import timedelta
 from decimal import Decimal
 
+import time_machine
 from django.db import transaction
 from django.utils import timezone
 
-from partners.models import ServiceCenter, StationStaff, Warehouse
+from partners.models import CountyManager, ServiceCenter, StationStaff, Warehouse
 
-from . import services
-from .models import Category, CommissionRule, Order, Product, Promotion, Seller, Stock
+from . import commissions, services
+from .models import Category, CommissionRule, CommissionStatement, Order, Product, Promotion, Seller, Stock
 
 S = Order.Status
 
@@ -229,8 +230,17 @@ def seed_catalog() -> dict[str, int]:
     return {k: v for k, v in created.items() if v}
 
 
+# Hours after placement at which each step happened, for orders placed in the past.
+STEP_DELAY = {S.CONFIRMED: 1, S.BATCHED: 20, S.IN_TRANSIT: 26, S.AT_STATION: 34, S.COLLECTED: 50, S.RETURNED: 98}
+
+
 def seed_orders() -> int:
-    """Place the demo orders through the real services and walk each to its status."""
+    """Place the demo orders through the real services and walk each to its status.
+
+    Collected and returned orders happened over the last three months: the
+    services run with the clock turned back (time-machine), so every event and
+    ledger entry carries its real date, as if the station had been working.
+    """
     rng = random.Random(1111)
     stations = list(ServiceCenter.objects.select_related("village__county__warehouse").order_by("code"))
     staff = {s.service_center_id: s.user for s in StationStaff.objects.select_related("user")}
@@ -255,45 +265,67 @@ def seed_orders() -> int:
         install = any(p.needs_installation for p in picks) and rng.random() < 0.5
         quantities = [rng.choice([1, 1, 2, 3]) for _ in picks]
         payment = rng.choice(Order.PaymentMethod.values)
-        # Spread the orders over the last weeks, older ones further along.
-        age = timedelta(hours=rng.randrange(1, 24 * (1 + PATH.index(final) * 3 if final in PATH else 4)))
-        if final in (S.PLACED, S.CONFIRMED):
-            age = timedelta(hours=rng.randrange(0, 30))
-        placement = services.place_order(
-            station=station,
-            villager=villager,
-            placed_by=user,
-            lines=[services.LineRequest(p.sku, q) for p, q in zip(picks, quantities, strict=True)],
-            delivery_method=Order.DeliveryMethod.HOME_INSTALLATION if install else Order.DeliveryMethod.STATION_PICKUP,
-            payment_method=payment,
-            idempotency_key=f"demo-{n:04d}",
-            notify=False,
-        )
+        if final in (S.COLLECTED, S.RETURNED):
+            placed_at = now - timedelta(hours=rng.randrange(6 * 24, 92 * 24))  # the last three months
+        elif final in (S.PLACED, S.CONFIRMED, S.CANCELLED):
+            placed_at = now - timedelta(hours=rng.randrange(1, 30))
+        else:
+            placed_at = now - timedelta(hours=rng.randrange(STEP_DELAY[final] + 1, STEP_DELAY[final] + 48))
+        with time_machine.travel(placed_at, tick=True):
+            placement = services.place_order(
+                station=station,
+                villager=villager,
+                placed_by=user,
+                lines=[services.LineRequest(p.sku, q) for p, q in zip(picks, quantities, strict=True)],
+                delivery_method=Order.DeliveryMethod.HOME_INSTALLATION
+                if install
+                else Order.DeliveryMethod.STATION_PICKUP,
+                payment_method=payment,
+                idempotency_key=f"demo-{n:04d}",
+                notify=False,
+            )
         if not placement.created:
             continue
-        order = placement.order
         made += 1
-        _walk_to(order, final, user)
-        Order.objects.filter(pk=order.pk).update(created_at=now - age)
+        _walk_to(placement.order, final, user, placed_at=placed_at)
     return made
 
 
-def _walk_to(order: Order, final: str, user) -> None:
+def _walk_to(order: Order, final: str, user, *, placed_at) -> None:
     if final == S.CANCELLED:
-        services.cancel_order(order=order, actor=user, reason="村民改主意了")
+        with time_machine.travel(placed_at + timedelta(minutes=30), tick=True):
+            services.cancel_order(order=order, actor=user, reason="村民改主意了")
         return
     for step in PATH:
         if order.status == final:
             return
-        if step == S.CONFIRMED:
-            services.confirm_payment(order=order, actor=user)
-        elif step == S.BATCHED:
-            services.transition(order, to=S.BATCHED, note="demo")
-        elif step == S.IN_TRANSIT:
-            services.depart(order=order)
-        elif step == S.AT_STATION:
-            services.arrive(order=order, notify=False)
-        elif step == S.COLLECTED:
-            services.hand_over(order=order, actor=user, pickup_code=order.pickup_code)
-        elif step == S.RETURNED:
-            services.return_order(order=order, actor=user, reason="尺寸不合适")
+        with time_machine.travel(placed_at + timedelta(hours=STEP_DELAY[step]), tick=True):
+            if step == S.CONFIRMED:
+                services.confirm_payment(order=order, actor=user)
+            elif step == S.BATCHED:
+                services.transition(order, to=S.BATCHED, note="demo")
+            elif step == S.IN_TRANSIT:
+                services.depart(order=order)
+            elif step == S.AT_STATION:
+                services.arrive(order=order, notify=False)
+            elif step == S.COLLECTED:
+                services.hand_over(order=order, actor=user, pickup_code=order.pickup_code)
+            elif step == S.RETURNED:
+                services.return_order(order=order, actor=user, reason="尺寸不合适")
+
+
+def seed_statements() -> int:
+    """Build the statements of the months before this one; the county approved the older ones and paid the oldest."""
+    this_month = commissions.month_start(timezone.localdate())
+    months = commissions.months_with_unfiled_entries(before=this_month)
+    for month in months:
+        commissions.build_statements(month=month)
+    county_user = CountyManager.objects.select_related("user").first()
+    actor = county_user.user if county_user else None
+    for statement in CommissionStatement.objects.filter(month__lt=this_month).order_by("month"):
+        age = (this_month.year - statement.month.year) * 12 + this_month.month - statement.month.month
+        if age >= 2 and statement.status == CommissionStatement.Status.DRAFT:
+            commissions.approve_statement(statement=statement, actor=actor)
+        if age >= 3 and statement.status == CommissionStatement.Status.APPROVED:
+            commissions.mark_paid(statement=statement, actor=actor)
+    return len(months)

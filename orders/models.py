@@ -319,3 +319,147 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} #{self.pk}"
+
+
+# --- commissions: an append-only ledger and its monthly statements -----------------
+
+
+class CommissionStatement(models.Model):
+    """One station's commission for one month: the sum of its ledger entries."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")  # built, may still take late entries of its month
+        APPROVED = "approved", _("approved")  # checked by the county; closed to new entries
+        PAID = "paid", _("paid")  # paid out; a payout entry of -total is in the ledger
+
+    service_center = models.ForeignKey(
+        ServiceCenter, on_delete=models.PROTECT, related_name="statements", verbose_name=_("service center")
+    )
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    total = models.DecimalField(_("total"), default=Decimal("0.00"), **MONEY)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    created_at = models.DateTimeField(_("built at"), auto_now_add=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    paid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("paid by"),
+    )
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("commission statement")
+        verbose_name_plural = _("commission statements")
+        ordering = ["-month", "service_center"]
+        constraints = [
+            models.UniqueConstraint(fields=["service_center", "month"], name="statement_one_per_station_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_center.code} {self.month:%Y-%m}"
+
+
+class CommissionEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        # The one change the ledger allows: filing unfiled entries into a statement.
+        if set(kwargs) != {"statement"} and set(kwargs) != {"statement_id"}:
+            raise LedgerIsAppendOnly("commission entries are never updated; post an adjustment instead")
+        return models.QuerySet.update(self.filter(statement__isnull=True), **kwargs)
+
+    def delete(self):
+        raise LedgerIsAppendOnly("commission entries are never deleted; post an adjustment instead")
+
+
+class LedgerIsAppendOnly(Exception):
+    pass
+
+
+class CommissionEntry(models.Model):
+    """One line of the commission ledger.  Never updated (but for filing into a statement), never deleted."""
+
+    class Kind(models.TextChoices):
+        ACCRUAL = "accrual", _("accrual")  # earned: the villager collected the order
+        REVERSAL = "reversal", _("reversal")  # the exact negation of an accrual: the order came back
+        ADJUSTMENT = "adjustment", _("adjustment")  # a correction by the county or an admin, with a note
+        PAYOUT = "payout", _("payout")  # a statement paid out: -total
+
+    service_center = models.ForeignKey(
+        ServiceCenter, on_delete=models.PROTECT, related_name="commission_entries", verbose_name=_("service center")
+    )
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="commission_entries",
+        verbose_name=_("order"),
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    statement = models.ForeignKey(
+        CommissionStatement,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="entries",
+        verbose_name=_("statement"),
+    )
+
+    objects = CommissionEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("commission entry")
+        verbose_name_plural = _("commission entries")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="commission_entry_not_zero"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["adjustment", "payout"]) | Q(order__isnull=False),
+                name="commission_entry_order_for_accrual_reversal",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="accrual", amount__gt=0)
+                | Q(kind__in=["reversal", "payout"], amount__lt=0)
+                | Q(kind="adjustment"),
+                name="commission_entry_sign_by_kind",
+            ),
+            # One accrual and at most one reversal per order: a return processed twice reverses once.
+            models.UniqueConstraint(
+                fields=["order", "kind"],
+                condition=Q(kind__in=["accrual", "reversal"]),
+                name="commission_entry_once_per_order",
+            ),
+        ]
+        indexes = [models.Index(fields=["service_center", "statement", "created_at"], name="entry_station_unfiled")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise LedgerIsAppendOnly("commission entries are never updated; post an adjustment instead")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerIsAppendOnly("commission entries are never deleted; post an adjustment instead")

@@ -8,6 +8,7 @@ stock moves with F() expressions on rows locked in primary-key order.
 import hashlib
 import json
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from partners.models import ServiceCenter, Villager
 
-from . import money, pricing
+from . import commissions, money, pricing
 from .models import Notification, Order, OrderEvent, OrderLine, Product, Stock
 
 S = Order.Status
@@ -315,9 +316,10 @@ def place_order(
             OrderEvent.objects.create(order=order, from_status=S.DRAFT, to_status=S.PLACED, actor=placed_by)
             if notify:
                 _notify_villager(order, template="order_placed")
-    except IntegrityError:
-        # The same key submitted twice at once: the unique constraint let the
-        # first through; this one returns it (or refuses a different body).
+    except (IntegrityError, InsufficientStock):
+        # The same key submitted twice at once: the first one through wins and
+        # this one returns it (or refuses a different body), whether it then hit
+        # the unique constraint or found the stock the first one just reserved.
         replay = _replay(station=station, key=idempotency_key, request_hash=request_hash)
         if replay:
             return replay
@@ -349,9 +351,16 @@ def hand_over(*, order: Order, actor, pickup_code: str) -> Order:
     """The villager collects the goods against the pickup code printed on the receipt."""
     if order.status != S.AT_STATION:
         raise InvalidTransition(order, S.COLLECTED)
-    if not secrets.compare_digest(str(pickup_code).strip(), order.pickup_code):
+    # A Chinese input method types full-width digits (１２３), which the form's \d accepts:
+    # NFKC folds them to ASCII, and comparing bytes cannot raise on other scripts.
+    given = unicodedata.normalize("NFKC", str(pickup_code)).strip()
+    if not secrets.compare_digest(given.encode(), order.pickup_code.encode()):
         raise WrongPickupCode(_("The pickup code does not match this order."))
-    return transition(order, to=S.COLLECTED, actor=actor, collected_at=timezone.now())
+    with transaction.atomic():
+        transition(order, to=S.COLLECTED, actor=actor, collected_at=timezone.now())
+        # Commission is earned now, when the villager has the goods, not at placement.
+        commissions.post_accrual(order=order, actor=actor)
+    return order
 
 
 def return_deadline(order: Order):
@@ -375,6 +384,7 @@ def return_order(*, order: Order, actor, reason: str) -> Order:
     with transaction.atomic():
         transition(order, to=S.RETURNED, actor=actor, note=reason)
         _move_stock(order, on_hand=+1)
+        commissions.post_reversal(order=order, actor=actor, note=reason)
     return order
 
 

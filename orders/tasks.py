@@ -27,3 +27,23 @@ def resend_stuck_notifications() -> int:
     for notification_id in ids:
         send_notification.delay(notification_id)
     return len(ids)
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+def build_last_months_statements() -> str:
+    """Monthly, once the return window of last month has passed: build its statements.
+
+    Entries of earlier months still unfiled (a build that failed) are filed too.
+    """
+    from datetime import date
+
+    from django.utils import timezone
+
+    from . import commissions
+
+    this_month: date = commissions.month_start(timezone.localdate())
+    built = []
+    for month in commissions.months_with_unfiled_entries(before=this_month):
+        report = commissions.build_statements(month=month)
+        built.append(f"{month:%Y-%m}:{report.entries}")
+    return ", ".join(built) or "nothing to file"

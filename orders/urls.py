@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import views
+from . import commission_views, views
 
 
 class OrderNumberConverter:
@@ -28,4 +28,10 @@ urlpatterns = [
     path("orders/<order_number:number>/cancel/", views.order_cancel, name="order-cancel"),
     path("orders/<order_number:number>/hand-over/", views.order_hand_over, name="order-hand-over"),
     path("orders/<order_number:number>/return/", views.order_return, name="order-return"),
+    path("commissions/", commission_views.commission_overview, name="commission-overview"),
+    path("commissions/<int:pk>/", commission_views.statement_detail, name="statement-detail"),
+    path("commissions/<int:pk>/csv/", commission_views.statement_csv, name="statement-csv"),
+    path("county/", commission_views.county_overview, name="county-overview"),
+    path("county/statements/<int:pk>/approve/", commission_views.statement_approve, name="statement-approve"),
+    path("county/statements/<int:pk>/paid/", commission_views.statement_mark_paid, name="statement-paid"),
 ]

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from partners.access import is_htmx, station_required
 from partners.selectors import villagers_of_station
 
-from . import pricing, selectors, services
+from . import commissions, pricing, selectors, services
 from .forms import OptionalReasonForm, OrderFilterForm, OrderForm, PickupCodeForm, ReasonForm
 from .models import Category, Order
 
@@ -28,6 +28,7 @@ def dashboard(request):
         "figures": selectors.dashboard_figures(station),
         "recent_orders": selectors.orders_of_station(station)[:5],
         "villager_count": station.villagers.count(),
+        "commission": commissions.month_summary(station),
     }
     return render(request, "orders/dashboard.html", context)
 

@@ -29,3 +29,27 @@ def station_required(view):
 
 def is_htmx(request) -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def county_manager_required(view):
+    """Login required, then ``request.counties``: the counties the user manages (all of them for a superuser).
+
+    Anyone else gets a 404, so a station's staff cannot even tell the page exists.
+    """
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        from django.http import Http404
+
+        from .models import County
+
+        if request.user.is_superuser:
+            request.counties = list(County.objects.all())
+        else:
+            request.counties = list(County.objects.filter(managers__user=request.user))
+        if not request.counties:
+            raise Http404("Not a county manager")
+        return view(request, *args, **kwargs)
+
+    return wrapper

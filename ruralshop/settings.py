@@ -9,6 +9,7 @@ that is not one of the known spellings is an error, not ``False``.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -245,6 +246,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "ruralshop.tasks.heartbeat", "schedule": 60.0},
     "resend-stuck-notifications": {"task": "orders.tasks.resend_stuck_notifications", "schedule": 300.0},
+    # After last month's return window has passed, so few returns land as clawbacks.
+    "build-commission-statements": {
+        "task": "orders.tasks.build_last_months_statements",
+        "schedule": crontab(minute=30, hour=2, day_of_month=env.int("COMMISSION_STATEMENT_DAY", default=9)),
+    },
 }
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from orders.demo import seed_catalog, seed_orders
+from orders.demo import seed_catalog, seed_orders, seed_statements
 from partners.demo import DEMO_USERS, seed_network
 from partners.models import ServiceCenter
 
@@ -53,6 +53,8 @@ class Command(BaseCommand):
         self.stdout.write("Placing demo orders through the order services (takes a few seconds)...")
         count = seed_orders()
         self.stdout.write(f"{count} orders placed." if count else "Demo orders exist.")
+        months = seed_statements()
+        self.stdout.write(f"Commission statements built for {months} months." if months else "Statements exist.")
         self._print_logins(password)
 
     def _print_logins(self, password: str | None) -> None:

@@ -1,0 +1,152 @@
+"""Commission pages: a station's earnings and statements; a county's stations side by side."""
+
+import csv
+from decimal import Decimal
+
+from django.contrib import messages
+from django.db.models import Q, Sum
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from partners.access import county_manager_required, station_required
+from partners.models import ServiceCenter
+
+from . import commissions
+from .models import CommissionEntry, CommissionStatement
+from .money import to_fen
+
+E = CommissionEntry.Kind
+
+
+@station_required
+def commission_overview(request):
+    station = request.station
+    context = {
+        "summary": commissions.month_summary(station),
+        "statements": station.statements.order_by("-month"),
+        "unfiled": station.commission_entries.filter(statement__isnull=True).select_related("order")[:50],
+    }
+    return render(request, "orders/commissions.html", context)
+
+
+def _statement_of_station(request, pk: int) -> CommissionStatement:
+    try:
+        return CommissionStatement.objects.get(pk=pk, service_center=request.station)
+    except CommissionStatement.DoesNotExist:
+        raise Http404("No such statement at this station") from None
+
+
+@station_required
+def statement_detail(request, pk: int):
+    statement = _statement_of_station(request, pk)
+    entries = statement.entries.select_related("order", "created_by").order_by("created_at", "pk")
+    return render(request, "orders/statement_detail.html", {"statement": statement, "entries": entries})
+
+
+@station_required
+def statement_csv(request, pk: int):
+    statement = _statement_of_station(request, pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="commission-{statement.service_center.code}-{statement.month:%Y-%m}.csv"'
+    )
+    response.write("\ufeff")  # a BOM, so Excel on a station PC reads the Chinese as UTF-8
+    writer = csv.writer(response)
+    writer.writerow(["date", "kind", "order", "amount", "note"])
+    for entry in statement.entries.select_related("order").order_by("created_at", "pk"):
+        writer.writerow(
+            [
+                timezone.localtime(entry.created_at).strftime("%Y-%m-%d %H:%M"),
+                entry.kind,
+                entry.order.number if entry.order else "",
+                f"{entry.amount:.2f}",
+                _csv_safe(entry.note),
+            ]
+        )
+    writer.writerow(["", "total", "", f"{statement.total:.2f}", ""])
+    return response
+
+
+def _csv_safe(text: str) -> str:
+    # A note starting with = + - @ would run as a formula when the CSV is opened in a spreadsheet.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+# --- the county -----------------------------------------------------------------------
+
+
+@county_manager_required
+def county_overview(request):
+    month = commissions.month_start(timezone.localdate())
+    window = Q(
+        commission_entries__created_at__gte=commissions.local_midnight(month),
+        commission_entries__created_at__lt=commissions.local_midnight(commissions.next_month(month)),
+    )
+    stations = (
+        ServiceCenter.objects.filter(village__county__in=request.counties)
+        .select_related("village__county")
+        .annotate(
+            accrued=Sum("commission_entries__amount", filter=window & Q(commission_entries__kind=E.ACCRUAL)),
+            reversed=Sum("commission_entries__amount", filter=window & Q(commission_entries__kind=E.REVERSAL)),
+            adjusted=Sum("commission_entries__amount", filter=window & Q(commission_entries__kind=E.ADJUSTMENT)),
+        )
+        .order_by("village__county__code", "code")
+    )
+    rows = []
+    for station in stations:
+        accrued, reversed_, adjusted = (
+            to_fen(v or Decimal("0")) for v in (station.accrued, station.reversed, station.adjusted)
+        )
+        rows.append(
+            {"station": station, "accrued": accrued, "reversed": reversed_, "net": accrued + reversed_ + adjusted}
+        )
+    top = max([r["net"] for r in rows] + [Decimal("0.01")])
+    for row in rows:
+        row["bar"] = round(max(row["net"], 0) / top * 100, 1)  # percent of the widest bar
+    pending = (
+        CommissionStatement.objects.filter(
+            service_center__village__county__in=request.counties,
+            status__in=[CommissionStatement.Status.DRAFT, CommissionStatement.Status.APPROVED],
+        )
+        .select_related("service_center")
+        .order_by("month", "service_center__code")
+    )
+    context = {"rows": rows, "month": month, "pending": pending}
+    return render(request, "orders/county.html", context)
+
+
+def _statement_of_county(request, pk: int) -> CommissionStatement:
+    return get_object_or_404(
+        CommissionStatement.objects.select_related("service_center"),
+        pk=pk,
+        service_center__village__county__in=request.counties,
+    )
+
+
+@county_manager_required
+@require_POST
+def statement_approve(request, pk: int):
+    statement = _statement_of_county(request, pk)
+    try:
+        commissions.approve_statement(statement=statement, actor=request.user)
+    except commissions.CommissionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Statement %(statement)s approved.") % {"statement": statement})
+    return redirect("county-overview")
+
+
+@county_manager_required
+@require_POST
+def statement_mark_paid(request, pk: int):
+    statement = _statement_of_county(request, pk)
+    try:
+        commissions.mark_paid(statement=statement, actor=request.user)
+    except commissions.CommissionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Statement %(statement)s marked paid.") % {"statement": statement})
+    return redirect("county-overview")

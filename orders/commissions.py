@@ -1,0 +1,235 @@
+"""Commission: the append-only ledger and the monthly statements built from it.
+
+Earned when the villager collects (an accrual equal to the order's frozen
+commission), reversed exactly when goods come back, corrected only by
+adjustments, and paid out through statements.  A statement's total is the
+sum of its accrual, reversal and adjustment entries, always recomputed from
+them, never typed in.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from partners.models import ServiceCenter
+
+from .models import CommissionEntry, CommissionStatement, Order
+
+E = CommissionEntry.Kind
+STATEMENT_KINDS = [E.ACCRUAL, E.REVERSAL, E.ADJUSTMENT]
+
+
+class CommissionError(Exception):
+    """A refused commission operation; ``str(exc)`` is shown to the user."""
+
+
+# --- ledger entries ---------------------------------------------------------------
+
+
+def post_accrual(*, order: Order, actor=None) -> CommissionEntry | None:
+    """Commission earned on collection.  Called inside hand_over's transaction; at most one per order."""
+    if order.commission_total <= 0:
+        return None
+    return CommissionEntry.objects.create(
+        service_center_id=order.service_center_id,
+        order=order,
+        kind=E.ACCRUAL,
+        amount=order.commission_total,
+        created_by=actor,
+    )
+
+
+def post_reversal(*, order: Order, actor=None, note: str = "") -> CommissionEntry | None:
+    """The exact negation of the order's accrual.  Posting it twice leaves one reversal.
+
+    A savepoint around the insert: the unique constraint (order, kind) is the
+    arbiter when two returns race, and the loser simply finds the reversal there.
+    """
+    accrual = CommissionEntry.objects.filter(order=order, kind=E.ACCRUAL).first()
+    if accrual is None:
+        return None
+    existing = CommissionEntry.objects.filter(order=order, kind=E.REVERSAL).first()
+    if existing:
+        return existing
+    try:
+        with transaction.atomic():
+            return CommissionEntry.objects.create(
+                service_center_id=accrual.service_center_id,
+                order=order,
+                kind=E.REVERSAL,
+                amount=-accrual.amount,
+                created_by=actor,
+                note=note[:500],
+            )
+    except IntegrityError:
+        return CommissionEntry.objects.get(order=order, kind=E.REVERSAL)
+
+
+def post_adjustment(*, station: ServiceCenter, amount: Decimal, actor, note: str) -> CommissionEntry:
+    """A correction (either sign) with the reason; the only way to change what a station earned."""
+    if not note.strip():
+        raise CommissionError(_("An adjustment needs a note saying why."))
+    amount = Decimal(amount)
+    if amount == 0 or amount != amount.quantize(Decimal("0.01")):
+        raise CommissionError(_("An adjustment is a non-zero amount in yuan and fen."))
+    return CommissionEntry.objects.create(
+        service_center=station, kind=E.ADJUSTMENT, amount=amount, created_by=actor, note=note[:500]
+    )
+
+
+# --- months -------------------------------------------------------------------------
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def previous_month(month: date) -> date:
+    return date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+
+
+def local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+# --- statements ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    month: date
+    statements: int  # statements created or topped up
+    entries: int  # entries filed
+
+
+def months_with_unfiled_entries(*, before: date | None = None) -> list[date]:
+    """Local months holding entries not yet in a statement (before ``before``, a first day)."""
+    unfiled = CommissionEntry.objects.filter(statement__isnull=True, kind__in=STATEMENT_KINDS)
+    if before:
+        unfiled = unfiled.filter(created_at__lt=local_midnight(before))
+    first = unfiled.order_by("created_at").values_list("created_at", flat=True).first()
+    if first is None:
+        return []
+    months = []
+    month = month_start(timezone.localtime(first).date())
+    last = month_start(timezone.localdate()) if before is None else previous_month(before)
+    while month <= last:
+        months.append(month)
+        month = next_month(month)
+    return months
+
+
+def build_statements(*, month: date) -> BuildReport:
+    """File every unfiled entry of ``month`` into its station's statement for that month.
+
+    Idempotent: a rebuild files only entries still unfiled, never creates a
+    second statement (unique per station and month), and recomputes totals
+    from the entries.  An entry whose month's statement was already approved
+    or paid (a late return) lands in the station's next open statement: a clawback.
+    """
+    month = month_start(month)
+    window = Q(created_at__gte=local_midnight(month), created_at__lt=local_midnight(next_month(month)))
+    stations = (
+        CommissionEntry.objects.filter(window, statement__isnull=True, kind__in=STATEMENT_KINDS)
+        .values_list("service_center_id", flat=True)
+        .distinct()
+    )
+    statements = entries = 0
+    for station_id in list(stations):
+        with transaction.atomic():
+            statement = _open_statement(station_id=station_id, month=month)
+            filed = CommissionEntry.objects.filter(
+                window,
+                service_center_id=station_id,
+                statement__isnull=True,
+                kind__in=STATEMENT_KINDS,
+            ).update(statement=statement)
+            _recompute_total(statement)
+        statements += 1
+        entries += filed
+    return BuildReport(month=month, statements=statements, entries=entries)
+
+
+def _open_statement(*, station_id: int, month: date) -> CommissionStatement:
+    """The draft statement that takes entries of ``month``, locked for this transaction.
+
+    If the month's statement is approved or paid, the next month's (created
+    if need be) takes them.
+    """
+    while True:
+        try:
+            with transaction.atomic():
+                statement, _ = CommissionStatement.objects.get_or_create(service_center_id=station_id, month=month)
+        except IntegrityError:  # built at the same moment by another worker
+            statement = CommissionStatement.objects.get(service_center_id=station_id, month=month)
+        # Lock it: two builders filing into one statement compute its total one after the other.
+        statement = CommissionStatement.objects.select_for_update().get(pk=statement.pk)
+        if statement.status == CommissionStatement.Status.DRAFT:
+            return statement
+        month = next_month(month)
+
+
+def _recompute_total(statement: CommissionStatement) -> None:
+    total = statement.entries.filter(kind__in=STATEMENT_KINDS).aggregate(total=Sum("amount"))["total"]
+    statement.total = (total or Decimal("0")).quantize(Decimal("0.01"))
+    CommissionStatement.objects.filter(pk=statement.pk).update(total=statement.total)
+
+
+def approve_statement(*, statement: CommissionStatement, actor) -> CommissionStatement:
+    """The county checked it: no more entries go in."""
+    with transaction.atomic():
+        changed = CommissionStatement.objects.filter(pk=statement.pk, status=CommissionStatement.Status.DRAFT).update(
+            status=CommissionStatement.Status.APPROVED, approved_by=actor, approved_at=timezone.now()
+        )
+        if changed != 1:
+            raise CommissionError(_("Only a draft statement can be approved."))
+    statement.refresh_from_db()
+    return statement
+
+
+def mark_paid(*, statement: CommissionStatement, actor) -> CommissionStatement:
+    """Paid out: the statement closes and the ledger gets a payout entry of -total."""
+    with transaction.atomic():
+        changed = CommissionStatement.objects.filter(
+            pk=statement.pk, status=CommissionStatement.Status.APPROVED
+        ).update(status=CommissionStatement.Status.PAID, paid_by=actor, paid_at=timezone.now())
+        if changed != 1:
+            raise CommissionError(_("Only an approved statement can be marked paid."))
+        statement.refresh_from_db()
+        if statement.total != 0:
+            CommissionEntry.objects.create(
+                service_center_id=statement.service_center_id,
+                kind=E.PAYOUT,
+                amount=-statement.total,
+                created_by=actor,
+                statement=statement,
+                note=_("Statement %(month)s paid") % {"month": f"{statement.month:%Y-%m}"},
+            )
+    return statement
+
+
+# --- reads --------------------------------------------------------------------------------
+
+
+def month_summary(station: ServiceCenter, *, month: date | None = None) -> dict[str, Decimal]:
+    """Accrued, reversed, adjusted and net commission of a station in a local month (one query)."""
+    month = month_start(month or timezone.localdate())
+    window = Q(created_at__gte=local_midnight(month), created_at__lt=local_midnight(next_month(month)))
+    sums = CommissionEntry.objects.filter(window, service_center=station).aggregate(
+        accrued=Sum("amount", filter=Q(kind=E.ACCRUAL)),
+        reversed=Sum("amount", filter=Q(kind=E.REVERSAL)),
+        adjusted=Sum("amount", filter=Q(kind=E.ADJUSTMENT)),
+    )
+    summary = {k: (v or Decimal("0")).quantize(Decimal("0.01")) for k, v in sums.items()}
+    summary["net"] = summary["accrued"] + summary["reversed"] + summary["adjusted"]
+    summary["month"] = month
+    return summary
