@@ -1,0 +1,336 @@
+"""The commission ledger: exact to the fen, append-only, filed once into monthly statements."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from io import StringIO
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+
+from orders import commissions, services
+from orders.models import CommissionEntry, CommissionStatement, LedgerIsAppendOnly, Order, Stock
+from orders.money import percent_of
+from tests.conftest import requires_postgres
+from tests.factories import CountyManagerFactory, UserFactory
+
+E = CommissionEntry.Kind
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(year, month, day, hour=12):
+    return datetime(year, month, day, hour, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def deliver(staff_a):
+    """Carry a placed order to the station and hand it over."""
+
+    def run(order: Order) -> Order:
+        services.confirm_payment(order=order, actor=staff_a)
+        services.transition(order, to=Order.Status.BATCHED)
+        services.depart(order=order)
+        services.arrive(order=order, notify=False)
+        return services.hand_over(order=order, actor=staff_a, pickup_code=order.pickup_code)
+
+    return run
+
+
+@pytest.fixture
+def place(station_a, villager_a, staff_a, fertilizer_stock):
+    Stock.objects.filter(pk=fertilizer_stock.pk).update(on_hand=10_000)
+    counter = iter(range(10_000))
+
+    def run(quantity: int = 1) -> Order:
+        return services.place_order(
+            station=station_a,
+            villager=villager_a,
+            placed_by=staff_a,
+            lines=[services.LineRequest(fertilizer_stock.product.sku, quantity)],
+            delivery_method="station_pickup",
+            payment_method="cash_at_station",
+            idempotency_key=f"c-{next(counter)}",
+            notify=False,
+        ).order
+
+    return run
+
+
+# --- money ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("amount", "rate", "commission"),
+    [
+        ("99.99", "3.5", "3.50"),  # 3.49965 rounds half up
+        ("168.00", "3.00", "5.04"),
+        ("0.10", "5", "0.01"),  # 0.005 rounds up, not to even
+        ("0.30", "5", "0.02"),  # 0.015
+        ("2499.00", "1.5", "37.49"),  # 37.485
+    ],
+)
+def test_it_rounds_commission_half_up_to_the_fen(amount, rate, commission):
+    assert percent_of(Decimal(amount), Decimal(rate)) == Decimal(commission)
+
+
+# --- earning and reversing ---------------------------------------------------------
+
+
+def test_nothing_is_earned_at_placement(place):
+    place()
+
+    assert not CommissionEntry.objects.exists()
+
+
+def test_it_accrues_the_frozen_commission_on_hand_over(place, deliver):
+    order = deliver(place(quantity=2))
+
+    entry = CommissionEntry.objects.get()
+    assert entry.kind == E.ACCRUAL
+    assert entry.amount == order.commission_total == sum(line.commission_amount for line in order.lines.all())
+    assert entry.order == order
+
+
+def test_a_return_posts_the_exact_negation(place, deliver, staff_a):
+    order = deliver(place(quantity=3))
+
+    services.return_order(order=order, actor=staff_a, reason="坏了")
+
+    accrual = CommissionEntry.objects.get(kind=E.ACCRUAL)
+    reversal = CommissionEntry.objects.get(kind=E.REVERSAL)
+    assert reversal.amount == -accrual.amount
+    assert accrual.amount + reversal.amount == Decimal("0.00")
+
+
+def test_processing_the_same_return_twice_posts_one_reversal(place, deliver, staff_a):
+    order = deliver(place())
+    services.return_order(order=order, actor=staff_a, reason="坏了")
+
+    again = commissions.post_reversal(order=order, actor=staff_a)
+
+    assert CommissionEntry.objects.filter(kind=E.REVERSAL).count() == 1
+    assert again.kind == E.REVERSAL
+
+
+def test_cancelled_orders_earn_nothing(place, staff_a):
+    order = place()
+    services.cancel_order(order=order, actor=staff_a)
+
+    assert not CommissionEntry.objects.exists()
+
+
+# --- append-only ------------------------------------------------------------------------
+
+
+def test_the_model_layer_refuses_to_change_or_delete_an_entry(place, deliver):
+    deliver(place())
+    entry = CommissionEntry.objects.get()
+
+    entry.amount = Decimal("999.00")
+    with pytest.raises(LedgerIsAppendOnly):
+        entry.save()
+    with pytest.raises(LedgerIsAppendOnly):
+        entry.delete()
+    with pytest.raises(LedgerIsAppendOnly):
+        CommissionEntry.objects.all().delete()
+    with pytest.raises(LedgerIsAppendOnly):
+        CommissionEntry.objects.update(amount=Decimal("1.00"))
+    assert CommissionEntry.objects.get().amount != Decimal("999.00")
+
+
+@requires_postgres
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE orders_commissionentry SET amount = 1",
+        "UPDATE orders_commissionentry SET note = 'edited'",
+        "DELETE FROM orders_commissionentry",
+    ],
+)
+def test_postgres_refuses_update_and_delete_of_an_entry(place, deliver, sql):
+    deliver(place())
+
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql)
+
+    assert CommissionEntry.objects.count() == 1
+
+
+@requires_postgres
+def test_postgres_lets_an_unfiled_entry_be_filed_once(place, deliver, station_a):
+    deliver(place())
+    first = CommissionStatement.objects.create(service_center=station_a, month=date(2026, 1, 1))
+    second = CommissionStatement.objects.create(service_center=station_a, month=date(2026, 2, 1))
+
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE orders_commissionentry SET statement_id = %s", [first.pk])
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE orders_commissionentry SET statement_id = %s", [second.pk])
+
+    assert CommissionEntry.objects.get().statement_id == first.pk
+
+
+# --- statements ------------------------------------------------------------------------------
+
+
+def test_a_statement_totals_its_months_entries(place, deliver, station_a, staff_a):
+    with time_machine.travel(at(2026, 9, 5)):
+        a = deliver(place(quantity=2))
+        b = deliver(place(quantity=1))
+        services.return_order(order=b, actor=staff_a, reason="退")
+    with time_machine.travel(at(2026, 10, 2)):
+        deliver(place(quantity=5))  # October: not in September's statement
+
+    report = commissions.build_statements(month=date(2026, 9, 1))
+
+    statement = CommissionStatement.objects.get(month=date(2026, 9, 1))
+    assert report.entries == 3
+    assert statement.total == a.commission_total
+    assert statement.total == sum(e.amount for e in statement.entries.all())
+    assert statement.service_center == station_a
+
+
+def test_rebuilding_is_idempotent(place, deliver):
+    with time_machine.travel(at(2026, 9, 5)):
+        deliver(place())
+    commissions.build_statements(month=date(2026, 9, 1))
+
+    again = commissions.build_statements(month=date(2026, 9, 1))
+
+    assert again.entries == 0
+    assert CommissionStatement.objects.count() == 1
+
+
+def test_a_return_after_approval_lands_in_the_next_statement(place, deliver, staff_a, county_manager):
+    with time_machine.travel(at(2026, 9, 28)):
+        order = deliver(place(quantity=2))
+        commissions.build_statements(month=date(2026, 9, 1))
+        september = CommissionStatement.objects.get()
+        commissions.approve_statement(statement=september, actor=county_manager)
+        services.return_order(order=order, actor=staff_a, reason="退")  # still September, but September is closed
+        commissions.build_statements(month=date(2026, 9, 1))
+
+    october = CommissionStatement.objects.get(month=date(2026, 10, 1))
+    september.refresh_from_db()
+    assert september.total == order.commission_total
+    assert october.total == -order.commission_total  # the clawback
+    assert CommissionEntry.objects.filter(statement__isnull=True).count() == 0
+
+
+def test_paying_writes_a_payout_of_minus_the_total(place, deliver, county_manager):
+    with time_machine.travel(at(2026, 9, 5)):
+        deliver(place(quantity=4))
+    commissions.build_statements(month=date(2026, 9, 1))
+    statement = CommissionStatement.objects.get()
+
+    with pytest.raises(commissions.CommissionError):
+        commissions.mark_paid(statement=statement, actor=county_manager)  # not approved yet
+    commissions.approve_statement(statement=statement, actor=county_manager)
+    commissions.mark_paid(statement=statement, actor=county_manager)
+
+    payout = CommissionEntry.objects.get(kind=E.PAYOUT)
+    statement.refresh_from_db()
+    assert statement.status == CommissionStatement.Status.PAID
+    assert payout.amount == -statement.total
+    assert payout.statement == statement
+    with pytest.raises(commissions.CommissionError):
+        commissions.approve_statement(statement=statement, actor=county_manager)
+
+
+def test_an_adjustment_needs_a_note_and_a_real_amount(station_a, admin_user):
+    with pytest.raises(commissions.CommissionError):
+        commissions.post_adjustment(station=station_a, amount=Decimal("5.00"), actor=admin_user, note=" ")
+    with pytest.raises(commissions.CommissionError):
+        commissions.post_adjustment(station=station_a, amount=Decimal("0.001"), actor=admin_user, note="x")
+
+    entry = commissions.post_adjustment(station=station_a, amount=Decimal("-2.50"), actor=admin_user, note="多算了")
+
+    assert entry.kind == E.ADJUSTMENT
+
+
+def test_the_command_builds_every_month_with_unfiled_entries(place, deliver):
+    for month in (8, 9):
+        with time_machine.travel(at(2026, month, 10)):
+            deliver(place())
+    out = StringIO()
+
+    with time_machine.travel(at(2026, 10, 15)):
+        call_command("build_statements", stdout=out)
+
+    assert set(CommissionStatement.objects.values_list("month", flat=True)) == {date(2026, 8, 1), date(2026, 9, 1)}
+    assert "2026-09: 1 entries" in out.getvalue()
+
+
+def test_the_command_refuses_a_malformed_month(db):
+    with pytest.raises(CommandError, match="YYYY-MM"):
+        call_command("build_statements", "--month", "2026/9")
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def statement_a(place, deliver):
+    with time_machine.travel(at(2026, 9, 5)):
+        deliver(place(quantity=2))
+    commissions.build_statements(month=date(2026, 9, 1))
+    return CommissionStatement.objects.get()
+
+
+def test_the_partner_sees_this_months_commission(client_a, place, deliver):
+    order = deliver(place(quantity=2))
+
+    response = client_a.get("/commissions/")
+
+    assert response.context["summary"]["net"] == order.commission_total
+    assert client_a.get("/").context["commission"]["net"] == order.commission_total
+
+
+def test_the_statement_page_and_csv_list_the_entries(client_a, statement_a):
+    entry = statement_a.entries.select_related("order").get()
+
+    page = client_a.get(f"/commissions/{statement_a.pk}/").content.decode()
+    csv = client_a.get(f"/commissions/{statement_a.pk}/csv/").content.decode("utf-8-sig")
+
+    assert entry.order.number in page
+    assert f"{entry.order.number},{entry.amount:.2f}" in csv
+    assert csv.strip().splitlines()[-1].endswith(f"{statement_a.total:.2f},")
+
+
+@pytest.mark.parametrize("suffix", ["", "csv/"])
+def test_another_stations_statement_is_a_404(client, staff_b, statement_a, suffix):
+    client.force_login(staff_b)
+
+    assert client.get(f"/commissions/{statement_a.pk}/{suffix}").status_code == 404
+
+
+def test_the_county_manager_approves_and_pays(client, county_manager, statement_a):
+    client.force_login(county_manager)
+
+    page = client.get("/county/").content.decode()
+    client.post(f"/county/statements/{statement_a.pk}/approve/")
+    client.post(f"/county/statements/{statement_a.pk}/paid/")
+
+    assert statement_a.service_center.name in page
+    statement_a.refresh_from_db()
+    assert statement_a.status == CommissionStatement.Status.PAID
+
+
+def test_a_manager_of_another_county_cannot_touch_the_statement(client, station_b, statement_a):
+    other = CountyManagerFactory(user=UserFactory(username="dave"), county=station_b.village.county).user
+    client.force_login(other)
+
+    page = client.get("/county/").content.decode()
+    response = client.post(f"/county/statements/{statement_a.pk}/approve/")
+
+    assert statement_a.service_center.name not in page
+    assert response.status_code == 404
+    statement_a.refresh_from_db()
+    assert statement_a.status == CommissionStatement.Status.DRAFT
+
+
+def test_station_staff_do_not_see_the_county_page(client_a, statement_a):
+    assert client_a.get("/county/").status_code == 404
+    assert client_a.post(f"/county/statements/{statement_a.pk}/approve/").status_code == 404
