@@ -1,0 +1,75 @@
+"""Orders placed through the real services, and a helper that carries one to the station."""
+
+from decimal import Decimal
+
+import pytest
+
+from orders import services
+from orders.models import Order, Product
+from tests.factories import ProductFactory, StockFactory
+
+
+@pytest.fixture
+def seeds(db):
+    return ProductFactory(
+        sku="SEED-RICE",
+        name="杂交水稻种子 1kg",
+        price=Decimal("45.50"),
+        weight_kg=Decimal("1.000"),
+        volume_m3=Decimal("0.0020"),
+    )
+
+
+@pytest.fixture
+def seeds_stock(seeds, warehouse_a):
+    return StockFactory(product=seeds, warehouse=warehouse_a, on_hand=10)
+
+
+@pytest.fixture
+def place_at_a(station_a, villager_a, staff_a, warehouse_a):
+    """Place an order at station A: ``place_at_a((product_or_sku, quantity), ..., key="k")`` returns the Placement."""
+
+    def place(
+        *lines,
+        key: str = "key-1",
+        station=station_a,
+        villager=villager_a,
+        placed_by=staff_a,
+        delivery_method: str = Order.DeliveryMethod.STATION_PICKUP,
+        payment_method: str = Order.PaymentMethod.CASH_AT_STATION,
+        notes: str = "",
+        notify: bool = True,
+    ) -> services.Placement:
+        return services.place_order(
+            station=station,
+            villager=villager,
+            placed_by=placed_by,
+            lines=[services.LineRequest(p.sku if isinstance(p, Product) else p, qty) for p, qty in lines],
+            delivery_method=delivery_method,
+            payment_method=payment_method,
+            idempotency_key=key,
+            notes=notes,
+            notify=notify,
+        )
+
+    return place
+
+
+@pytest.fixture
+def order_placed(place_at_a, fertilizer_stock) -> Order:
+    """Two bags of fertilizer (168.00 each) for villager A, placed by alice; 20 on hand."""
+    return place_at_a((fertilizer_stock.product, 2)).order
+
+
+@pytest.fixture
+def deliver():
+    """Carry an order from placed to at_station the way the system does: confirm, batch, depart, arrive."""
+
+    def deliver(order: Order, *, actor) -> Order:
+        services.confirm_payment(order=order, actor=actor)
+        services.transition(order, to=Order.Status.BATCHED, actor=actor)
+        services.depart(order=order, actor=actor)
+        services.arrive(order=order, actor=actor, notify=False)
+        return order
+
+    return deliver

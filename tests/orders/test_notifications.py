@@ -1,0 +1,259 @@
+"""The SMS outbox: written with the order, sent after commit by a real Celery worker, retried, never lost."""
+
+import logging
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
+from django.conf import settings as django_settings
+from django.db import connection
+
+from orders import notifications, services
+from orders.models import Notification, Order
+from orders.sms import SmsError
+from orders.tasks import send_notification
+from ruralshop.celery import app
+from tests.factories import VillagerFactory
+
+N = Notification.Status
+
+
+class RecordingBackend:
+    """Keeps what it was asked to send."""
+
+    sent: list[tuple[str, str]] = []
+
+    def send(self, *, recipient: str, text: str) -> None:
+        type(self).sent.append((recipient, text))
+
+
+class FlakyBackend:
+    """A gateway having a bad minute: refuses the first two messages, then accepts."""
+
+    calls = 0
+
+    def send(self, *, recipient: str, text: str) -> None:
+        type(self).calls += 1
+        if type(self).calls <= 2:
+            raise SmsError(f"gateway answered 503 (call {type(self).calls})")
+
+
+class DownBackend:
+    """A gateway that is gone for good."""
+
+    calls = 0
+
+    def send(self, *, recipient: str, text: str) -> None:
+        type(self).calls += 1
+        raise SmsError("gateway unreachable: connection refused")
+
+
+@pytest.fixture(autouse=True)
+def fresh_backends():
+    # The worker thread instantiates a backend per message; what they saw is kept on the class.
+    RecordingBackend.sent = []
+    FlakyBackend.calls = DownBackend.calls = 0
+
+
+def backend(name: str) -> str:
+    return f"{__name__}.{name}"
+
+
+# --- the outbox row, written with the order ----------------------------------------
+
+
+def test_placing_an_order_writes_one_pending_sms_queued_after_commit(
+    place_at_a, fertilizer_stock, station_a, monkeypatch, django_capture_on_commit_callbacks
+):
+    # given a villager with a phone who agreed to SMS (villager_a)
+    queued = []
+    monkeypatch.setattr(send_notification, "delay", lambda *args: queued.append(args))
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        order = place_at_a((fertilizer_stock.product, 2)).order
+        assert queued == []  # nothing leaves before the order is committed
+
+    # then one message, with what the villager needs to collect the goods
+    notification = Notification.objects.get()
+    assert (notification.status, notification.attempts, notification.channel) == (N.PENDING, 0, "sms")
+    assert (notification.recipient, notification.template, notification.order) == (
+        "+8613812345678",
+        "order_placed",
+        order,
+    )
+    assert notification.payload == {"order": order.number, "pickup_code": order.pickup_code, "station": station_a.name}
+    assert queued == [(notification.pk,)]
+
+
+@pytest.mark.parametrize(("phone", "consent"), [("+8613900001111", False), ("", True)], ids=["no-consent", "no-phone"])
+def test_no_sms_without_consent_or_phone(place_at_a, fertilizer_stock, station_a, phone, consent):
+    villager = VillagerFactory(service_center=station_a, phone=phone, sms_consent=consent)
+
+    order = place_at_a((fertilizer_stock.product, 1), villager=villager).order
+
+    assert Order.objects.filter(pk=order.pk).exists()
+    assert not Notification.objects.exists()
+
+
+def test_a_refused_order_writes_no_sms(place_at_a, fertilizer_stock):
+    with pytest.raises(services.InsufficientStock):
+        place_at_a((fertilizer_stock.product, 21))
+
+    assert not Notification.objects.exists()
+
+
+def test_arrival_at_the_station_writes_an_sms(order_placed, staff_a):
+    services.confirm_payment(order=order_placed, actor=staff_a)
+    services.transition(order_placed, to=Order.Status.BATCHED)
+    services.depart(order=order_placed)
+
+    services.arrive(order=order_placed)
+
+    arrived = Notification.objects.get(template="order_arrived")
+    assert arrived.order == order_placed
+    assert arrived.payload["pickup_code"] == order_placed.pickup_code
+    assert Notification.objects.count() == 2  # placed, arrived
+
+
+# --- sending, without a worker ----------------------------------------------------------------
+
+
+def test_sending_twice_sends_once(order_placed, settings):
+    # given
+    settings.SMS_BACKEND = backend("RecordingBackend")
+    notification = Notification.objects.get()
+
+    # when the task is delivered twice (acks_late: a worker lost after sending, a retried message)
+    outcomes = [notifications.send(notification.pk), notifications.send(notification.pk)]
+
+    # then one SMS
+    assert outcomes == [notifications.SENT, notifications.SKIPPED]
+    assert len(RecordingBackend.sent) == 1
+    recipient, text = RecordingBackend.sent[0]
+    assert recipient == "+8613812345678"
+    assert order_placed.number in text and order_placed.pickup_code in text
+    notification.refresh_from_db()
+    assert (notification.status, notification.attempts, notification.last_error) == (N.SENT, 1, "")
+    assert notification.sent_at is not None
+
+
+def test_a_failed_or_missing_message_is_skipped(order_placed, settings):
+    settings.SMS_BACKEND = backend("RecordingBackend")
+    notification = Notification.objects.get()
+    Notification.objects.filter(pk=notification.pk).update(status=N.FAILED, attempts=notifications.MAX_ATTEMPTS)
+
+    assert notifications.send(notification.pk) == notifications.SKIPPED
+    assert notifications.send(notification.pk + 1000) == notifications.SKIPPED
+    assert RecordingBackend.sent == []
+
+
+def test_a_gateway_error_keeps_the_message_pending_until_the_last_attempt(order_placed, settings):
+    settings.SMS_BACKEND = backend("DownBackend")
+    notification = Notification.objects.get()
+
+    outcomes = [notifications.send(notification.pk) for _ in range(notifications.MAX_ATTEMPTS + 1)]
+
+    assert outcomes == [notifications.RETRY] * (notifications.MAX_ATTEMPTS - 1) + [
+        notifications.FAILED,
+        notifications.SKIPPED,
+    ]
+    notification.refresh_from_db()
+    assert (notification.status, notification.attempts) == (N.FAILED, notifications.MAX_ATTEMPTS)
+    assert notification.last_error == "gateway unreachable: connection refused"
+    assert DownBackend.calls == notifications.MAX_ATTEMPTS
+
+
+def test_resending_a_failed_message_gives_it_a_new_round(order_placed, settings, django_capture_on_commit_callbacks):
+    notification = Notification.objects.get()
+    Notification.objects.filter(pk=notification.pk).update(status=N.FAILED, attempts=notifications.MAX_ATTEMPTS)
+
+    with django_capture_on_commit_callbacks() as callbacks:  # not run: no message on the broker
+        notifications.resend(notification)
+
+    notification.refresh_from_db()
+    assert (notification.status, notification.attempts) == (N.PENDING, 0)
+    assert len(callbacks) == 1
+
+
+# --- sending on a real worker ------------------------------------------------------------------
+
+
+@pytest.fixture
+def celery_worker(transactional_db, monkeypatch):
+    """A Celery worker thread on the configured broker; the test's rows must be committed for it to see them."""
+    import celery.contrib.testing.tasks  # noqa: F401 - registers celery.ping, which start_worker expects
+
+    # Retry at once instead of after 30 s, 1 min, 2 min...
+    monkeypatch.setattr(notifications, "backoff", lambda retries: 0)
+    if not django_settings.REDIS_URL:
+        # The file-system broker polls its folder once a second; a retry waits for the next poll.
+        options = {**app.conf.broker_transport_options, "polling_interval": 0.05}
+        monkeypatch.setitem(app.conf, "broker_transport_options", options)
+
+    def close_db(**kwargs):
+        # The worker thread's connection would otherwise outlive the test and block dropping the test database.
+        connection.close()
+
+    task_postrun.connect(close_db, weak=False)
+    app.control.purge()  # messages left in the queue by an interrupted earlier run
+    try:
+        with start_worker(
+            app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING"
+        ) as worker:
+            yield worker
+    finally:
+        task_postrun.disconnect(close_db)
+
+
+def wait_for(notification_pk: int, status: str, timeout: float = 20) -> Notification:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        notification = Notification.objects.get(pk=notification_pk)
+        if notification.status == status:
+            return notification
+        time.sleep(0.05)
+    pytest.fail(f"notification still {notification.status} after {notification.attempts} attempts ({timeout} s)")
+
+
+def test_a_worker_sends_the_sms_and_logs_only_the_masked_number(celery_worker, caplog, place_at_a, fertilizer_stock):
+    caplog.set_level(logging.INFO, logger="ruralshop.sms")
+
+    # when an order is placed (committed: transactional_db)
+    order = place_at_a((fertilizer_stock.product, 2)).order
+
+    # then the worker sends its SMS once
+    notification = wait_for(Notification.objects.get(order=order).pk, N.SENT)
+    assert (notification.attempts, notification.last_error) == (1, "")
+    assert notification.sent_at is not None
+    # ... through the console backend, which never writes a whole phone number to the log
+    sms_log = "\n".join(r.getMessage() for r in caplog.records if r.name == "ruralshop.sms")
+    assert "138****5678" in sms_log and order.pickup_code in sms_log
+    assert "13812345678" not in caplog.text
+
+
+def test_a_flaky_gateway_is_retried_until_it_accepts(celery_worker, settings, place_at_a, fertilizer_stock):
+    settings.SMS_BACKEND = backend("FlakyBackend")
+
+    order = place_at_a((fertilizer_stock.product, 2)).order
+
+    notification = wait_for(Notification.objects.get(order=order).pk, N.SENT)
+    assert (notification.attempts, notification.last_error) == (3, "")
+    assert FlakyBackend.calls == 3
+
+
+def test_a_dead_gateway_fails_the_message_after_the_last_attempt_and_keeps_it(
+    celery_worker, settings, place_at_a, fertilizer_stock
+):
+    settings.SMS_BACKEND = backend("DownBackend")
+
+    order = place_at_a((fertilizer_stock.product, 2)).order
+
+    notification = wait_for(Notification.objects.get(order=order).pk, N.FAILED)
+    assert notification.attempts == notifications.MAX_ATTEMPTS
+    assert notification.last_error == "gateway unreachable: connection refused"
+    assert notification.sent_at is None
+    assert DownBackend.calls == notifications.MAX_ATTEMPTS
+    # ... and it stays in the outbox, tied to its order, for a resend from the admin
+    assert Notification.objects.filter(order=order, status=N.FAILED).count() == 1
