@@ -1,0 +1,218 @@
+"""Getting it there: vehicles, routes of stations, delivery batches with their stops and parcels."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from orders.models import Order
+from partners.models import ServiceCenter, Warehouse
+
+weekdays = RegexValidator(r"^[1-7]{1,7}$", _("Weekdays as digits, Monday = 1, such as 135 or 1234567."))
+
+
+class Vehicle(models.Model):
+    warehouse = models.ForeignKey(
+        Warehouse, on_delete=models.PROTECT, related_name="vehicles", verbose_name=_("warehouse")
+    )
+    plate = models.CharField(_("plate"), max_length=20, unique=True)
+    capacity_kg = models.DecimalField(_("capacity (kg)"), max_digits=9, decimal_places=1)
+    capacity_m3 = models.DecimalField(_("capacity (m³)"), max_digits=7, decimal_places=2)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("vehicle")
+        verbose_name_plural = _("vehicles")
+        ordering = ["warehouse", "plate"]
+        constraints = [
+            models.CheckConstraint(condition=Q(capacity_kg__gt=0, capacity_m3__gt=0), name="vehicle_capacity_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plate} ({self.capacity_kg} kg / {self.capacity_m3} m³)"
+
+
+class Route(models.Model):
+    """A delivery round from the county warehouse through its stations, leaving at the cutoff."""
+
+    warehouse = models.ForeignKey(
+        Warehouse, on_delete=models.PROTECT, related_name="routes", verbose_name=_("warehouse")
+    )
+    code = models.SlugField(_("code"), max_length=20)
+    name = models.CharField(_("name"), max_length=100)
+    cutoff_time = models.TimeField(
+        _("cutoff time"), help_text=_("Local time (Asia/Shanghai). Orders confirmed before it leave that day.")
+    )
+    departure_weekdays = models.CharField(
+        _("departure weekdays"), max_length=7, default="1234567", validators=[weekdays], help_text=weekdays.message
+    )
+    vehicles = models.ManyToManyField(Vehicle, related_name="routes", blank=True, verbose_name=_("vehicles"))
+
+    class Meta:
+        verbose_name = _("route")
+        verbose_name_plural = _("routes")
+        ordering = ["warehouse", "code"]
+        constraints = [models.UniqueConstraint(fields=["warehouse", "code"], name="route_code_unique_in_warehouse")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    def departs_on(self, day) -> bool:
+        return str(day.isoweekday()) in self.departure_weekdays
+
+
+class RouteStop(models.Model):
+    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="stops", verbose_name=_("route"))
+    # A station is on at most one route: the database says so.
+    service_center = models.OneToOneField(
+        ServiceCenter, on_delete=models.CASCADE, related_name="route_stop", verbose_name=_("service center")
+    )
+    sequence = models.PositiveSmallIntegerField(_("sequence"))
+
+    class Meta:
+        verbose_name = _("route stop")
+        verbose_name_plural = _("route stops")
+        ordering = ["route", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["route", "sequence"], name="route_stop_sequence_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.route.code} #{self.sequence}: {self.service_center.code}"
+
+
+class DeliveryBatch(models.Model):
+    """One vehicle run on one date: a route's stations in order, a parcel per order."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("planned")  # loaded on paper, not yet left
+        IN_TRANSIT = "in_transit", _("in transit")  # left the county warehouse
+        COMPLETED = "completed", _("completed")  # every stop received its parcels
+        CANCELLED = "cancelled", _("cancelled")  # called off before departure; its orders went back to confirmed
+
+    code = models.CharField(_("code"), max_length=50, unique=True)
+    warehouse = models.ForeignKey(
+        Warehouse, on_delete=models.PROTECT, related_name="batches", verbose_name=_("warehouse")
+    )
+    route = models.ForeignKey(Route, on_delete=models.PROTECT, related_name="batches", verbose_name=_("route"))
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="batches", verbose_name=_("vehicle"))
+    dispatch_date = models.DateField(_("dispatch date"))
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PLANNED)
+    total_weight_kg = models.DecimalField(_("weight (kg)"), max_digits=10, decimal_places=3, default=Decimal("0"))
+    total_volume_m3 = models.DecimalField(_("volume (m³)"), max_digits=10, decimal_places=4, default=Decimal("0"))
+    parcel_count = models.PositiveIntegerField(_("parcels"), default=0)
+    created_at = models.DateTimeField(_("planned at"), auto_now_add=True)
+    departed_at = models.DateTimeField(_("departed at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery batch")
+        verbose_name_plural = _("delivery batches")
+        ordering = ["-dispatch_date", "code"]
+        constraints = [
+            # A vehicle makes one run a day: two planners cannot both take it.
+            models.UniqueConstraint(
+                fields=["vehicle", "dispatch_date"],
+                condition=~Q(status="cancelled"),
+                name="batch_one_run_per_vehicle_and_day",
+            ),
+        ]
+        indexes = [models.Index(fields=["warehouse", "dispatch_date"], name="batch_warehouse_date")]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def load_percent(self) -> int:
+        """The fuller of weight and volume, in percent of the vehicle's capacity."""
+        vehicle = self.vehicle
+        return round(max(self.total_weight_kg / vehicle.capacity_kg, self.total_volume_m3 / vehicle.capacity_m3) * 100)
+
+
+class BatchStop(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")  # not there yet
+        ARRIVED = "arrived", _("arrived")  # the truck is at the station
+        RECEIVED = "received", _("received")  # the station checked the parcels in
+
+    batch = models.ForeignKey(DeliveryBatch, on_delete=models.CASCADE, related_name="stops", verbose_name=_("batch"))
+    service_center = models.ForeignKey(
+        ServiceCenter, on_delete=models.PROTECT, related_name="batch_stops", verbose_name=_("service center")
+    )
+    sequence = models.PositiveSmallIntegerField(_("sequence"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("received by"),
+    )
+
+    class Meta:
+        verbose_name = _("batch stop")
+        verbose_name_plural = _("batch stops")
+        ordering = ["batch", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "service_center"], name="batch_stop_station_once"),
+            models.UniqueConstraint(fields=["batch", "sequence"], name="batch_stop_sequence_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch.code} #{self.sequence}"
+
+
+class Parcel(models.Model):
+    class Status(models.TextChoices):
+        LOADED = "loaded", _("loaded")  # on the truck
+        DELIVERED = "delivered", _("delivered")  # checked in at the station
+        MISSING = "missing", _("missing")  # not on the truck when it arrived
+        DAMAGED = "damaged", _("damaged")  # arrived broken
+
+    batch_stop = models.ForeignKey(BatchStop, on_delete=models.CASCADE, related_name="parcels", verbose_name=_("stop"))
+    # One parcel per order, in exactly one batch: the last line of defence against double planning.
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="parcel", verbose_name=_("order"))
+    label = models.CharField(_("label"), max_length=40, unique=True)
+    weight_kg = models.DecimalField(_("weight (kg)"), max_digits=10, decimal_places=3)
+    volume_m3 = models.DecimalField(_("volume (m³)"), max_digits=10, decimal_places=4)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.LOADED)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    overdue_since = models.DateField(_("uncollected since"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("parcel")
+        verbose_name_plural = _("parcels")
+        ordering = ["batch_stop", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class UnplannedOrder(models.Model):
+    """Why a confirmed order was left out of the last plan of its warehouse (gone once it is planned)."""
+
+    class Reason(models.TextChoices):
+        NO_ROUTE = "no_route", _("the station is on no route")
+        TOO_LARGE = "too_large", _("larger than every vehicle of the route")
+        NO_VEHICLE = "no_vehicle", _("no vehicle left today")
+        NO_DEPARTURE = "no_departure", _("the route does not leave on this day")
+        AFTER_CUTOFF = "after_cutoff", _("confirmed after the route's cutoff")
+
+    order = models.OneToOneField(
+        Order, on_delete=models.CASCADE, related_name="dispatch_issue", verbose_name=_("order")
+    )
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="+", verbose_name=_("warehouse"))
+    dispatch_date = models.DateField(_("dispatch date"))
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    checked_at = models.DateTimeField(_("checked at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("unplanned order")
+        verbose_name_plural = _("unplanned orders")
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.reason}"

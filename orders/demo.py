@@ -234,8 +234,12 @@ def seed_catalog() -> dict[str, int]:
 STEP_DELAY = {S.CONFIRMED: 1, S.BATCHED: 20, S.IN_TRANSIT: 26, S.AT_STATION: 34, S.COLLECTED: 50, S.RETURNED: 98}
 
 
-def seed_orders() -> int:
+def seed_orders(*, batcher=None) -> int:
     """Place the demo orders through the real services and walk each to its status.
+
+    ``batcher(order)`` puts an order being batched into a delivery batch and
+    returns its code (None: the station is on no route, the order stays
+    confirmed); logistics provides it, since orders cannot import logistics.
 
     Collected and returned orders happened over the last three months: the
     services run with the clock turned back (time-machine), so every event and
@@ -287,11 +291,11 @@ def seed_orders() -> int:
         if not placement.created:
             continue
         made += 1
-        _walk_to(placement.order, final, user, placed_at=placed_at)
+        _walk_to(placement.order, final, user, placed_at=placed_at, batcher=batcher)
     return made
 
 
-def _walk_to(order: Order, final: str, user, *, placed_at) -> None:
+def _walk_to(order: Order, final: str, user, *, placed_at, batcher) -> None:
     if final == S.CANCELLED:
         with time_machine.travel(placed_at + timedelta(minutes=30), tick=True):
             services.cancel_order(order=order, actor=user, reason="村民改主意了")
@@ -303,7 +307,10 @@ def _walk_to(order: Order, final: str, user, *, placed_at) -> None:
             if step == S.CONFIRMED:
                 services.confirm_payment(order=order, actor=user)
             elif step == S.BATCHED:
-                services.transition(order, to=S.BATCHED, note="demo")
+                code = batcher(order) if batcher else "demo"
+                if code is None:
+                    return  # no route to carry it: it waits, confirmed, with its reason
+                services.transition(order, to=S.BATCHED, note=code)
             elif step == S.IN_TRANSIT:
                 services.depart(order=order)
             elif step == S.AT_STATION:

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,6 +34,7 @@ TRANSITIONS = {
     (S.PLACED, S.CANCELLED),
     (S.CONFIRMED, S.CANCELLED),
     (S.CONFIRMED, S.BATCHED),
+    (S.BATCHED, S.CONFIRMED),  # its planned batch was cancelled: back in the queue
     (S.BATCHED, S.IN_TRANSIT),
     (S.IN_TRANSIT, S.AT_STATION),
     (S.AT_STATION, S.COLLECTED),
@@ -148,6 +149,70 @@ def _move_stock(order: Order, *, reserved: int = 0, on_hand: int = 0) -> None:
         Stock.objects.filter(pk=stock_pk).update(
             reserved=F("reserved") + reserved * qty, on_hand=F("on_hand") + on_hand * qty
         )
+
+
+def transition_many(order_ids: list[int], *, from_status: str, to: str, actor=None, note: str = "", **fields) -> int:
+    """The set-based form of ``transition`` for dispatch: one UPDATE and one INSERT of events for any number of orders.
+
+    Returns how many orders moved; the caller (inside its transaction) refuses
+    the whole step when that is not all of them.
+    """
+    if (from_status, to) not in TRANSITIONS:
+        raise OrderError(f"{from_status} -> {to} is not a transition of the order life cycle")
+    if not order_ids:
+        return 0
+    now = timezone.now()
+    moved = Order.objects.filter(pk__in=order_ids, status=from_status).update(status=to, updated_at=now, **fields)
+    OrderEvent.objects.bulk_create(
+        OrderEvent(order_id=pk, from_status=from_status, to_status=to, actor=actor, note=note[:500]) for pk in order_ids
+    )
+    return moved
+
+
+def _move_stock_of_orders(order_ids: list[int], *, reserved: int = 0, on_hand: int = 0) -> None:
+    """Stock movement for many orders: one UPDATE per product touched (not per order), rows locked in pk order."""
+    totals = (
+        OrderLine.objects.filter(order_id__in=order_ids)
+        .values("order__warehouse_id", "product_id")
+        .annotate(quantity=Sum("quantity"))
+        .order_by()
+    )
+    by_key = {(t["order__warehouse_id"], t["product_id"]): t["quantity"] for t in totals}
+    if not by_key:
+        return
+    stocks = list(
+        Stock.objects.select_for_update()
+        .filter(product_id__in={p for _, p in by_key}, warehouse_id__in={w for w, _ in by_key})
+        .order_by("pk")
+        .values_list("pk", "warehouse_id", "product_id")
+    )
+    for stock_pk, warehouse_id, product_id in stocks:
+        qty = by_key.get((warehouse_id, product_id))
+        if qty:
+            Stock.objects.filter(pk=stock_pk).update(
+                reserved=F("reserved") + reserved * qty, on_hand=F("on_hand") + on_hand * qty
+            )
+
+
+def depart_orders(order_ids: list[int], *, actor=None) -> int:
+    """A batch left the warehouse: its orders go in transit and their units leave the stock."""
+    with transaction.atomic():
+        moved = transition_many(order_ids, from_status=S.BATCHED, to=S.IN_TRANSIT, actor=actor)
+        if moved != len(order_ids):
+            raise OrderError(_("Some orders of this batch are no longer waiting for departure."))
+        _move_stock_of_orders(order_ids, reserved=-1, on_hand=-1)
+    return moved
+
+
+def arrive_orders(order_ids: list[int], *, actor=None) -> int:
+    """Parcels checked in at the station: the orders wait for pickup and the villagers get an SMS."""
+    with transaction.atomic():
+        moved = transition_many(order_ids, from_status=S.IN_TRANSIT, to=S.AT_STATION, actor=actor)
+        if moved != len(order_ids):
+            raise OrderError(_("Some of these orders are not in transit."))
+        for order in Order.objects.filter(pk__in=order_ids).select_related("villager", "service_center"):
+            _notify_villager(order, template="order_arrived")
+    return moved
 
 
 # --- placement -----------------------------------------------------------------

@@ -15,6 +15,7 @@ logger = logging.getLogger("ruralshop.sms")
 TEMPLATES = {
     "order_placed": "【村淘】您的订单{order}已在{station}下单，取货码{pickup_code}，到货后会再通知您。",
     "order_arrived": "【村淘】您的订单{order}已到{station}，请凭取货码{pickup_code}取货。",
+    "batch_planned": "【村淘】{date} 车次{batch}将为您的服务站送来{parcels}件包裹，请安排收货。",
 }
 
 

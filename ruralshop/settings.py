@@ -246,6 +246,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "ruralshop.tasks.heartbeat", "schedule": 60.0},
     "resend-stuck-notifications": {"task": "orders.tasks.resend_stuck_notifications", "schedule": 300.0},
+    "flag-uncollected-parcels": {
+        "task": "logistics.tasks.flag_uncollected_parcels",
+        "schedule": crontab(minute=0, hour=6),
+    },
     # After last month's return window has passed, so few returns land as clawbacks.
     "build-commission-statements": {
         "task": "orders.tasks.build_last_months_statements",
@@ -278,6 +282,13 @@ ORDER_RETURN_WINDOW_DAYS = env.int("ORDER_RETURN_WINDOW_DAYS", default=7)
 SMS_BACKEND = env.str("SMS_BACKEND", default="orders.sms.ConsoleBackend")
 SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
+
+# --- Logistics --------------------------------------------------------------
+# Parcels waiting at a station longer than this are flagged for return to the warehouse.
+PARCEL_PICKUP_DAYS = env.int("PARCEL_PICKUP_DAYS", default=14)
+# Fault drills only: seconds the planner sleeps after each committed batch, so a
+# drill can SIGKILL it half way (tests/drills).  Always 0 in a deployment.
+DISPATCH_DRILL_PAUSE_AFTER_BATCH = env.float("DISPATCH_DRILL_PAUSE_AFTER_BATCH", default=0.0)
 
 # --- Logging ----------------------------------------------------------------
 LOGGING = {

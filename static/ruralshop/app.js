@@ -9,6 +9,24 @@
       window.print();
     }
   });
+  // Receiving parcels: a scanner (or a finger) enters a label; jump to that parcel instead of submitting.
+  document.addEventListener("keydown", function (event) {
+    var input = event.target;
+    if (event.key !== "Enter" || !input.matches || !input.matches("[data-scan]")) {
+      return;
+    }
+    event.preventDefault();
+    var row = document.getElementById("parcel-" + input.value.trim().toUpperCase());
+    if (row) {
+      row.classList.add("scanned");
+      row.scrollIntoView({block: "center"});
+      input.value = "";
+    } else {
+      input.setCustomValidity("?");
+      input.reportValidity();
+      setTimeout(function () { input.setCustomValidity(""); }, 1500);
+    }
+  });
   // A double tap on a slow link must not send a form twice (the server is idempotent anyway).
   document.addEventListener("submit", function (event) {
     var button = event.target.querySelector("button[data-once]");

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
+from logistics.demo import attach_to_batch, seed_routes, settle_batches
 from orders.demo import seed_catalog, seed_orders, seed_statements
 from partners.demo import DEMO_USERS, seed_network
 from partners.models import ServiceCenter
@@ -50,8 +51,13 @@ class Command(BaseCommand):
         self.stdout.write(
             ", ".join(f"{n} {what}" for what, n in made.items()) + " created." if made else "Catalog exists."
         )
+        made = seed_routes()
+        self.stdout.write(
+            ", ".join(f"{n} {what}" for what, n in made.items()) + " created." if made else "Routes exist."
+        )
         self.stdout.write("Placing demo orders through the order services (takes a few seconds)...")
-        count = seed_orders()
+        count = seed_orders(batcher=attach_to_batch)
+        settle_batches()
         self.stdout.write(f"{count} orders placed." if count else "Demo orders exist.")
         months = seed_statements()
         self.stdout.write(f"Commission statements built for {months} months." if months else "Statements exist.")

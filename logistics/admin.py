@@ -1,0 +1,155 @@
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from partners.models import Warehouse
+
+from . import services
+from .models import BatchStop, DeliveryBatch, Parcel, Route, RouteStop, UnplannedOrder, Vehicle
+
+
+@admin.register(Vehicle)
+class VehicleAdmin(admin.ModelAdmin):
+    list_display = ["plate", "warehouse", "capacity_kg", "capacity_m3", "is_active"]
+    list_filter = ["warehouse", "is_active"]
+    search_fields = ["plate"]
+
+
+class RouteStopInline(admin.TabularInline):
+    model = RouteStop
+    extra = 0
+    autocomplete_fields = ["service_center"]
+
+
+@admin.register(Route)
+class RouteAdmin(admin.ModelAdmin):
+    """Saving a route creates or moves its planning entry in the periodic tasks (at its cutoff)."""
+
+    list_display = ["code", "name", "warehouse", "cutoff_time", "departure_weekdays"]
+    list_filter = ["warehouse"]
+    search_fields = ["code", "name"]
+    filter_horizontal = ["vehicles"]
+    inlines = [RouteStopInline]
+    actions = ["plan_today"]
+
+    @admin.action(description=_("Plan today's dispatch for the selected routes"))
+    def plan_today(self, request, queryset):
+        for route in queryset.select_related("warehouse"):
+            report = services.plan_dispatch(
+                warehouse=route.warehouse, dispatch_date=timezone.localdate(), route_ids=[route.pk]
+            )
+            self.message_user(request, f"{route.code}: {len(report.batches)} batches, {report.parcels} parcels")
+
+
+class ParcelInline(admin.TabularInline):
+    model = Parcel
+    extra = 0
+    can_delete = False
+    fields = ["label", "order", "weight_kg", "volume_m3", "status", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BatchStop)
+class BatchStopAdmin(admin.ModelAdmin):
+    list_display = ["batch", "sequence", "service_center", "status", "received_at"]
+    list_select_related = ["batch", "service_center"]
+    list_filter = ["status"]
+    search_fields = ["batch__code", "service_center__code"]
+    readonly_fields = ["batch", "service_center", "sequence", "status", "arrived_at", "received_at", "received_by"]
+    inlines = [ParcelInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+class BatchStopInline(admin.TabularInline):
+    model = BatchStop
+    extra = 0
+    can_delete = False
+    fields = ["sequence", "service_center", "status", "arrived_at", "received_at"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DeliveryBatch)
+class DeliveryBatchAdmin(admin.ModelAdmin):
+    """Batches are made by the planner; the admin departs or cancels them through the services."""
+
+    list_display = ["code", "dispatch_date", "route", "vehicle", "status", "parcel_count", "load"]
+    list_select_related = ["route", "vehicle"]
+    list_filter = ["status", "warehouse", "dispatch_date"]
+    search_fields = ["code", "vehicle__plate"]
+    date_hierarchy = "dispatch_date"
+    readonly_fields = [f.name for f in DeliveryBatch._meta.fields]
+    inlines = [BatchStopInline]
+    actions = ["depart", "cancel"]
+
+    @admin.display(description=_("load"))
+    def load(self, obj):
+        return f"{obj.load_percent}%"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _each(self, request, queryset, action):
+        for batch in queryset:
+            try:
+                action(batch=batch, actor=request.user)
+            except services.DispatchError as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+
+    @admin.action(description=_("Depart the selected batches"))
+    def depart(self, request, queryset):
+        self._each(request, queryset, services.depart_batch)
+
+    @admin.action(description=_("Cancel the selected planned batches"))
+    def cancel(self, request, queryset):
+        self._each(request, queryset, services.cancel_batch)
+
+
+@admin.register(Parcel)
+class ParcelAdmin(admin.ModelAdmin):
+    list_display = ["label", "order", "batch_stop", "status", "overdue_since"]
+    list_select_related = ["order", "batch_stop__batch"]
+    list_filter = ["status"]
+    search_fields = ["label", "order__number"]
+    readonly_fields = ["batch_stop", "order", "label", "weight_kg", "volume_m3"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(UnplannedOrder)
+class UnplannedOrderAdmin(admin.ModelAdmin):
+    list_display = ["order", "warehouse", "dispatch_date", "reason", "checked_at"]
+    list_select_related = ["order", "warehouse"]
+    list_filter = ["reason", "warehouse"]
+    search_fields = ["order__number"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class PlanWarehouseMixin:
+    @admin.action(description=_("Plan today's dispatch for the selected warehouses"))
+    def plan_dispatch_today(self, request, queryset):
+        for warehouse in queryset:
+            report = services.plan_dispatch(warehouse=warehouse, dispatch_date=timezone.localdate())
+            self.message_user(request, f"{warehouse.code}: {len(report.batches)} batches, {report.parcels} parcels")
+
+
+# The warehouse admin lives in partners; the planning action is added here, where planning lives.
+_warehouse_admin = admin.site._registry[Warehouse]
+_warehouse_admin.actions = [*(_warehouse_admin.actions or []), PlanWarehouseMixin.plan_dispatch_today]

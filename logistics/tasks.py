@@ -1,0 +1,68 @@
+"""Celery tasks of dispatch: ids in, one service call, safe to run twice."""
+
+from datetime import date
+
+from celery import shared_task
+from django.db import OperationalError
+from django.utils import timezone
+
+from partners.models import Warehouse
+
+from . import services
+from .models import Route
+
+PLAN_LIMITS = {"time_limit": 900, "soft_time_limit": 840}  # below the broker's visibility timeout (3600 s)
+
+
+def _day(iso: str | None) -> date:
+    return date.fromisoformat(iso) if iso else timezone.localdate()
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=30,
+    max_retries=3,
+    **PLAN_LIMITS,
+)
+def plan_warehouse(warehouse_id: int, dispatch_date: str | None = None) -> dict:
+    """Plan every route of one warehouse for a day (default: today)."""
+    warehouse = Warehouse.objects.get(pk=warehouse_id)
+    report = services.plan_dispatch(warehouse=warehouse, dispatch_date=_day(dispatch_date))
+    return _summary(report)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=30, max_retries=3, **PLAN_LIMITS)
+def plan_route(route_id: int, dispatch_date: str | None = None) -> dict:
+    """Beat runs this at each route's cutoff (see logistics.schedules)."""
+    route = Route.objects.select_related("warehouse").filter(pk=route_id).first()
+    if route is None:
+        return {"skipped": f"route {route_id} no longer exists"}
+    report = services.plan_dispatch(warehouse=route.warehouse, dispatch_date=_day(dispatch_date), route_ids=[route.pk])
+    return _summary(report)
+
+
+@shared_task(time_limit=60)
+def plan_all_warehouses(dispatch_date: str | None = None) -> int:
+    """Fan out: one planning task per warehouse, so the warehouses plan in parallel on several workers."""
+    ids = list(Warehouse.objects.values_list("pk", flat=True))
+    for warehouse_id in ids:
+        plan_warehouse.delay(warehouse_id, dispatch_date)
+    return len(ids)
+
+
+@shared_task(time_limit=300)
+def flag_uncollected_parcels() -> int:
+    return services.flag_uncollected()
+
+
+def _summary(report: services.PlanReport) -> dict:
+    return {
+        "warehouse": report.warehouse,
+        "date": report.dispatch_date.isoformat(),
+        "busy": report.busy,
+        "batches": len(report.batches),
+        "parcels": report.parcels,
+        "unplanned": dict(report.unplanned),
+        "lost_races": report.lost_races,
+    }
