@@ -46,7 +46,7 @@ class Packing:
     no_truck_left: list[Item]  # would fit, but every truck of the day is full
 
 
-def pack(items: list[Item], trucks: list[Truck]) -> Packing:
+def pack(items: list[Item], trucks: list[Truck], *, fleet: list[Truck] | None = None) -> Packing:
     """First-fit decreasing over weight and volume, never splitting an order.
 
     Items are taken largest first (by the larger of their shares of the
@@ -56,7 +56,8 @@ def pack(items: list[Item], trucks: list[Truck]) -> Packing:
     """
     trucks = sorted(trucks, key=lambda t: (t.capacity_kg, t.capacity_m3, -t.vehicle_id), reverse=True)
     if not trucks:
-        return Packing(loads=[], too_large=[], no_truck_left=list(items))
+        too_large = [i for i in items if fleet and not any(t.holds(i) for t in fleet)]
+        return Packing(loads=[], too_large=too_large, no_truck_left=[i for i in items if i not in too_large])
     max_kg = max(t.capacity_kg for t in trucks)
     max_m3 = max(t.capacity_m3 for t in trucks)
 
@@ -67,7 +68,7 @@ def pack(items: list[Item], trucks: list[Truck]) -> Packing:
     unused = list(trucks)
     too_large, no_truck_left = [], []
     for item in sorted(items, key=size, reverse=True):
-        if not any(t.holds(item) for t in trucks):
+        if fleet and not any(t.holds(item) for t in fleet):
             too_large.append(item)
             continue
         load = next((load for load in loads if load.fits(item)), None)

@@ -142,10 +142,8 @@ def _plan(warehouse: Warehouse, day: date, route_ids: list[int] | None, report: 
         items = items_by_route.get(route.pk)
         if not items:
             continue
-        trucks = [
-            Truck(v.pk, v.capacity_kg, v.capacity_m3) for v in route.vehicles.all() if v.is_active and v.pk not in busy
-        ]
-        packing = pack(items, trucks)
+        fleet = [Truck(v.pk, v.capacity_kg, v.capacity_m3) for v in route.vehicles.all() if v.is_active]
+        packing = pack(items, [t for t in fleet if t.vehicle_id not in busy], fleet=fleet)
         reasons.update({item.order_id: R.TOO_LARGE for item in packing.too_large})
         reasons.update({item.order_id: R.NO_VEHICLE for item in packing.no_truck_left})
         stop_sequence = {stop.service_center_id: stop.sequence for stop in route.stops.all()}

@@ -138,3 +138,40 @@ class PromotionFactory(factory.django.DjangoModelFactory):
 class CommissionRuleFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = CommissionRule
+
+
+# --- logistics -----------------------------------------------------------------
+
+import datetime as _dt  # noqa: E402
+
+from logistics.models import Route, RouteStop, Vehicle  # noqa: E402
+
+
+class VehicleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Vehicle
+
+    warehouse = factory.SubFactory(WarehouseFactory)
+    plate = factory.Sequence(lambda n: f"浙A{n:05d}")
+    capacity_kg = Decimal("1000")
+    capacity_m3 = Decimal("8")
+
+
+class RouteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Route
+
+    warehouse = factory.SubFactory(WarehouseFactory)
+    code = factory.Sequence(lambda n: f"R{n}")
+    name = factory.Sequence(lambda n: f"线路{n}")
+    cutoff_time = _dt.time(16, 0)
+    departure_weekdays = "1234567"
+
+
+class RouteStopFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RouteStop
+
+    route = factory.SubFactory(RouteFactory)
+    service_center = factory.SubFactory(ServiceCenterFactory)
+    sequence = factory.Sequence(lambda n: n + 1)

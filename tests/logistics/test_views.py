@@ -1,0 +1,117 @@
+"""Station deliveries and the county's dispatch board: scoped, and doing what they say."""
+
+import time_machine
+
+from logistics import services
+from logistics.models import BatchStop, DeliveryBatch
+from orders.models import Order
+
+from .conftest import DAY, local
+
+
+def planned(warehouse):
+    with time_machine.travel(local(DAY, 16, 1), tick=False):
+        services.plan_dispatch(warehouse=warehouse, dispatch_date=DAY)
+    return DeliveryBatch.objects.get()
+
+
+def test_the_station_sees_its_incoming_delivery(client_a, warehouse_a, big_truck, confirm, station_a):
+    confirm(station_a, bags=2)
+    batch = services.depart_batch(batch=planned(warehouse_a))
+
+    page = client_a.get("/deliveries/").content.decode()
+
+    assert batch.code in page
+    assert f"/deliveries/{BatchStop.objects.get().pk}/receive/" in page
+
+
+def test_another_stations_delivery_is_a_404(client, staff_b, warehouse_a, big_truck, confirm, station_a):
+    confirm(station_a)
+    stop = BatchStop.objects.filter(batch=services.depart_batch(batch=planned(warehouse_a))).get()
+    client.force_login(staff_b)
+
+    assert stop.batch.code not in client.get("/deliveries/").content.decode()
+    assert client.get(f"/deliveries/{stop.pk}/receive/").status_code == 404
+    assert client.post(f"/deliveries/{stop.pk}/receive/").status_code == 404
+    stop.refresh_from_db()
+    assert stop.status == BatchStop.Status.PENDING
+
+
+def test_receiving_with_one_missing_parcel(client_a, warehouse_a, big_truck, confirm, station_a):
+    good, lost = confirm(station_a), confirm(station_a)
+    services.depart_batch(batch=planned(warehouse_a))
+    stop = BatchStop.objects.get()
+
+    response = client_a.post(
+        f"/deliveries/{stop.pk}/receive/",
+        {
+            f"parcel-{good.parcel.pk}": "delivered",
+            f"parcel-{lost.parcel.pk}": "missing",
+            f"note-{lost.parcel.pk}": "没装车",
+        },
+    )
+
+    assert response.status_code == 302
+    assert Order.objects.get(pk=good.pk).status == Order.Status.AT_STATION
+    assert Order.objects.get(pk=lost.pk).status == Order.Status.IN_TRANSIT
+    lost.parcel.refresh_from_db()
+    assert (lost.parcel.status, lost.parcel.note) == ("missing", "没装车")
+
+
+def test_a_bogus_outcome_changes_nothing(client_a, warehouse_a, big_truck, confirm, station_a):
+    order = confirm(station_a)
+    services.depart_batch(batch=planned(warehouse_a))
+    stop = BatchStop.objects.get()
+
+    client_a.post(f"/deliveries/{stop.pk}/receive/", {f"parcel-{order.parcel.pk}": "stolen"})
+
+    stop.refresh_from_db()
+    assert stop.status == BatchStop.Status.PENDING
+
+
+def test_the_county_board_and_manifest_mask_villagers(
+    client, county_manager, warehouse_a, big_truck, confirm, station_a
+):
+    order = confirm(station_a)
+    batch = planned(warehouse_a)
+    client.force_login(county_manager)
+
+    board = client.get("/county/dispatch/", {"date": DAY.isoformat()}).content.decode()
+    manifest = client.get(f"/county/batches/{batch.code}/manifest/").content.decode()
+    csv = client.get(f"/county/batches/{batch.code}/manifest.csv").content.decode("utf-8-sig")
+
+    assert batch.code in board
+    villager = order.villager
+    for document in (manifest, csv):
+        assert order.parcel.label in document
+        assert villager.name not in document
+        assert villager.name[0] + "*" in document
+        assert str(villager.phone.national_number) not in document
+
+
+def test_station_staff_and_other_counties_cannot_see_the_board(
+    client, client_a, staff_b, station_b, warehouse_a, big_truck, confirm, station_a
+):
+    from tests.factories import CountyManagerFactory, UserFactory
+
+    confirm(station_a)
+    batch = planned(warehouse_a)
+    other = CountyManagerFactory(user=UserFactory(username="erin"), county=station_b.village.county).user
+
+    assert client_a.get("/county/dispatch/").status_code == 404
+    assert client_a.get(f"/county/batches/{batch.code}/manifest/").status_code == 404
+    client.force_login(other)
+    assert batch.code not in client.get("/county/dispatch/", {"date": DAY.isoformat()}).content.decode()
+    assert client.get(f"/county/batches/{batch.code}/manifest/").status_code == 404
+    assert client.get(f"/county/batches/{batch.code}/manifest.csv").status_code == 404
+
+
+def test_the_county_manager_plans_from_the_board(client, county_manager, warehouse_a, big_truck, confirm, station_a):
+    order = confirm(station_a)
+
+    with time_machine.travel(local(DAY, 16, 5), tick=False):
+        client.force_login(county_manager)  # a session of that day: an older one would have expired
+        response = client.post(f"/county/dispatch/plan/?date={DAY.isoformat()}")
+
+    assert response["Location"] == f"/county/dispatch/?date={DAY.isoformat()}"
+    assert Order.objects.get(pk=order.pk).status == Order.Status.BATCHED
