@@ -126,4 +126,16 @@ def settle_batches() -> int:
             completed_at=timezone.now() if status == B.COMPLETED else None,
         )
         settled += 1
+    # One run called off yesterday (its orders went back to the queue): every batch state is on show.
+    route = Route.objects.order_by("pk").first()
+    if route and not DeliveryBatch.objects.filter(status=B.CANCELLED).exists():
+        yesterday = timezone.localdate() - datetime.timedelta(days=1)
+        DeliveryBatch.objects.create(
+            code=f"{route.code}-{yesterday:%y%m%d}-CXL",
+            warehouse=route.warehouse,
+            route=route,
+            vehicle=route.vehicles.order_by("capacity_kg").first(),
+            dispatch_date=yesterday,
+            status=B.CANCELLED,
+        )
     return settled
