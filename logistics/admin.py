@@ -153,3 +153,53 @@ class PlanWarehouseMixin:
 # The warehouse admin lives in partners; the planning action is added here, where planning lives.
 _warehouse_admin = admin.site._registry[Warehouse]
 _warehouse_admin.actions = [*(_warehouse_admin.actions or []), PlanWarehouseMixin.plan_dispatch_today]
+
+
+# --- API clients and webhooks --------------------------------------------------------------
+
+from rest_framework_api_key.admin import APIKeyModelAdmin  # noqa: E402
+
+from . import webhooks  # noqa: E402
+from .models import LogisticsClient, LogisticsClientKey, WebhookDelivery, WebhookEndpoint  # noqa: E402
+
+
+class WebhookEndpointInline(admin.TabularInline):
+    model = WebhookEndpoint
+    extra = 0
+
+
+@admin.register(LogisticsClient)
+class LogisticsClientAdmin(admin.ModelAdmin):
+    list_display = ["name", "is_active", "created_at", "last_used_at"]
+    list_filter = ["is_active", "warehouses"]
+    search_fields = ["name"]
+    filter_horizontal = ["warehouses"]
+    readonly_fields = ["created_at", "last_used_at"]
+    inlines = [WebhookEndpointInline]
+
+
+@admin.register(LogisticsClientKey)
+class LogisticsClientKeyAdmin(APIKeyModelAdmin):
+    """Adding a key shows it once; revoking takes effect on the next request."""
+
+    list_display = [*APIKeyModelAdmin.list_display, "client"]
+    list_filter = [*APIKeyModelAdmin.list_filter, "client"]
+    search_fields = [*APIKeyModelAdmin.search_fields, "client__name"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "event", "endpoint", "status", "attempts", "last_response_code", "last_error"]
+    list_select_related = ["endpoint"]
+    list_filter = ["status", "event"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    actions = ["resend"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Send the selected deliveries again"))
+    def resend(self, request, queryset):
+        for delivery in queryset.exclude(status=WebhookDelivery.Status.DELIVERED):
+            webhooks.resend(delivery)
+        self.message_user(request, _("Queued again."))

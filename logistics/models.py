@@ -7,6 +7,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.models import AbstractAPIKey
 
 from orders.models import Order
 from partners.models import ServiceCenter, Warehouse
@@ -216,3 +217,94 @@ class UnplannedOrder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.reason}"
+
+
+# --- logistics companies and their access ----------------------------------------------
+
+
+class LogisticsClient(models.Model):
+    """A logistics company: sees the batches of its warehouses over the REST API, nothing else."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    warehouses = models.ManyToManyField(Warehouse, related_name="logistics_clients", verbose_name=_("warehouses"))
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("logistics client")
+        verbose_name_plural = _("logistics clients")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    # DRF treats the authenticated principal like a user.
+    is_authenticated = True
+
+
+class LogisticsClientKey(AbstractAPIKey):
+    """An API key of a client: only its hash is stored; several per client so keys can be rotated."""
+
+    client = models.ForeignKey(
+        LogisticsClient, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("client")
+    )
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+
+
+class WebhookEndpoint(models.Model):
+    class Event(models.TextChoices):
+        BATCH_PLANNED = "batch.planned", "batch.planned"
+        BATCH_CANCELLED = "batch.cancelled", "batch.cancelled"
+
+    client = models.ForeignKey(
+        LogisticsClient, on_delete=models.CASCADE, related_name="webhooks", verbose_name=_("client")
+    )
+    url = models.URLField(_("URL"), max_length=500)
+    secret = models.CharField(_("signing secret"), max_length=64)
+    events = models.CharField(_("events"), max_length=200, default="batch.planned,batch.cancelled")
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+
+    def __str__(self) -> str:
+        return self.url
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if not self.url.startswith("https://") and not settings.WEBHOOK_ALLOW_HTTP:
+            raise ValidationError({"url": _("Webhooks are sent over HTTPS only.")})
+
+    def wants(self, event: str) -> bool:
+        return event in {e.strip() for e in self.events.split(",")}
+
+
+class WebhookDelivery(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")  # queued or waiting for a retry
+        DELIVERED = "delivered", _("delivered")  # the receiver answered 2xx
+        FAILED = "failed", _("failed")  # gave up after the last retry; can be re-sent from the admin
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(_("event"), max_length=40)
+    payload = models.JSONField(_("payload"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_response_code = models.PositiveSmallIntegerField(_("last response code"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint_id}"

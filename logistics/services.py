@@ -26,6 +26,7 @@ from orders.models import Notification, Order
 from orders.tasks import send_notification
 from partners.models import Warehouse
 
+from . import webhooks
 from .models import BatchStop, DeliveryBatch, Parcel, Route, UnplannedOrder, Vehicle
 from .packing import Item, Truck, pack
 
@@ -212,6 +213,7 @@ def _commit_batch(*, warehouse, route, vehicle: Vehicle, day: date, order_ids, s
             if moved != len(ids):
                 raise IntegrityError("orders changed while claimed")  # cannot happen under the row locks
             _notify_stations(batch, Counter(c[2] for c in claimed))
+            webhooks.queue_batch_event(batch, "batch.planned")
     except IntegrityError:
         # The vehicle was taken for the day, or a parcel already exists for
         # an order: another planner won this batch.  Nothing was written.
@@ -297,7 +299,8 @@ def cancel_batch(*, batch: DeliveryBatch, actor=None) -> DeliveryBatch:
             actor=actor,
             note=_("batch %(code)s cancelled") % {"code": batch.code},
         )
-    batch.refresh_from_db()
+        batch.refresh_from_db()
+        webhooks.queue_batch_event(batch, "batch.cancelled")
     return batch
 
 
@@ -352,6 +355,26 @@ def receive_stop(*, stop: BatchStop, actor, problems: dict[int, tuple[str, str]]
                 status=B.COMPLETED, completed_at=timezone.now()
             )
     return stop
+
+
+def complete_batch(*, batch: DeliveryBatch) -> DeliveryBatch:
+    """The logistics company closes the run: every stop must have been reached.  Completing twice is a no-op."""
+    with transaction.atomic():
+        batch = DeliveryBatch.objects.select_for_update().get(pk=batch.pk)
+        if batch.status == B.COMPLETED:
+            return batch
+        if batch.status != B.IN_TRANSIT:
+            raise DispatchError(_("Batch %(code)s is %(status)s and cannot be completed.") % _labels(batch))
+        waiting = list(batch.stops.filter(status=BatchStop.Status.PENDING).values_list("sequence", flat=True))
+        if waiting:
+            raise DispatchError(
+                _("Stops %(stops)s of batch %(code)s have not been reached.")
+                % {"stops": ", ".join(map(str, waiting)), "code": batch.code}
+            )
+        batch.status = B.COMPLETED
+        batch.completed_at = timezone.now()
+        batch.save(update_fields=["status", "completed_at"])
+    return batch
 
 
 def report_parcel_exception(*, parcel: Parcel, kind: str, note: str = "") -> Parcel:

@@ -66,3 +66,17 @@ def _summary(report: services.PlanReport) -> dict:
         "unplanned": dict(report.unplanned),
         "lost_races": report.lost_races,
     }
+
+
+@shared_task(bind=True, acks_late=True, max_retries=8, time_limit=60, soft_time_limit=45)
+def deliver_webhook(self, delivery_id: int) -> str:
+    """POST one signed webhook; a failing receiver is retried with exponential backoff, then marked failed."""
+    from . import webhooks
+
+    outcome = webhooks.deliver(delivery_id)
+    if outcome == webhooks.RETRY:
+        from .models import WebhookDelivery
+
+        attempts = WebhookDelivery.objects.filter(pk=delivery_id).values_list("attempts", flat=True).first() or 1
+        raise self.retry(countdown=webhooks.backoff(attempts), max_retries=webhooks.MAX_ATTEMPTS)
+    return outcome

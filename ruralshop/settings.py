@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI from our own static files: stations may have no internet
     "import_export",
+    "rest_framework_api_key",
+    "django_filters",
     "django_celery_beat",
     "phonenumber_field",
     "partners",
@@ -211,6 +213,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"logistics": env.str("LOGISTICS_API_RATE", default="600/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Ruralshop API",
@@ -289,6 +292,9 @@ PARCEL_PICKUP_DAYS = env.int("PARCEL_PICKUP_DAYS", default=14)
 # Fault drills only: seconds the planner sleeps after each committed batch, so a
 # drill can SIGKILL it half way (tests/drills).  Always 0 in a deployment.
 DISPATCH_DRILL_PAUSE_AFTER_BATCH = env.float("DISPATCH_DRILL_PAUSE_AFTER_BATCH", default=0.0)
+
+# Webhook endpoints must be https://, except in development and tests (a receiver on localhost).
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=RURALSHOP_ENV != "production")
 
 # --- Logging ----------------------------------------------------------------
 LOGGING = {

@@ -9,10 +9,14 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
+from logistics.clients import create_client
 from logistics.demo import attach_to_batch, seed_routes, settle_batches
+from logistics.models import LogisticsClient
 from orders.demo import seed_catalog, seed_orders, seed_statements
 from partners.demo import DEMO_USERS, seed_network
-from partners.models import ServiceCenter
+from partners.models import ServiceCenter, Warehouse
+
+DEMO_CLIENT = "县域物流（演示）"
 
 
 class Command(BaseCommand):
@@ -33,6 +37,7 @@ class Command(BaseCommand):
         if if_empty and ServiceCenter.objects.exists():
             self.stdout.write("The database already holds data; not seeding.")
             self._print_logins(password)
+            self._demo_api_client(password_file)
             return
         password = password or secrets.token_urlsafe(9)
         if password_file:
@@ -62,6 +67,21 @@ class Command(BaseCommand):
         months = seed_statements()
         self.stdout.write(f"Commission statements built for {months} months." if months else "Statements exist.")
         self._print_logins(password)
+        self._demo_api_client(password_file)
+
+    def _demo_api_client(self, password_file: Path | None) -> None:
+        """One logistics API client for both demo warehouses; its key is printed when it is created."""
+        key_file = password_file.with_name("demo-api-key") if password_file else None
+        if LogisticsClient.objects.filter(name=DEMO_CLIENT).exists():
+            if key_file and key_file.exists():
+                self.stdout.write(f"Logistics API key ({DEMO_CLIENT}): {key_file.read_text().strip()}")
+            return
+        _, key = create_client(name=DEMO_CLIENT, warehouse_codes=list(Warehouse.objects.values_list("code", flat=True)))
+        if key_file:
+            key_file.write_text(key + "\n")
+            key_file.chmod(0o600)
+        self.stdout.write(f"Logistics API key ({DEMO_CLIENT}), shown once: {key}")
+        self.stdout.write("  try: curl -H 'Authorization: Token <key>' http://127.0.0.1:8000/api/v1/batches/")
 
     def _print_logins(self, password: str | None) -> None:
         if not password:

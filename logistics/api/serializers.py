@@ -1,0 +1,108 @@
+"""Input and output of the logistics REST API.  Villagers appear masked; no villager phone numbers."""
+
+from rest_framework import serializers
+
+from logistics.models import DeliveryBatch, Parcel
+
+
+def mask_name(name: str) -> str:
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
+
+
+class BatchOutputSerializer(serializers.ModelSerializer):
+    warehouse = serializers.CharField(source="warehouse.code")
+    route = serializers.CharField(source="route.code")
+    vehicle = serializers.CharField(source="vehicle.plate")
+    load_percent = serializers.IntegerField()
+
+    class Meta:
+        model = DeliveryBatch
+        fields = [
+            "code",
+            "status",
+            "dispatch_date",
+            "warehouse",
+            "route",
+            "vehicle",
+            "parcel_count",
+            "total_weight_kg",
+            "total_volume_m3",
+            "load_percent",
+            "departed_at",
+            "completed_at",
+        ]
+
+
+class VehicleOutputSerializer(serializers.Serializer):
+    plate = serializers.CharField()
+    capacity_kg = serializers.DecimalField(max_digits=9, decimal_places=1)
+    capacity_m3 = serializers.DecimalField(max_digits=7, decimal_places=2)
+
+
+class ManifestParcelSerializer(serializers.ModelSerializer):
+    order = serializers.CharField(source="order.number")
+    villager = serializers.SerializerMethodField(help_text="The villager's name, masked (王**).")
+
+    class Meta:
+        model = Parcel
+        fields = ["label", "order", "villager", "weight_kg", "volume_m3", "status"]
+
+    def get_villager(self, parcel) -> str:
+        return mask_name(parcel.order.villager.name)
+
+
+class StationOutputSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    address = serializers.CharField()
+    phone = serializers.CharField(help_text="The station's phone, in E.164 form; empty when it has none.")
+
+
+class ManifestStopSerializer(serializers.Serializer):
+    sequence = serializers.IntegerField()
+    status = serializers.CharField()
+    arrived_at = serializers.DateTimeField(allow_null=True)
+    received_at = serializers.DateTimeField(allow_null=True)
+    station = StationOutputSerializer(source="service_center")
+    parcels = ManifestParcelSerializer(many=True)
+
+
+class ManifestOutputSerializer(BatchOutputSerializer):
+    vehicle_detail = VehicleOutputSerializer(source="vehicle")
+    stops = ManifestStopSerializer(many=True)
+
+    class Meta(BatchOutputSerializer.Meta):
+        fields = [*BatchOutputSerializer.Meta.fields, "vehicle_detail", "stops"]
+
+
+class StopOutputSerializer(serializers.Serializer):
+    batch = serializers.CharField(source="batch.code")
+    sequence = serializers.IntegerField()
+    status = serializers.CharField()
+    arrived_at = serializers.DateTimeField(allow_null=True)
+
+
+class TrackingEventSerializer(serializers.Serializer):
+    status = serializers.CharField(source="to_status")
+    at = serializers.DateTimeField(source="created_at")
+
+
+class ParcelTrackingSerializer(serializers.ModelSerializer):
+    batch = serializers.CharField(source="batch_stop.batch.code")
+    stop = serializers.IntegerField(source="batch_stop.sequence")
+    station = serializers.CharField(source="batch_stop.service_center.code")
+    order_status = serializers.CharField(source="order.status")
+    history = TrackingEventSerializer(source="order.events.all", many=True)
+
+    class Meta:
+        model = Parcel
+        fields = ["label", "status", "note", "batch", "stop", "station", "order_status", "history"]
+
+
+class ParcelExceptionInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[Parcel.Status.MISSING, Parcel.Status.DAMAGED])
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ErrorOutputSerializer(serializers.Serializer):
+    detail = serializers.CharField()

@@ -1,0 +1,204 @@
+"""The logistics REST API: a company's batches, manifests, state changes and parcel exceptions.
+
+Every lookup goes through ``_client_batches``: an object outside the
+client's warehouses does not exist (404) and nothing changes.  State changes
+that already happened answer 200 with the current state; impossible ones 409.
+"""
+
+import hashlib
+import json
+
+import django_filters
+from django.db.models import Prefetch
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from logistics import services
+from logistics.models import BatchStop, DeliveryBatch, Parcel
+from orders.models import OrderEvent
+
+from .authentication import IsLogisticsClient, LogisticsKeyAuthentication, PerClientThrottle
+from .serializers import (
+    BatchOutputSerializer,
+    ErrorOutputSerializer,
+    ManifestOutputSerializer,
+    ParcelExceptionInputSerializer,
+    ParcelTrackingSerializer,
+    StopOutputSerializer,
+)
+
+TAGS = ["logistics"]
+ERRORS = {
+    401: OpenApiResponse(ErrorOutputSerializer, description="No key, or a wrong, revoked or expired one."),
+    404: OpenApiResponse(ErrorOutputSerializer, description="No such object among your warehouses."),
+    429: OpenApiResponse(ErrorOutputSerializer, description="Too many requests; see the Retry-After header."),
+}
+CONFLICT = {409: OpenApiResponse(ErrorOutputSerializer, description="The change is impossible in the current state.")}
+
+
+class LogisticsAPIView(APIView):
+    authentication_classes = [LogisticsKeyAuthentication]
+    permission_classes = [IsLogisticsClient]
+    throttle_classes = [PerClientThrottle]
+
+
+def _client_batches(request):
+    return DeliveryBatch.objects.filter(warehouse__logistics_clients=request.user).select_related(
+        "warehouse", "route", "vehicle"
+    )
+
+
+MANIFEST = Prefetch(
+    "stops",
+    queryset=BatchStop.objects.select_related("service_center")
+    .order_by("sequence")
+    .prefetch_related(Prefetch("parcels", queryset=Parcel.objects.select_related("order__villager").order_by("label"))),
+)
+
+
+def _get_batch(request, code: str, *, manifest: bool = False) -> DeliveryBatch:
+    if "\x00" in code or len(code) > 50:  # a NUL byte never reaches the database (PostgreSQL refuses it)
+        raise Http404("No such batch among your warehouses")
+    batches = _client_batches(request)
+    if manifest:
+        batches = batches.prefetch_related(MANIFEST)
+    try:
+        return batches.get(code=code)
+    except DeliveryBatch.DoesNotExist:
+        raise Http404("No such batch among your warehouses") from None
+
+
+def _conflict(exc: Exception) -> Response:
+    return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+
+
+class BatchFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=DeliveryBatch.Status.choices)
+    dispatch_date = django_filters.DateFilter()
+    dispatch_date_from = django_filters.DateFilter(field_name="dispatch_date", lookup_expr="gte")
+    dispatch_date_to = django_filters.DateFilter(field_name="dispatch_date", lookup_expr="lte")
+    warehouse = django_filters.CharFilter(field_name="warehouse__code", max_length=20)
+    route = django_filters.CharFilter(field_name="route__code", max_length=20)
+
+    class Meta:
+        model = DeliveryBatch
+        fields = ["status", "dispatch_date", "warehouse", "route"]
+
+
+class BatchCursor(CursorPagination):
+    ordering = ("dispatch_date", "id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+@extend_schema(tags=TAGS, responses={200: BatchOutputSerializer(many=True), **ERRORS})
+class BatchListApi(LogisticsAPIView, generics.ListAPIView):
+    """Your warehouses' batches, oldest dispatch date first."""
+
+    serializer_class = BatchOutputSerializer
+    pagination_class = BatchCursor
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
+    filterset_class = BatchFilter
+
+    def get_queryset(self):
+        return _client_batches(self.request)
+
+
+class BatchDetailApi(LogisticsAPIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="The manifest of a batch",
+        description=(
+            "Stops in route order with the station's contact, parcels per stop (villager names masked). "
+            "Send the ETag back in If-None-Match to poll cheaply: 304 when nothing changed."
+        ),
+        responses={200: ManifestOutputSerializer, 304: OpenApiResponse(description="Not modified."), **ERRORS},
+    )
+    def get(self, request, code: str):
+        batch = _get_batch(request, code, manifest=True)
+        data = ManifestOutputSerializer(batch).data
+        etag = '"' + hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32] + '"'
+        if etag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return Response(data, headers={"ETag": etag})
+
+
+class BatchDepartApi(LogisticsAPIView):
+    @extend_schema(tags=TAGS, request=None, responses={200: BatchOutputSerializer, **ERRORS, **CONFLICT})
+    def post(self, request, code: str):
+        """The truck left the county warehouse (repeating it is harmless)."""
+        batch = _get_batch(request, code)
+        try:
+            batch = services.depart_batch(batch=batch)
+        except services.DispatchError as exc:
+            return _conflict(exc)
+        return Response(BatchOutputSerializer(_get_batch(request, code)).data)
+
+
+class StopArriveApi(LogisticsAPIView):
+    @extend_schema(tags=TAGS, request=None, responses={200: StopOutputSerializer, **ERRORS, **CONFLICT})
+    def post(self, request, code: str, sequence: int):
+        """The truck reached stop ``sequence`` (repeating it is harmless)."""
+        batch = _get_batch(request, code)
+        if not BatchStop.objects.filter(batch=batch, sequence=sequence).exists():
+            raise Http404("No such stop in this batch")
+        try:
+            stop = services.arrive_at_stop(batch=batch, sequence=sequence)
+        except services.DispatchError as exc:
+            return _conflict(exc)
+        return Response(StopOutputSerializer(stop).data)
+
+
+class BatchCompleteApi(LogisticsAPIView):
+    @extend_schema(tags=TAGS, request=None, responses={200: BatchOutputSerializer, **ERRORS, **CONFLICT})
+    def post(self, request, code: str):
+        """The run is over: every stop was reached (repeating it is harmless)."""
+        batch = _get_batch(request, code)
+        try:
+            services.complete_batch(batch=batch)
+        except services.DispatchError as exc:
+            return _conflict(exc)
+        return Response(BatchOutputSerializer(_get_batch(request, code)).data)
+
+
+def _get_parcel(request, label: str) -> Parcel:
+    if "\x00" in label or len(label) > 40:
+        raise Http404("No such parcel among your warehouses")
+    parcel = (
+        Parcel.objects.filter(label=label, batch_stop__batch__warehouse__logistics_clients=request.user)
+        .select_related("batch_stop__batch", "batch_stop__service_center", "order")
+        .prefetch_related(Prefetch("order__events", queryset=OrderEvent.objects.order_by("created_at", "pk")))
+        .first()
+    )
+    if parcel is None:
+        raise Http404("No such parcel among your warehouses")
+    return parcel
+
+
+class ParcelTrackingApi(LogisticsAPIView):
+    @extend_schema(tags=TAGS, responses={200: ParcelTrackingSerializer, **ERRORS})
+    def get(self, request, label: str):
+        """Where a parcel is, and the status history of its order (no personal data)."""
+        return Response(ParcelTrackingSerializer(_get_parcel(request, label)).data)
+
+
+class ParcelExceptionApi(LogisticsAPIView):
+    @extend_schema(
+        tags=TAGS,
+        request=ParcelExceptionInputSerializer,
+        responses={200: ParcelTrackingSerializer, 400: OpenApiResponse(description="Invalid body."), **ERRORS},
+    )
+    def post(self, request, label: str):
+        """Report a parcel missing or damaged."""
+        parcel = _get_parcel(request, label)
+        body = ParcelExceptionInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.report_parcel_exception(
+            parcel=parcel, kind=body.validated_data["kind"], note=body.validated_data["note"]
+        )
+        return Response(ParcelTrackingSerializer(_get_parcel(request, label)).data)
