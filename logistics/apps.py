@@ -8,3 +8,4 @@ class LogisticsConfig(AppConfig):
 
     def ready(self):
         from . import signals  # noqa: F401 - connects the route schedule signals
+        from .api import schema  # noqa: F401 - registers the API key scheme with drf-spectacular

@@ -223,6 +223,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "BatchStatusEnum": "logistics.models.DeliveryBatch.Status",
+        "ParcelStatusEnum": "logistics.models.Parcel.Status",
+        "StopStatusEnum": "logistics.models.BatchStop.Status",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------
