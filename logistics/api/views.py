@@ -159,11 +159,21 @@ class BatchDepartApi(LogisticsAPIView):
 
 
 class StopArriveApi(LogisticsAPIView):
-    @extend_schema(tags=TAGS, request=None, responses={200: StopOutputSerializer, **ERRORS, **CONFLICT})
-    def post(self, request, code: str, sequence: int):
+    @extend_schema(
+        tags=TAGS,
+        request=None,
+        parameters=[
+            OpenApiParameter(
+                "sequence", int, OpenApiParameter.PATH, description="The stop's place in the route, from 1."
+            )
+        ],
+        responses={200: StopOutputSerializer, **ERRORS, **CONFLICT},
+    )
+    def post(self, request, code: str, sequence):
         """The truck reached stop ``sequence`` (repeating it is harmless)."""
         batch = _get_batch(request, code)
-        if not BatchStop.objects.filter(batch=batch, sequence=sequence).exists():
+        sequence = int(sequence)
+        if not 1 <= sequence <= 32767 or not BatchStop.objects.filter(batch=batch, sequence=sequence).exists():
             raise Http404("No such stop in this batch")
         try:
             stop = services.arrive_at_stop(batch=batch, sequence=sequence)
