@@ -93,7 +93,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "ruralshop.urls"
+# bench/run.py serves bench.urls (the product's URLs plus bare reference endpoints); nothing else should.
+ROOT_URLCONF = env.str("RURALSHOP_URLCONF", default="ruralshop.urls")
 WSGI_APPLICATION = "ruralshop.wsgi.application"
 
 TEMPLATES = [
@@ -213,6 +214,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": ["ruralshop.api.ShallowJSONParser"],
+    "EXCEPTION_HANDLER": "ruralshop.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"logistics": env.str("LOGISTICS_API_RATE", default="600/min")},
 }
 SPECTACULAR_SETTINGS = {

@@ -320,3 +320,16 @@ def test_a_tampered_or_replayed_signature_is_refused():
     assert not webhooks.verify("s3cret", body + b" ", header, now=1_700_000_010)
     assert not webhooks.verify("other", body, header, now=1_700_000_010)
     assert not webhooks.verify("s3cret", body, header, now=1_700_000_000 + 3600)  # replayed an hour later
+
+
+def test_deeply_nested_or_oversized_bodies_are_4xx(api, batch, settings):
+    label = url("{label}", batch)
+
+    nested = api.post(
+        f"/api/v1/parcels/{label}/exception/", "[" * 50_000 + "]" * 50_000, content_type="application/json"
+    )
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    huge = api.post(f"/api/v1/parcels/{label}/exception/", {"kind": "missing", "note": "x" * 20_000}, format="json")
+
+    assert nested.status_code == 400
+    assert huge.status_code == 413

@@ -1,0 +1,129 @@
+"""Input and output shapes of the station JSON API (orders/api/views.py).
+
+Plain ``Serializer`` classes, not ``ModelSerializer``: the API promises these
+fields and no others, whatever the models grow.
+"""
+
+from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from orders import services
+from orders.models import MONEY, Order, OrderLine
+from partners.models import Villager
+
+MAX_ID = 2**63 - 1  # ids are BigAutoField: anything larger cannot exist and would overflow the lookup
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer and nothing else: DRF would also take "2", 2.0 and true."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+# --- POST /api/v1/orders/ ----------------------------------------------------------
+
+
+class OrderLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=40)
+    quantity = StrictIntegerField(min_value=1, max_value=services.MAX_QUANTITY)
+
+
+class OrderCreateInputSerializer(serializers.Serializer):
+    """The order a partner places; the station comes from the user, never from the body."""
+
+    villager = StrictIntegerField(
+        min_value=1, max_value=MAX_ID, help_text="Id of a villager registered at the user's station."
+    )
+    lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=services.MAX_LINES)
+    delivery_method = serializers.ChoiceField(choices=Order.DeliveryMethod.choices)
+    payment_method = serializers.ChoiceField(choices=Order.PaymentMethod.choices)
+    notes = serializers.CharField(max_length=Order._meta.get_field("notes").max_length, allow_blank=True, default="")
+
+    def validate_villager(self, value: int) -> Villager:
+        # Another station's villager and a missing one get the same answer: the
+        # API must not tell a station which ids exist elsewhere.
+        villager = Villager.objects.filter(service_center=self.context["station"], pk=value).first()
+        if villager is None:
+            raise serializers.ValidationError(
+                _("No villager with this id is registered at your station."), code="does_not_exist"
+            )
+        return villager
+
+
+# --- GET /api/v1/orders/ -----------------------------------------------------------
+
+
+class OrderListFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Order.Status.choices, required=False, allow_blank=True)
+
+
+# --- the order, as every endpoint returns it ---------------------------------------
+
+
+class VillagerOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    # 138****5678: the full number stays on the station's own pages.
+    masked_phone = serializers.CharField()
+
+
+class OrderLineOutputSerializer(serializers.Serializer):
+    sku = serializers.CharField(source="product.sku")
+    name = serializers.CharField(source="product.name")
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(**MONEY)
+    line_total = serializers.DecimalField(**MONEY)
+
+
+class OrderOutputSerializer(serializers.Serializer):
+    """One order: the same shape from create, replay, list and detail, so a client has one model of it."""
+
+    number = serializers.CharField()
+    status = serializers.ChoiceField(choices=Order.Status.choices)
+    total = serializers.DecimalField(**MONEY)
+    commission_total = serializers.DecimalField(**MONEY)
+    pickup_code = serializers.CharField()
+    delivery_method = serializers.ChoiceField(choices=Order.DeliveryMethod.choices)
+    payment_method = serializers.ChoiceField(choices=Order.PaymentMethod.choices)
+    notes = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    villager = VillagerOutputSerializer()
+    lines = OrderLineOutputSerializer(many=True)
+
+    @staticmethod
+    def with_related(orders: QuerySet[Order]) -> QuerySet[Order]:
+        """What this serializer reads, loaded up front: a page costs the same queries for 3 orders or 30."""
+        return orders.select_related("villager").prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("pk"))
+        )
+
+
+class OrderPageOutputSerializer(serializers.Serializer):
+    """A page of the cursor-paginated list (documentation only: the paginator builds the response)."""
+
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = OrderOutputSerializer(many=True)
+
+
+# --- errors ------------------------------------------------------------------------
+
+
+class StationApiErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class ShortLineOutputSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    requested = serializers.IntegerField()
+    available = serializers.IntegerField()
+
+
+class InsufficientStockOutputSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    short_lines = ShortLineOutputSerializer(many=True)
