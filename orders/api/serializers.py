@@ -38,7 +38,7 @@ class OrderCreateInputSerializer(serializers.Serializer):
     villager = StrictIntegerField(
         min_value=1, max_value=MAX_ID, help_text="Id of a villager registered at the user's station."
     )
-    lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=services.MAX_LINES)
+    lines = OrderLineInputSerializer(many=True, allow_empty=False, min_length=1, max_length=services.MAX_LINES)
     delivery_method = serializers.ChoiceField(choices=Order.DeliveryMethod.choices)
     payment_method = serializers.ChoiceField(choices=Order.PaymentMethod.choices)
     notes = serializers.CharField(max_length=Order._meta.get_field("notes").max_length, allow_blank=True, default="")

@@ -41,6 +41,7 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     type=str,
     location=OpenApiParameter.HEADER,
     required=True,
+    pattern=r"^[!-~]{1,64}$",
     description=(
         "1 to 64 visible ASCII characters (a UUID will do), new for each order. Resending the same key "
         "returns the first order (200) instead of placing a second one; the same key with a different "
@@ -170,6 +171,7 @@ class OrderListApi(StationApiView):
         responses={
             200: OrderPageOutputSerializer,
             400: BAD_REQUEST,
+            404: OpenApiResponse(StationApiErrorSerializer, description="A cursor that is not one of ours."),
             **ACCESS_ERRORS,
         },
     )
