@@ -26,6 +26,12 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## bench: the headline figures against PostgreSQL and Redis behind gunicorn (bench/run.py; docs/PERFORMANCE.md)
+bench: $(VENV)/.installed-dev
+	psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'ruralshop_bench'" | grep -q 1 \
+	  || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE ruralshop_bench"
+	$(BIN)/python bench/run.py
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -1,0 +1,444 @@
+"""make bench: Ruralshop's headline figures, each as a ratio against a ceiling measured in the same run.
+
+Against PostgreSQL and Redis (DATABASE_URL / REDIS_URL, default: this machine's,
+database ``ruralshop_bench``), behind gunicorn, never the development server.
+
+1. placement: POST /api/v1/orders/ from 16 concurrent clients vs a bare DRF one-row INSERT
+2. partner pages: dashboard, order list, villager search, order detail (latency over HTTP)
+3. dispatch: a county's day of 10,000 confirmed orders vs the set-based UPDATE floor
+4. logistics API: GET /api/v1/batches/ vs a bare DRF list of 50 rows; a large manifest
+
+Writes bench/results/bench-<timestamp>.json and the tables of docs/PERFORMANCE.md
+(between the BENCH markers).  Settings: BENCH_SECONDS (per phase, default 20),
+BENCH_REPEATS (default 3), BENCH_CLIENTS (default 16), BENCH_ORDERS (dispatch, default 10000).
+"""
+
+import asyncio
+import json
+import os
+import platform
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ruralshop_bench")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/3")
+os.environ.setdefault("RURALSHOP_ENV", "development")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ruralshop.settings")
+os.environ["DEBUG"] = "false"  # DEBUG keeps every query in memory: not how it runs
+
+import django  # noqa: E402
+
+django.setup()
+
+import logging  # noqa: E402
+
+import httpx  # noqa: E402
+
+logging.getLogger("httpx").setLevel(logging.WARNING)
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.db.models import F, Sum  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from rest_framework.authtoken.models import Token  # noqa: E402
+
+from logistics import services as dispatch  # noqa: E402
+from logistics.clients import create_client  # noqa: E402
+from logistics.models import DeliveryBatch, Route, Vehicle  # noqa: E402
+from orders.models import Order, Product, Stock  # noqa: E402
+from partners.models import ServiceCenter, Warehouse  # noqa: E402
+from partners.selectors import station_for_user  # noqa: E402
+
+SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
+REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "16"))
+DISPATCH_ORDERS = int(os.environ.get("BENCH_ORDERS", "10000"))
+PORT = 8765
+BASE = f"http://127.0.0.1:{PORT}"
+HOT_STOCK = 300  # the contended product: every client wants it, only this many exist
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def spread(values: list[float]) -> dict:
+    return {"min": round(min(values), 1), "median": round(statistics.median(values), 1), "max": round(max(values), 1)}
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else float("nan")
+
+
+# --- preparation ------------------------------------------------------------------------
+
+
+def prepare() -> dict:
+    call_command("migrate", verbosity=0)
+    if not ServiceCenter.objects.exists():
+        log("seeding the demo network, catalog and orders")
+        call_command("seed_demo", "--password", "bench-password", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_row (id bigserial PRIMARY KEY, name text, value int)")
+        cursor.execute("SELECT count(*) FROM bench_row")
+        if cursor.fetchone()[0] < 50:
+            cursor.execute("INSERT INTO bench_row (name, value) SELECT 'row', g FROM generate_series(1, 50) g")
+    user = get_user_model().objects.get(username="partner")
+    station = station_for_user(user)
+    token, _ = Token.objects.get_or_create(user=user)
+    skus = list(
+        Product.objects.filter(price__lt=300, is_active=True).order_by("sku").values_list("sku", flat=True)[:30]
+    )
+    hot = skus.pop()
+    Stock.objects.filter(warehouse=station.warehouse, product__sku__in=skus).update(on_hand=F("reserved") + 10**7)
+    Stock.objects.filter(warehouse=station.warehouse, product__sku=hot).update(on_hand=F("reserved") + HOT_STOCK)
+    villagers = list(station.villagers.values_list("pk", flat=True))
+    session = Client()
+    session.force_login(user)
+    key = create_client(name=f"bench-{uuid.uuid4().hex[:6]}", warehouse_codes=[station.warehouse.code])[1]
+    return {
+        "token": token.key,
+        "station": station,
+        "skus": skus,
+        "hot": hot,
+        "villagers": villagers,
+        "session": session.cookies["sessionid"].value,
+        "logistics_key": key,
+    }
+
+
+# --- the server -------------------------------------------------------------------------------
+
+
+def start_gunicorn() -> subprocess.Popen:
+    env = {**os.environ, "RURALSHOP_URLCONF": "bench.urls", "ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    workers = os.environ.get("BENCH_WORKERS", str((os.cpu_count() or 2) * 2))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "ruralshop.wsgi:application", "-b", f"127.0.0.1:{PORT}", "-w", workers],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            if httpx.get(f"{BASE}/healthz/", timeout=1).status_code in (200, 503):
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+# --- load ----------------------------------------------------------------------------------------
+
+
+async def hammer(make_request, seconds: float, clients: int) -> dict:
+    """``clients`` concurrent loops calling ``make_request(client)`` for ``seconds``; latencies in ms by status."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    deadline = time.perf_counter() + seconds
+
+    async def loop():
+        async with httpx.AsyncClient(base_url=BASE, timeout=30) as client:
+            while time.perf_counter() < deadline:
+                start = time.perf_counter()
+                try:
+                    response = await make_request(client)
+                    code = response.status_code
+                except httpx.HTTPError:
+                    code = 599
+                latencies.append((time.perf_counter() - start) * 1000)
+                statuses[code] = statuses.get(code, 0) + 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(loop() for _ in range(clients)))
+    elapsed = time.perf_counter() - started
+    return {
+        "requests": len(latencies),
+        "per_s": len(latencies) / elapsed,
+        "p50_ms": percentile(latencies, 0.50),
+        "p99_ms": percentile(latencies, 0.99),
+        "statuses": statuses,
+    }
+
+
+def placement_request(ctx: dict):
+    rng = random.Random()
+    headers = {"Authorization": f"Token {ctx['token']}"}
+
+    async def request(client):
+        skus = rng.sample(ctx["skus"], k=rng.choice([1, 2, 3]))
+        if rng.random() < 0.2:
+            skus[0] = ctx["hot"]  # contention on one product: nothing may be oversold
+        body = {
+            "villager": rng.choice(ctx["villagers"]),
+            "lines": [{"sku": sku, "quantity": rng.choice([1, 1, 2])} for sku in skus],
+            "delivery_method": "station_pickup",
+            "payment_method": "cash_at_station",
+        }
+        return await client.post("/api/v1/orders/", json=body, headers={**headers, "Idempotency-Key": uuid.uuid4().hex})
+
+    return request
+
+
+def get_request(path: str, headers: dict | None = None):
+    async def request(client):
+        return await client.get(path, headers=headers or {})
+
+    return request
+
+
+def post_request(path: str):
+    async def request(client):
+        return await client.post(path)
+
+    return request
+
+
+def measure(name: str, make_request, *, clients: int = CLIENTS) -> dict:
+    runs = []
+    for n in range(REPEATS):
+        result = asyncio.run(hammer(make_request, SECONDS, clients))
+        log(
+            f"{name} run {n + 1}: {result['per_s']:.0f}/s p50 {result['p50_ms']:.1f} ms p99 {result['p99_ms']:.1f} ms {result['statuses']}"
+        )
+        runs.append(result)
+    errors = sum(count for run in runs for code, count in run["statuses"].items() if code >= 500)
+    return {
+        "per_s": spread([r["per_s"] for r in runs]),
+        "p50_ms": spread([r["p50_ms"] for r in runs]),
+        "p99_ms": spread([r["p99_ms"] for r in runs]),
+        "requests": sum(r["requests"] for r in runs),
+        "errors_5xx": errors,
+        "statuses": {
+            str(k): sum(r["statuses"].get(k, 0) for r in runs) for k in {c for r in runs for c in r["statuses"]}
+        },
+    }
+
+
+def hot_stock(ctx: dict) -> Stock:
+    return Stock.objects.get(warehouse=ctx["station"].warehouse, product__sku=ctx["hot"])
+
+
+def stock_conservation(ctx: dict, before: Stock, since) -> dict:
+    """The hot product's new reservations equal what the orders placed in the run hold, and never exceed its stock."""
+    after = hot_stock(ctx)
+    held = (
+        Order.objects.filter(
+            warehouse=ctx["station"].warehouse, created_at__gte=since, lines__product__sku=ctx["hot"]
+        ).aggregate(q=Sum("lines__quantity"))["q"]
+        or 0
+    )
+    return {
+        "hot_on_hand": after.on_hand,
+        "hot_reserved_in_run": after.reserved - before.reserved,
+        "held_by_orders_of_the_run": held,
+        "oversold": max(0, after.reserved - after.on_hand),
+        "conserved": after.reserved - before.reserved == held,
+    }
+
+
+# --- dispatch -------------------------------------------------------------------------------------
+
+
+def dispatch_bench(n_orders: int) -> dict:
+    """A county's day: n confirmed orders at one warehouse, planned in-process; vs one set-based UPDATE."""
+    warehouse = Warehouse.objects.get(code="JD-WH")
+    day = timezone.localdate() + timedelta(days=30 + random.randrange(300))  # a fresh day: every vehicle free
+    routes = list(Route.objects.filter(warehouse=warehouse))
+    for route in routes:
+        route.departure_weekdays = "1234567"
+        route.save()
+    while Vehicle.objects.filter(warehouse=warehouse, plate__startswith="BENCH").count() < 40:
+        n = Vehicle.objects.filter(plate__startswith="BENCH").count()
+        vehicle = Vehicle.objects.create(warehouse=warehouse, plate=f"BENCH{n:03d}", capacity_kg=15000, capacity_m3=60)
+        routes[n % len(routes)].vehicles.add(vehicle)
+    stations = list(
+        ServiceCenter.objects.filter(village__county=warehouse.county, route_stop__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
+    user_id = get_user_model().objects.get(username="partner").pk
+    confirmed_at = datetime.combine(day - timedelta(days=1), datetime.min.time())
+    tag = uuid.uuid4().hex[:8]
+    with connection.cursor() as cursor:
+        # Set-based generation: one INSERT ... SELECT for all orders (no ORM call per row).
+        cursor.execute(
+            """
+            INSERT INTO orders_order (number, service_center_id, villager_id, placed_by_id, warehouse_id, status,
+                delivery_method, payment_method, total, commission_total, item_count, weight_kg, volume_m3,
+                pickup_code, idempotency_key, request_hash, notes, created_at, updated_at, confirmed_at)
+            SELECT 'B' || %(tag)s || '-' || g, s.id, v.id, %(user)s, %(warehouse)s, 'confirmed',
+                'station_pickup', 'cash_at_station', 100, 3, 1, 5 + (g %% 60), 0.01 + (g %% 50) / 1000.0,
+                lpad((g %% 1000000)::text, 6, '0'), 'bench-' || %(tag)s || '-' || g, '', '', now(), now(),
+                %(confirmed_at)s
+            FROM generate_series(1, %(n)s) g
+            JOIN LATERAL (SELECT id FROM unnest(%(stations)s::bigint[]) WITH ORDINALITY AS t(id, i)
+                          WHERE i = 1 + g %% %(n_stations)s) s ON true
+            JOIN LATERAL (SELECT id FROM partners_villager WHERE service_center_id = s.id LIMIT 1) v ON true
+            """,
+            {
+                "tag": tag,
+                "user": user_id,
+                "warehouse": warehouse.pk,
+                "n": n_orders,
+                "stations": stations,
+                "n_stations": len(stations),
+                "confirmed_at": timezone.make_aware(confirmed_at),
+            },
+        )
+    ids = list(Order.objects.filter(number__startswith=f"B{tag}-").values_list("pk", flat=True))
+    # The floor: the one UPDATE every plan must at least do, rolled back.
+    start = time.perf_counter()
+    with transaction.atomic():
+        Order.objects.filter(pk__in=ids, status="confirmed").update(status="batched", updated_at=timezone.now())
+        floor_s = time.perf_counter() - start
+        transaction.set_rollback(True)
+    start = time.perf_counter()
+    report = dispatch.plan_dispatch(warehouse=warehouse, dispatch_date=day)
+    plan_s = time.perf_counter() - start
+    planned = Order.objects.filter(pk__in=ids, status="batched").count()
+    biggest = DeliveryBatch.objects.filter(dispatch_date=day).order_by("-parcel_count").first()
+    return {
+        "orders": len(ids),
+        "planned": planned,
+        "batches": len(report.batches),
+        "plan_s": round(plan_s, 2),
+        "orders_per_s": round(planned / plan_s),
+        "update_floor_s": round(floor_s, 3),
+        "ratio_to_floor": round(plan_s / floor_s, 1),
+        "unplanned": {str(k): v for k, v in report.unplanned.items()},
+        "biggest_batch": biggest.code if biggest else None,
+        "biggest_batch_parcels": biggest.parcel_count if biggest else 0,
+    }
+
+
+# --- main ---------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    log(
+        f"database {settings.DATABASES['default']['NAME']} on {connection.vendor}; {SECONDS:.0f} s x {REPEATS} per phase"
+    )
+    ctx = prepare()
+    results: dict = {
+        "date": datetime.now().isoformat(timespec="seconds"),  # noqa: DTZ005 - the machine's clock, for the record
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "settings": {"seconds": SECONDS, "repeats": REPEATS, "clients": CLIENTS},
+    }
+    log(f"dispatch: planning {DISPATCH_ORDERS} confirmed orders of one county")
+    results["dispatch"] = dispatch_bench(DISPATCH_ORDERS)
+    log(f"dispatch: {results['dispatch']}")
+    server = start_gunicorn()
+    try:
+        results["bare_insert"] = measure("bare insert", post_request("/bench/insert/"))
+        since, before = timezone.now(), hot_stock(ctx)
+        results["placement"] = measure("placement", placement_request(ctx))
+        results["placement"]["stock"] = stock_conservation(ctx, before, since)
+        results["placement"]["ratio_to_bare_insert"] = round(
+            results["placement"]["per_s"]["median"] / results["bare_insert"]["per_s"]["median"], 2
+        )
+        results["bare_list"] = measure("bare list", get_request("/bench/list/"))
+        key = {"Authorization": f"Token {ctx['logistics_key']}"}
+        results["logistics_list"] = measure("logistics list", get_request("/api/v1/batches/", key))
+        results["logistics_list"]["ratio_to_bare_list"] = round(
+            results["logistics_list"]["per_s"]["median"] / results["bare_list"]["per_s"]["median"], 2
+        )
+        code = results["dispatch"]["biggest_batch"]
+        DeliveryBatch.objects.filter(code=code).update(warehouse=ctx["station"].warehouse)
+        results["manifest"] = measure(
+            f"manifest of {results['dispatch']['biggest_batch_parcels']} parcels",
+            get_request(f"/api/v1/batches/{code}/", key),
+            clients=4,
+        )
+        cookie = {"Cookie": f"sessionid={ctx['session']}"}
+        number = Order.objects.filter(service_center=ctx["station"]).values_list("number", flat=True).first()
+        pages = {}
+        for name, path in [
+            ("dashboard", "/"),
+            ("order list", "/orders/"),
+            ("villager search", "/villagers/?q=1"),
+            ("order detail", f"/orders/{number}/"),
+        ]:
+            pages[name] = measure(f"page {name}", get_request(path, cookie), clients=4)
+        results["pages"] = pages
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    out = ROOT / "bench" / "results" / f"bench-{date.today():%Y%m%d}-{int(time.time())}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    log(f"wrote {out.relative_to(ROOT)}")
+    write_performance_doc(results)
+
+
+def write_performance_doc(r: dict) -> None:
+    p, b, d = r["placement"], r["bare_insert"], r["dispatch"]
+
+    def row(name, m, extra=""):
+        return (
+            f"| {name} | {m['per_s']['median']:.0f} ({m['per_s']['min']:.0f}–{m['per_s']['max']:.0f}) "
+            f"| {m['p50_ms']['median']:.1f} | {m['p99_ms']['median']:.1f} ({m['p99_ms']['min']:.1f}–{m['p99_ms']['max']:.1f}) "
+            f"| {m['errors_5xx']} | {extra} |"
+        )
+
+    lines = [
+        "<!-- BENCH:BEGIN (written by bench/run.py) -->",
+        f"Run of {r['date']} on {r['machine']['cpus']} cores, Python {r['machine']['python']}; "
+        f"{r['settings']['clients']} concurrent clients, {r['settings']['seconds']:.0f} s per run, "
+        f"{r['settings']['repeats']} runs per figure (median, with min–max). gunicorn, PostgreSQL, Redis on this machine; "
+        "the load generator shares the two cores.",
+        "",
+        "| phase | req/s | p50 ms | p99 ms | 5xx | notes |",
+        "|---|---|---|---|---|---|",
+        row("bare DRF one-row INSERT (ceiling)", b),
+        row(
+            "place an order, POST /api/v1/orders/",
+            p,
+            f"**{p['ratio_to_bare_insert']} × ceiling**; 409 refusals (hot product sold out): {p['statuses'].get('409', 0)}; "
+            f"hot product: {p['stock']['hot_reserved_in_run']} units reserved in the run, {p['stock']['held_by_orders_of_the_run']} held by its orders, oversold {p['stock']['oversold']}, "
+            f"conserved {p['stock']['conserved']}",
+        ),
+        row("bare DRF list of 50 rows (ceiling)", r["bare_list"]),
+        row("GET /api/v1/batches/", r["logistics_list"], f"**{r['logistics_list']['ratio_to_bare_list']} × ceiling**"),
+        row(f"manifest of {d['biggest_batch_parcels']} parcels (4 clients)", r["manifest"]),
+    ]
+    for name, m in r["pages"].items():
+        lines.append(row(f"partner page: {name} (4 clients)", m))
+    lines += [
+        "",
+        f"Dispatch, one county's day: {d['orders']} confirmed orders planned into {d['batches']} batches in "
+        f"**{d['plan_s']} s** ({d['orders_per_s']} orders/s); the set-based UPDATE floor of the same rows took "
+        f"{d['update_floor_s']} s, so planning costs **{d['ratio_to_floor']} × the floor**. Left unplanned: {', '.join(f'{k}: {v}' for k, v in d['unplanned'].items()) or 'none'}.",
+        "",
+        "Command: `make bench` (BENCH_SECONDS, BENCH_REPEATS, BENCH_CLIENTS, BENCH_ORDERS to change the run).",
+        "<!-- BENCH:END -->",
+    ]
+    doc = ROOT / "docs" / "PERFORMANCE.md"
+    text = doc.read_text() if doc.exists() else "# Performance\n"
+    block = "\n".join(lines)
+    if "<!-- BENCH:BEGIN" in text:
+        head, rest = text.split("<!-- BENCH:BEGIN", 1)
+        tail = rest.split("<!-- BENCH:END -->", 1)[1]
+        text = head + block + tail
+    else:
+        text = text.rstrip() + "\n\n## Headline figures (`make bench`)\n\n" + block + "\n"
+    doc.write_text(text)
+    log("updated docs/PERFORMANCE.md")
+
+
+if __name__ == "__main__":
+    main()
