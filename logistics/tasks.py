@@ -20,6 +20,7 @@ def _day(iso: str | None) -> date:
 
 @shared_task(
     acks_late=True,
+    ignore_result=False,
     autoretry_for=(OperationalError,),
     retry_backoff=30,
     max_retries=3,
@@ -32,7 +33,9 @@ def plan_warehouse(warehouse_id: int, dispatch_date: str | None = None) -> dict:
     return _summary(report)
 
 
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=30, max_retries=3, **PLAN_LIMITS)
+@shared_task(
+    acks_late=True, ignore_result=False, autoretry_for=(OperationalError,), retry_backoff=30, max_retries=3, **PLAN_LIMITS
+)
 def plan_route(route_id: int, dispatch_date: str | None = None) -> dict:
     """Beat runs this at each route's cutoff (see logistics.schedules)."""
     route = Route.objects.select_related("warehouse").filter(pk=route_id).first()

@@ -253,6 +253,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = False  # a real worker, also in development
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_EXPIRES = 24 * 3600
+# Results are kept only where a task asks for them (ignore_result=False): storing
+# them costs the Redis result backend a subscription per message sent.
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Synced into the database by beat on start; edit them in the admin afterwards.
 CELERY_BEAT_SCHEDULE = {
