@@ -251,6 +251,17 @@ def _merge_lines(lines: list[LineRequest]) -> list[LineRequest]:
     return [LineRequest(sku, qty) for sku, qty in merged.items()]
 
 
+def _short_lines(lines: list[LineRequest], products: dict, stocks: dict) -> list[ShortLine]:
+    short = []
+    for line in lines:
+        product = products[line.sku]
+        stock = stocks.get(product.pk)
+        available = stock.available if stock else 0
+        if available < line.quantity:
+            short.append(ShortLine(line.sku, product.name, line.quantity, available))
+    return short
+
+
 def new_order_number() -> str:
     day = timezone.localdate().strftime("%y%m%d")
     return day + "-" + "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(6))
@@ -319,41 +330,34 @@ def place_order(
     prices = pricing.unit_prices(product_list, at=now)
     rates = pricing.commission_rates(product_list, at=now)
 
+    # Stock rows and what they hold now, unlocked: an obviously short order is
+    # refused here without opening a transaction.
+    stocks = {
+        s.product_id: s for s in Stock.objects.filter(warehouse=warehouse, product__in=product_list).order_by("pk")
+    }
+    short = _short_lines(lines, products, stocks)
+    if short:
+        replay = _replay(station=station, key=idempotency_key, request_hash=request_hash)
+        if replay:
+            return replay
+        raise InsufficientStock(short)
+
+    order_lines = []
+    for line in lines:
+        product = products[line.sku]
+        total = money.line_total(prices[product.pk], line.quantity)
+        order_lines.append(
+            OrderLine(
+                product=product,
+                quantity=line.quantity,
+                unit_price=prices[product.pk],
+                line_total=total,
+                commission_rate=rates[product.pk],
+                commission_amount=money.percent_of(total, rates[product.pk]),
+            )
+        )
     try:
         with transaction.atomic():
-            # Lock the stock rows in primary-key order: two orders for the
-            # same products queue here instead of deadlocking, and the
-            # availability read below cannot go stale before the update.
-            stocks = {
-                s.product_id: s
-                for s in Stock.objects.select_for_update()
-                .filter(warehouse=warehouse, product__in=product_list)
-                .order_by("pk")
-            }
-            short = []
-            for line in lines:
-                product = products[line.sku]
-                stock = stocks.get(product.pk)
-                available = stock.available if stock else 0
-                if available < line.quantity:
-                    short.append(ShortLine(line.sku, product.name, line.quantity, available))
-            if short:
-                raise InsufficientStock(short)
-
-            order_lines = []
-            for line in lines:
-                product = products[line.sku]
-                total = money.line_total(prices[product.pk], line.quantity)
-                order_lines.append(
-                    OrderLine(
-                        product=product,
-                        quantity=line.quantity,
-                        unit_price=prices[product.pk],
-                        line_total=total,
-                        commission_rate=rates[product.pk],
-                        commission_amount=money.percent_of(total, rates[product.pk]),
-                    )
-                )
             order = Order.objects.create(
                 number=new_order_number(),
                 service_center=station,
@@ -376,11 +380,27 @@ def place_order(
             for ol in order_lines:
                 ol.order = order
             OrderLine.objects.bulk_create(order_lines)
-            for line in lines:
-                Stock.objects.filter(pk=stocks[products[line.sku].pk].pk).update(reserved=F("reserved") + line.quantity)
             OrderEvent.objects.create(order=order, from_status=S.DRAFT, to_status=S.PLACED, actor=placed_by)
             if notify:
                 _notify_villager(order, template="order_placed")
+            # Reserve last, so the stock rows stay locked only from here to the
+            # commit: a conditional F() update per line, in primary-key order
+            # (two orders for the same products queue instead of deadlocking).
+            # The WHERE is the check: no read-modify-write, no overselling.
+            quantity_of = {products[line.sku].pk: line.quantity for line in lines}
+            for stock in sorted(stocks.values(), key=lambda st: st.pk):
+                qty = quantity_of[stock.product_id]
+                reserved = Stock.objects.filter(pk=stock.pk, on_hand__gte=F("reserved") + qty).update(
+                    reserved=F("reserved") + qty
+                )
+                if not reserved:
+                    fresh = {st.product_id: st for st in Stock.objects.filter(pk__in=[x.pk for x in stocks.values()])}
+                    product = next(p for p in products.values() if p.pk == stock.product_id)
+                    # Another order took the units a moment ago; name at least this line.
+                    raise InsufficientStock(
+                        _short_lines(lines, products, fresh)
+                        or [ShortLine(product.sku, product.name, qty, fresh[stock.product_id].available)]
+                    )
     except (IntegrityError, InsufficientStock):
         # The same key submitted twice at once: the first one through wins and
         # this one returns it (or refuses a different body), whether it then hit
