@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from partners.access import is_htmx, station_required
@@ -36,6 +37,7 @@ def dashboard(request):
 # --- placing an order ------------------------------------------------------------
 
 
+@never_cache  # "back" must not bring an already-used submission key out of the browser cache
 @station_required
 @require_http_methods(["GET", "POST"])
 def order_create(request):

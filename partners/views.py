@@ -42,7 +42,10 @@ def villager_create(request):
                 separator = "&" if "?" in next_url else "?"
                 return redirect(f"{next_url}{separator}villager={villager.pk}")
             return redirect("villager-detail", pk=villager.pk)
-    return render(request, "partners/villager_form.html", {"form": form, "villager": None})
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = ""
+    return render(request, "partners/villager_form.html", {"form": form, "villager": None, "next_url": next_url})
 
 
 @station_required

@@ -399,7 +399,7 @@ def test_it_tells_a_user_without_a_station_why_they_are_refused(client, county_m
     response = client.get(URL) if method == "get" else post(client, order_body(villager_a))
 
     assert response.status_code == 403
-    assert "station" in response.json()["detail"]
+    assert "服务站" in response.json()["detail"]  # the reason, in the Chinese the UI speaks first
     assert not Order.objects.exists()
 
 
