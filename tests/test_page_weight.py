@@ -18,6 +18,8 @@ def page_weight(html: bytes) -> tuple[int, list[str]]:
     total = len(gzip.compress(html))
     assets = ASSET.findall(html.decode())
     for url in assets:
+        if url.startswith("data:"):
+            continue  # inline, already counted with the HTML
         assert url.startswith("/static/"), f"{url} is not served by us"
         path = finders.find(url.removeprefix("/static/"))
         with open(path, "rb") as f:
