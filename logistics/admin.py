@@ -3,6 +3,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Warehouse
+from ruralshop.admin_inlines import ReadOnlyTabularInline
 
 from . import services
 from .models import BatchStop, DeliveryBatch, Parcel, Route, RouteStop, UnplannedOrder, Vehicle
@@ -41,15 +42,9 @@ class RouteAdmin(admin.ModelAdmin):
             self.message_user(request, f"{route.code}: {len(report.batches)} batches, {report.parcels} parcels")
 
 
-class ParcelInline(admin.TabularInline):
+class ParcelInline(ReadOnlyTabularInline):
     model = Parcel
-    extra = 0
-    can_delete = False
     fields = ["label", "order", "weight_kg", "volume_m3", "status", "note"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(BatchStop)
@@ -65,16 +60,10 @@ class BatchStopAdmin(admin.ModelAdmin):
         return False
 
 
-class BatchStopInline(admin.TabularInline):
+class BatchStopInline(ReadOnlyTabularInline):
     model = BatchStop
-    extra = 0
-    can_delete = False
     fields = ["sequence", "service_center", "status", "arrived_at", "received_at"]
-    readonly_fields = fields
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(DeliveryBatch)

@@ -7,6 +7,7 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.widgets import ForeignKeyWidget
 
 from partners.models import Warehouse
+from ruralshop.admin_inlines import ReadOnlyTabularInline
 
 from . import commissions, notifications
 from .models import (
@@ -118,26 +119,14 @@ class CommissionRuleAdmin(admin.ModelAdmin):
     autocomplete_fields = ["product"]
 
 
-class OrderLineInline(admin.TabularInline):
+class OrderLineInline(ReadOnlyTabularInline):
     model = OrderLine
-    extra = 0
-    can_delete = False
     fields = ["product", "quantity", "unit_price", "line_total", "commission_rate", "commission_amount"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class OrderEventInline(admin.TabularInline):
+class OrderEventInline(ReadOnlyTabularInline):
     model = OrderEvent
-    extra = 0
-    can_delete = False
     fields = ["created_at", "from_status", "to_status", "actor", "note"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Order)
@@ -239,15 +228,9 @@ class CommissionEntryAdmin(admin.ModelAdmin):
         return False
 
 
-class CommissionEntryInline(admin.TabularInline):
+class CommissionEntryInline(ReadOnlyTabularInline):
     model = CommissionEntry
-    extra = 0
-    can_delete = False
     fields = ["created_at", "kind", "order", "amount", "note"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CommissionStatement)

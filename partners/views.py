@@ -20,7 +20,9 @@ def villager_list(request):
     query = search.cleaned_data["q"] if search.is_valid() else ""
     villagers = selectors.villagers_of_station(request.station, query=query)
     page = Paginator(villagers, VILLAGERS_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"search": search, "query": query, "page": page}
+    query_string = request.GET.copy()
+    query_string.pop("page", None)
+    context = {"search": search, "query": query, "page": page, "query_string": query_string.urlencode()}
     template = "partners/_villager_rows.html" if is_htmx(request) else "partners/villager_list.html"
     return render(request, template, context)
 
