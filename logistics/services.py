@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -123,7 +124,11 @@ def _plan(warehouse: Warehouse, day: date, route_ids: list[int] | None, report: 
     )
     orders = Order.objects.filter(warehouse=warehouse, status=S.CONFIRMED)
     if route_ids is not None:
-        orders = orders.filter(service_center__route_stop__route_id__in=route_ids)
+        # A route's own run looks at its stations' orders, and at the orders of
+        # stations on no route, so those always carry their reason.
+        orders = orders.filter(
+            Q(service_center__route_stop__route_id__in=route_ids) | Q(service_center__route_stop__isnull=True)
+        )
     items_by_route: dict[int, list[Item]] = defaultdict(list)
     reasons: dict[int, str] = {}
     for pk, station_id, weight, volume, confirmed_at in orders.values_list(
@@ -169,7 +174,7 @@ def _plan(warehouse: Warehouse, day: date, route_ids: list[int] | None, report: 
 
                 time.sleep(settings.DISPATCH_DRILL_PAUSE_AFTER_BATCH)
 
-    _record_reasons(warehouse, day, reasons)
+    _record_reasons(warehouse, day, reasons, route_ids=route_ids)
     report.unplanned = Counter(reasons.values())
 
 
@@ -212,6 +217,9 @@ def _commit_batch(*, warehouse, route, vehicle: Vehicle, day: date, order_ids, s
             moved = order_services.transition_many(ids, from_status=S.CONFIRMED, to=S.BATCHED, note=batch.code)
             if moved != len(ids):
                 raise IntegrityError("orders changed while claimed")  # cannot happen under the row locks
+            # In a batch now: whatever reason an earlier run left goes with the batch (a run killed
+            # before _record_reasons must not leave a truck's orders listed as waiting).
+            UnplannedOrder.objects.filter(order_id__in=ids).delete()
             _notify_stations(batch, Counter(c[2] for c in claimed))
             webhooks.queue_batch_event(batch, "batch.planned")
     except IntegrityError:
@@ -246,9 +254,16 @@ def _notify_stations(batch: DeliveryBatch, parcels_per_station: Counter) -> None
         send_notification.delay_on_commit(notification.pk)
 
 
-def _record_reasons(warehouse: Warehouse, day: date, reasons: dict[int, str]) -> None:
+def _record_reasons(warehouse: Warehouse, day: date, reasons: dict[int, str], *, route_ids=None) -> None:
+    """Replace the reasons of the orders this run looked at (all of the warehouse, or its routes' and route-less ones)."""
+    stale = UnplannedOrder.objects.filter(warehouse=warehouse)
+    if route_ids is not None:
+        stale = stale.filter(
+            Q(order__service_center__route_stop__route_id__in=route_ids)
+            | Q(order__service_center__route_stop__isnull=True)
+        )
     with transaction.atomic():
-        UnplannedOrder.objects.filter(warehouse=warehouse).delete()
+        stale.delete()
         UnplannedOrder.objects.bulk_create(
             (
                 UnplannedOrder(order_id=pk, warehouse=warehouse, dispatch_date=day, reason=reason)

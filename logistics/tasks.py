@@ -18,30 +18,51 @@ def _day(iso: str | None) -> date:
     return date.fromisoformat(iso) if iso else timezone.localdate()
 
 
+BUSY_RETRY_S = 20  # another run holds the warehouse: try again when it is likely done
+BUSY_RETRIES = 15
+
+
 @shared_task(
+    bind=True,
     acks_late=True,
     ignore_result=False,
     autoretry_for=(OperationalError,),
     retry_backoff=30,
-    max_retries=3,
+    max_retries=BUSY_RETRIES,
     **PLAN_LIMITS,
 )
-def plan_warehouse(warehouse_id: int, dispatch_date: str | None = None) -> dict:
+def plan_warehouse(self, warehouse_id: int, dispatch_date: str | None = None) -> dict:
     """Plan every route of one warehouse for a day (default: today)."""
     warehouse = Warehouse.objects.get(pk=warehouse_id)
     report = services.plan_dispatch(warehouse=warehouse, dispatch_date=_day(dispatch_date))
+    if report.busy:
+        # Another run holds the warehouse (another route's cutoff, a duplicate
+        # delivery): plan after it instead of reporting a success that planned nothing.
+        raise self.retry(countdown=BUSY_RETRY_S)
     return _summary(report)
 
 
 @shared_task(
-    acks_late=True, ignore_result=False, autoretry_for=(OperationalError,), retry_backoff=30, max_retries=3, **PLAN_LIMITS
+    bind=True,
+    acks_late=True,
+    ignore_result=False,
+    autoretry_for=(OperationalError,),
+    retry_backoff=30,
+    max_retries=BUSY_RETRIES,
+    **PLAN_LIMITS,
 )
-def plan_route(route_id: int, dispatch_date: str | None = None) -> dict:
+def plan_route(self, route_id: int, dispatch_date: str | None = None) -> dict:
     """Beat runs this at each route's cutoff (see logistics.schedules)."""
     route = Route.objects.select_related("warehouse").filter(pk=route_id).first()
     if route is None:
         return {"skipped": f"route {route_id} no longer exists"}
+    # The date is fixed at the first attempt, so a retry after midnight still plans the cutoff's day.
+    dispatch_date = dispatch_date or timezone.localdate().isoformat()
     report = services.plan_dispatch(warehouse=route.warehouse, dispatch_date=_day(dispatch_date), route_ids=[route.pk])
+    if report.busy:
+        # Another route of the warehouse (same cutoff) or a duplicate delivery holds the
+        # warehouse: plan after it instead of reporting a success that planned nothing.
+        raise self.retry(args=[route_id, dispatch_date], countdown=BUSY_RETRY_S)
     return _summary(report)
 
 

@@ -1,0 +1,1 @@
+"""Fault drills of dispatch planning: real planner processes against PostgreSQL (parallel runs, SIGKILL, redelivery)."""
