@@ -9,6 +9,17 @@ from . import services
 from .models import BatchStop, DeliveryBatch, Parcel, Route, RouteStop, UnplannedOrder, Vehicle
 
 
+def _report(model_admin, request, name: str, report) -> None:
+    if report.busy:
+        model_admin.message_user(
+            request,
+            _("%(name)s is being planned by another run; try again in a minute.") % {"name": name},
+            messages.WARNING,
+        )
+    else:
+        model_admin.message_user(request, f"{name}: {len(report.batches)} batches, {report.parcels} parcels")
+
+
 @admin.register(Vehicle)
 class VehicleAdmin(admin.ModelAdmin):
     list_display = ["plate", "warehouse", "capacity_kg", "capacity_m3", "is_active"]
@@ -39,7 +50,7 @@ class RouteAdmin(admin.ModelAdmin):
             report = services.plan_dispatch(
                 warehouse=route.warehouse, dispatch_date=timezone.localdate(), route_ids=[route.pk]
             )
-            self.message_user(request, f"{route.code}: {len(report.batches)} batches, {report.parcels} parcels")
+            _report(self, request, route.code, report)
 
 
 class ParcelInline(ReadOnlyTabularInline):
@@ -136,7 +147,7 @@ class PlanWarehouseMixin:
     def plan_dispatch_today(self, request, queryset):
         for warehouse in queryset:
             report = services.plan_dispatch(warehouse=warehouse, dispatch_date=timezone.localdate())
-            self.message_user(request, f"{warehouse.code}: {len(report.batches)} batches, {report.parcels} parcels")
+            _report(self, request, warehouse.code, report)
 
 
 # The warehouse admin lives in partners; the planning action is added here, where planning lives.
