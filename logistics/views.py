@@ -13,16 +13,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from orders.models import Order
 from partners.access import county_manager_required, station_required
+from partners.phones import mask_name
 
 from . import services
 from .models import BatchStop, DeliveryBatch, Parcel, UnplannedOrder
 
 B = DeliveryBatch.Status
-
-
-def mask_name(name: str) -> str:
-    """王建国 -> 王**: enough for a driver to hand over a parcel, not to know the household."""
-    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
 
 
 # --- stations -----------------------------------------------------------------------------

@@ -210,8 +210,8 @@ def arrive_orders(order_ids: list[int], *, actor=None) -> int:
         moved = transition_many(order_ids, from_status=S.IN_TRANSIT, to=S.AT_STATION, actor=actor)
         if moved != len(order_ids):
             raise OrderError(_("Some of these orders are not in transit."))
-        for order in Order.objects.filter(pk__in=order_ids).select_related("villager", "service_center"):
-            _notify_villager(order, template="order_arrived")
+        orders = Order.objects.filter(pk__in=order_ids).select_related("villager", "service_center")
+        _notify_villagers(list(orders), template="order_arrived")
     return moved
 
 
@@ -494,25 +494,29 @@ def arrive(*, order: Order, actor=None, notify: bool = True) -> Order:
 
 
 def _notify_villager(order: Order, *, template: str) -> Notification | None:
-    """Queue an SMS to the villager, if they have a phone and agreed to SMS.
+    """Queue an SMS to the villager, if they have a phone and agreed to SMS."""
+    queued = _notify_villagers([order], template=template)
+    return queued[0] if queued else None
 
-    Written in the caller's transaction (it exists exactly when the order
+
+def _notify_villagers(orders: list[Order], *, template: str) -> list[Notification]:
+    """Queue an SMS to each order's villager who has a phone and agreed to SMS: one INSERT for all.
+
+    Written in the caller's transaction (they exist exactly when the order
     change does) and sent by a task only after commit.
     """
-    villager = order.villager
-    if not villager.phone or not villager.sms_consent:
-        return None
-    notification = Notification.objects.create(
-        recipient=str(villager.phone),
-        template=template,
-        payload={
-            "order": order.number,
-            "pickup_code": order.pickup_code,
-            "station": order.service_center.name,
-        },
-        order=order,
+    notifications = Notification.objects.bulk_create(
+        Notification(
+            recipient=str(order.villager.phone),
+            template=template,
+            payload={"order": order.number, "pickup_code": order.pickup_code, "station": order.service_center.name},
+            order=order,
+        )
+        for order in orders
+        if order.villager.phone and order.villager.sms_consent
     )
     from .tasks import send_notification
 
-    send_notification.delay_on_commit(notification.pk)
-    return notification
+    for notification in notifications:
+        send_notification.delay_on_commit(notification.pk)
+    return notifications

@@ -1,4 +1,4 @@
-"""Phone numbers as villagers and partners see them."""
+"""Phone numbers (and names) as villagers, partners and drivers see them."""
 
 from phonenumbers import PhoneNumber
 
@@ -21,3 +21,8 @@ def mask_phone(phone: PhoneNumber | str | None) -> str:
     if len(digits) <= 7:
         return digits[:1] + "*" * (len(digits) - 3) + digits[-2:] if len(digits) > 3 else "*" * len(digits)
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+def mask_name(name: str) -> str:
+    """王建国 -> 王**: enough for a driver to hand over a parcel, not to know the household."""
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""

@@ -3,10 +3,7 @@
 from rest_framework import serializers
 
 from logistics.models import DeliveryBatch, Parcel
-
-
-def mask_name(name: str) -> str:
-    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
+from partners.phones import mask_name
 
 
 class BatchOutputSerializer(serializers.ModelSerializer):
