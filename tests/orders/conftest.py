@@ -73,3 +73,28 @@ def deliver():
         return order
 
     return deliver
+
+
+def place(station, villager, user, product, *, quantity=1, key="k1") -> Order:
+    """One line of ``product`` placed through the service (no SMS queued)."""
+    return services.place_order(
+        station=station,
+        villager=villager,
+        placed_by=user,
+        lines=[services.LineRequest(product.sku, quantity)],
+        delivery_method="station_pickup",
+        payment_method="cash_at_station",
+        idempotency_key=key,
+        notify=False,
+    ).order
+
+
+@pytest.fixture
+def order_a(station_a, villager_a, staff_a, fertilizer_stock):
+    return place(station_a, villager_a, staff_a, fertilizer_stock.product)
+
+
+@pytest.fixture
+def order_b(station_b, villager_b, staff_b, warehouse_b, fertilizer):
+    StockFactory(product=fertilizer, warehouse=warehouse_b, on_hand=5)
+    return place(station_b, villager_b, staff_b, fertilizer)

@@ -13,6 +13,7 @@ from orders import services
 from orders.models import Order, Stock
 from partners.models import ServiceCenter
 from tests.factories import ProductFactory, StationStaffFactory, StockFactory, UserFactory
+from tests.orders.conftest import place
 
 URL = "/api/v1/orders/"
 
@@ -34,30 +35,6 @@ def post(client, body, *, key: str | None = "key-1", **headers):
         headers["Idempotency-Key"] = key
     raw = body if isinstance(body, str | bytes) else json.dumps(body)
     return client.post(URL, raw, content_type="application/json", headers=headers)
-
-
-def place(station, villager, user, product, *, quantity=1, key="k1") -> Order:
-    return services.place_order(
-        station=station,
-        villager=villager,
-        placed_by=user,
-        lines=[services.LineRequest(product.sku, quantity)],
-        delivery_method="station_pickup",
-        payment_method="cash_at_station",
-        idempotency_key=key,
-        notify=False,
-    ).order
-
-
-@pytest.fixture
-def order_a(station_a, villager_a, staff_a, fertilizer_stock):
-    return place(station_a, villager_a, staff_a, fertilizer_stock.product)
-
-
-@pytest.fixture
-def order_b(station_b, villager_b, staff_b, warehouse_b, fertilizer):
-    StockFactory(product=fertilizer, warehouse=warehouse_b, on_hand=5)
-    return place(station_b, villager_b, staff_b, fertilizer)
 
 
 def reserved(stock) -> int:

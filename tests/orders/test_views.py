@@ -8,32 +8,10 @@ from django.test.utils import CaptureQueriesContext
 
 from orders import services
 from orders.models import Order, Stock
-from tests.factories import ProductFactory, StockFactory
+from tests.factories import ProductFactory
+from tests.orders.conftest import place
 
 S = Order.Status
-
-
-def place(station, villager, user, product, *, quantity=1, key="k1") -> Order:
-    return services.place_order(
-        station=station,
-        villager=villager,
-        placed_by=user,
-        lines=[services.LineRequest(product.sku, quantity)],
-        delivery_method="station_pickup",
-        payment_method="cash_at_station",
-        idempotency_key=key,
-    ).order
-
-
-@pytest.fixture
-def order_a(station_a, villager_a, staff_a, fertilizer_stock):
-    return place(station_a, villager_a, staff_a, fertilizer_stock.product)
-
-
-@pytest.fixture
-def order_b(station_b, villager_b, staff_b, warehouse_b, fertilizer):
-    StockFactory(product=fertilizer, warehouse=warehouse_b, on_hand=5)
-    return place(station_b, villager_b, staff_b, fertilizer)
 
 
 def order_form(villager, product, *, quantity="2", key="form-key-1", **extra):
