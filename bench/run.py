@@ -64,7 +64,7 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "16"))
 DISPATCH_ORDERS = int(os.environ.get("BENCH_ORDERS", "10000"))
-PORT = 8765
+PORT = int(os.environ.get("BENCH_PORT", "8765"))
 BASE = f"http://127.0.0.1:{PORT}"
 HOT_STOCK = 300  # the contended product: every client wants it, only this many exist
 
