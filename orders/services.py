@@ -102,6 +102,9 @@ class LineRequest:
 class Placement:
     order: Order
     created: bool  # False when the key was seen before and the first order is returned
+    # The lines just written, with their products: what the caller needs to answer
+    # without reading the order back.  Empty for a replay.
+    lines: tuple[OrderLine, ...] = ()
 
 
 # --- transitions -------------------------------------------------------------
@@ -313,34 +316,40 @@ def place_order(
     if replay:
         return replay
 
-    products = {p.sku: p for p in Product.objects.select_related("seller").filter(sku__in=[line.sku for line in lines])}
-    unknown = [line.sku for line in lines if line.sku not in products or not products[line.sku].is_active]
+    warehouse = station.warehouse
+    if warehouse is None:
+        raise OrderError(_("Your county has no warehouse yet, so orders cannot be placed."))
+    skus = [line.sku for line in lines]
+    # The products and what the county warehouse holds of them, in one query;
+    # a product never stocked there (rare) is looked up on its own.  Unlocked:
+    # an obviously short order is refused here without opening a transaction.
+    products: dict[str, Product] = {}
+    stocks: dict[int, Stock] = {}
+    for stock in Stock.objects.select_related("product__seller").filter(warehouse=warehouse, product__sku__in=skus):
+        products[stock.product.sku] = stock.product
+        stocks[stock.product_id] = stock
+    if len(products) < len(skus):
+        missing = [sku for sku in skus if sku not in products]
+        products.update({p.sku: p for p in Product.objects.select_related("seller").filter(sku__in=missing)})
+    unknown = [sku for sku in skus if sku not in products or not products[sku].is_active]
     if unknown:
         raise OrderError(_("Not for sale: %(skus)s.") % {"skus": ", ".join(unknown)})
     if delivery_method == Order.DeliveryMethod.HOME_INSTALLATION and not any(
         p.needs_installation for p in products.values()
     ):
         raise OrderError(_("Home installation is only for products that need installing."))
-    warehouse = station.warehouse
-    if warehouse is None:
-        raise OrderError(_("Your county has no warehouse yet, so orders cannot be placed."))
 
-    now = timezone.now()
-    product_list = list(products.values())
-    prices = pricing.unit_prices(product_list, at=now)
-    rates = pricing.commission_rates(product_list, at=now)
-
-    # Stock rows and what they hold now, unlocked: an obviously short order is
-    # refused here without opening a transaction.
-    stocks = {
-        s.product_id: s for s in Stock.objects.filter(warehouse=warehouse, product__in=product_list).order_by("pk")
-    }
     short = _short_lines(lines, products, stocks)
     if short:
         replay = _replay(station=station, key=idempotency_key, request_hash=request_hash)
         if replay:
             return replay
         raise InsufficientStock(short)
+
+    now = timezone.now()
+    product_list = list(products.values())
+    prices = pricing.unit_prices(product_list, at=now)
+    rates = pricing.commission_rates(product_list, at=now)
 
     order_lines = []
     for line in lines:
@@ -409,7 +418,7 @@ def place_order(
         if replay:
             return replay
         raise
-    return Placement(order=order, created=True)
+    return Placement(order=order, created=True, lines=tuple(order_lines))
 
 
 # --- the other transitions -----------------------------------------------------

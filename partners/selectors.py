@@ -1,5 +1,6 @@
 """Reads of the partner network, always scoped to who is asking."""
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -7,11 +8,21 @@ from .models import ServiceCenter, Villager
 from .phones import national_digits
 
 
+# What the partner pages and the station API read of a user's station; an
+# authentication query may load it with the user (STATION_OF_USER) to save a query.
+STATION_RELATED = "village__county__warehouse"
+STATION_OF_USER = f"station_staff__service_center__{STATION_RELATED}"
+
+
 def station_for_user(user) -> ServiceCenter | None:
     """The station the user works at, or None (admins, county managers, new users)."""
     if not user.is_authenticated:
         return None
-    return ServiceCenter.objects.select_related("village__county__warehouse").filter(staff__user=user).first()
+    if get_user_model().station_staff.related.is_cached(user):
+        # Loaded with the user (select_related(STATION_OF_USER)): no second query.
+        staff = user.station_staff if hasattr(user, "station_staff") else None
+        return staff.service_center if staff else None
+    return ServiceCenter.objects.select_related(STATION_RELATED).filter(staff__user=user).first()
 
 
 def villagers_of_station(station: ServiceCenter, *, query: str = "") -> QuerySet[Villager]:

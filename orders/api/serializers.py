@@ -94,6 +94,13 @@ class OrderOutputSerializer(serializers.Serializer):
     villager = VillagerOutputSerializer()
     lines = OrderLineOutputSerializer(many=True)
 
+    @classmethod
+    def of_placement(cls, placement: services.Placement) -> dict:
+        """The order just placed, from the objects in hand (its villager, its lines with their products)."""
+        order = placement.order
+        fields = {name: getattr(order, name) for name in cls._declared_fields if name != "lines"}
+        return cls({**fields, "lines": placement.lines}).data
+
     @staticmethod
     def with_related(orders: QuerySet[Order]) -> QuerySet[Order]:
         """What this serializer reads, loaded up front: a page costs the same queries for 3 orders or 30."""

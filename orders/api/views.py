@@ -12,14 +12,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.exceptions import ParseError, PermissionDenied
+from rest_framework.exceptions import AuthenticationFailed, ParseError, PermissionDenied
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders import selectors, services
-from partners.selectors import station_for_user
+from partners.selectors import STATION_OF_USER, station_for_user
 
 from .serializers import (
     InsufficientStockOutputSerializer,
@@ -59,6 +59,19 @@ ACCESS_ERRORS = {
 }
 
 
+class StationTokenAuthentication(TokenAuthentication):
+    """DRF's token check, with the user's station read in the same query (one query instead of two)."""
+
+    def authenticate_credentials(self, key):
+        model = self.get_model()
+        token = model.objects.select_related(f"user__{STATION_OF_USER}").filter(key=key).first()
+        if token is None:
+            raise AuthenticationFailed(_("Invalid token."))
+        if not token.user.is_active:
+            raise AuthenticationFailed(_("User inactive or deleted."))
+        return token.user, token
+
+
 class StationApiView(APIView):
     """Staff of a station, by token or session; ``request.station`` is their station.
 
@@ -67,7 +80,7 @@ class StationApiView(APIView):
     ``WWW-Authenticate: Token`` challenge rather than a bare 403.
     """
 
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [StationTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
 
     def initial(self, request, *args, **kwargs):
@@ -139,11 +152,11 @@ class OrderCreateApi(StationApiView):
         except services.OrderError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
 
+        if placement.created:
+            # Answered from what placement just wrote: reading it back would cost three queries.
+            return Response(OrderOutputSerializer.of_placement(placement), status=status.HTTP_201_CREATED)
         order = selectors.get_order_of_station(request.station, placement.order.number)
-        return Response(
-            OrderOutputSerializer(order).data,
-            status=status.HTTP_201_CREATED if placement.created else status.HTTP_200_OK,
-        )
+        return Response(OrderOutputSerializer(order).data, status=status.HTTP_200_OK)
 
 
 class OrderPagination(CursorPagination):

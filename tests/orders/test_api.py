@@ -308,8 +308,9 @@ def test_it_refuses_an_unknown_status_filter(client_a, order_a):
         # session, user, station, a page of orders with their villagers, their lines with their
         # products, then the session save of SESSION_SAVE_EVERY_REQUEST (savepoint, update, release)
         ("session", 8),
-        # token with its user, station, a page of orders with their villagers, their lines with their products
-        ("token", 4),
+        # token with its user and station (one query), a page of orders with their villagers,
+        # their lines with their products
+        ("token", 3),
     ],
 )
 def test_it_lists_3_or_30_orders_in_the_same_queries(
