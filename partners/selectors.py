@@ -7,7 +7,6 @@ from django.http import Http404
 from .models import ServiceCenter, Villager
 from .phones import national_digits
 
-
 # What the partner pages and the station API read of a user's station; an
 # authentication query may load it with the user (STATION_OF_USER) to save a query.
 STATION_RELATED = "village__county__warehouse"
