@@ -312,10 +312,44 @@ def place_order(
         payment_method=payment_method,
         notes=notes,
     )
-    replay = _replay(station=station, key=idempotency_key, request_hash=request_hash)
-    if replay:
-        return replay
+    # A key seen before is looked up only when placing fails: the unique
+    # constraint on (station, key) is the check, which saves a query on every
+    # new order.  Whatever refused this request (the constraint, stock the first
+    # submission reserved, a product withdrawn since), a replay of the first
+    # order wins, or a different body under the same key is refused.
+    try:
+        return _place_new(
+            station=station,
+            villager=villager,
+            placed_by=placed_by,
+            lines=lines,
+            delivery_method=delivery_method,
+            payment_method=payment_method,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            notes=notes,
+            notify=notify,
+        )
+    except (IntegrityError, OrderError):
+        replay = _replay(station=station, key=idempotency_key, request_hash=request_hash)
+        if replay:
+            return replay
+        raise
 
+
+def _place_new(
+    *,
+    station: ServiceCenter,
+    villager: Villager,
+    placed_by,
+    lines: list[LineRequest],
+    delivery_method: str,
+    payment_method: str,
+    idempotency_key: str,
+    request_hash: str,
+    notes: str,
+    notify: bool,
+) -> Placement:
     warehouse = station.warehouse
     if warehouse is None:
         raise OrderError(_("Your county has no warehouse yet, so orders cannot be placed."))
@@ -341,9 +375,6 @@ def place_order(
 
     short = _short_lines(lines, products, stocks)
     if short:
-        replay = _replay(station=station, key=idempotency_key, request_hash=request_hash)
-        if replay:
-            return replay
         raise InsufficientStock(short)
 
     now = timezone.now()
@@ -365,59 +396,50 @@ def place_order(
                 commission_amount=money.percent_of(total, rates[product.pk]),
             )
         )
-    try:
-        with transaction.atomic():
-            order = Order.objects.create(
-                number=new_order_number(),
-                service_center=station,
-                villager=villager,
-                placed_by=placed_by,
-                warehouse=warehouse,
-                status=S.PLACED,
-                delivery_method=delivery_method,
-                payment_method=payment_method,
-                total=sum((ol.line_total for ol in order_lines), Decimal("0.00")),
-                commission_total=sum((ol.commission_amount for ol in order_lines), Decimal("0.00")),
-                item_count=sum(line.quantity for line in lines),
-                weight_kg=sum((products[line.sku].weight_kg * line.quantity for line in lines), Decimal("0")),
-                volume_m3=sum((products[line.sku].volume_m3 * line.quantity for line in lines), Decimal("0")),
-                pickup_code=f"{secrets.randbelow(10**PICKUP_CODE_DIGITS):0{PICKUP_CODE_DIGITS}d}",
-                idempotency_key=idempotency_key,
-                request_hash=request_hash,
-                notes=notes,
+    with transaction.atomic():
+        order = Order.objects.create(
+            number=new_order_number(),
+            service_center=station,
+            villager=villager,
+            placed_by=placed_by,
+            warehouse=warehouse,
+            status=S.PLACED,
+            delivery_method=delivery_method,
+            payment_method=payment_method,
+            total=sum((ol.line_total for ol in order_lines), Decimal("0.00")),
+            commission_total=sum((ol.commission_amount for ol in order_lines), Decimal("0.00")),
+            item_count=sum(line.quantity for line in lines),
+            weight_kg=sum((products[line.sku].weight_kg * line.quantity for line in lines), Decimal("0")),
+            volume_m3=sum((products[line.sku].volume_m3 * line.quantity for line in lines), Decimal("0")),
+            pickup_code=f"{secrets.randbelow(10**PICKUP_CODE_DIGITS):0{PICKUP_CODE_DIGITS}d}",
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            notes=notes,
+        )
+        for ol in order_lines:
+            ol.order = order
+        OrderLine.objects.bulk_create(order_lines)
+        OrderEvent.objects.create(order=order, from_status=S.DRAFT, to_status=S.PLACED, actor=placed_by)
+        if notify:
+            _notify_villager(order, template="order_placed")
+        # Reserve last, so the stock rows stay locked only from here to the
+        # commit: a conditional F() update per line, in primary-key order
+        # (two orders for the same products queue instead of deadlocking).
+        # The WHERE is the check: no read-modify-write, no overselling.
+        quantity_of = {products[line.sku].pk: line.quantity for line in lines}
+        for stock in sorted(stocks.values(), key=lambda st: st.pk):
+            qty = quantity_of[stock.product_id]
+            reserved = Stock.objects.filter(pk=stock.pk, on_hand__gte=F("reserved") + qty).update(
+                reserved=F("reserved") + qty
             )
-            for ol in order_lines:
-                ol.order = order
-            OrderLine.objects.bulk_create(order_lines)
-            OrderEvent.objects.create(order=order, from_status=S.DRAFT, to_status=S.PLACED, actor=placed_by)
-            if notify:
-                _notify_villager(order, template="order_placed")
-            # Reserve last, so the stock rows stay locked only from here to the
-            # commit: a conditional F() update per line, in primary-key order
-            # (two orders for the same products queue instead of deadlocking).
-            # The WHERE is the check: no read-modify-write, no overselling.
-            quantity_of = {products[line.sku].pk: line.quantity for line in lines}
-            for stock in sorted(stocks.values(), key=lambda st: st.pk):
-                qty = quantity_of[stock.product_id]
-                reserved = Stock.objects.filter(pk=stock.pk, on_hand__gte=F("reserved") + qty).update(
-                    reserved=F("reserved") + qty
+            if not reserved:
+                fresh = {st.product_id: st for st in Stock.objects.filter(pk__in=[x.pk for x in stocks.values()])}
+                product = next(p for p in products.values() if p.pk == stock.product_id)
+                # Another order took the units a moment ago; name at least this line.
+                raise InsufficientStock(
+                    _short_lines(lines, products, fresh)
+                    or [ShortLine(product.sku, product.name, qty, fresh[stock.product_id].available)]
                 )
-                if not reserved:
-                    fresh = {st.product_id: st for st in Stock.objects.filter(pk__in=[x.pk for x in stocks.values()])}
-                    product = next(p for p in products.values() if p.pk == stock.product_id)
-                    # Another order took the units a moment ago; name at least this line.
-                    raise InsufficientStock(
-                        _short_lines(lines, products, fresh)
-                        or [ShortLine(product.sku, product.name, qty, fresh[stock.product_id].available)]
-                    )
-    except (IntegrityError, InsufficientStock):
-        # The same key submitted twice at once: the first one through wins and
-        # this one returns it (or refuses a different body), whether it then hit
-        # the unique constraint or found the stock the first one just reserved.
-        replay = _replay(station=station, key=idempotency_key, request_hash=request_hash)
-        if replay:
-            return replay
-        raise
     return Placement(order=order, created=True, lines=tuple(order_lines))
 
 
