@@ -103,6 +103,9 @@ class DeliveryBatch(models.Model):
     total_weight_kg = models.DecimalField(_("weight (kg)"), max_digits=10, decimal_places=3, default=Decimal("0"))
     total_volume_m3 = models.DecimalField(_("volume (m³)"), max_digits=10, decimal_places=4, default=Decimal("0"))
     parcel_count = models.PositiveIntegerField(_("parcels"), default=0)
+    # Bumped (F() + 1) by every service that changes the batch, its stops or its parcels,
+    # in the same transaction: it keys the API's cached manifest.
+    version = models.PositiveIntegerField(_("version"), default=0, editable=False)
     created_at = models.DateTimeField(_("planned at"), auto_now_add=True)
     departed_at = models.DateTimeField(_("departed at"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -285,7 +285,7 @@ def depart_batch(*, batch: DeliveryBatch, actor=None) -> DeliveryBatch:
     """The truck left: the batch and its orders are in transit.  Departing twice is a no-op."""
     with transaction.atomic():
         changed = DeliveryBatch.objects.filter(pk=batch.pk, status=B.PLANNED).update(
-            status=B.IN_TRANSIT, departed_at=timezone.now()
+            status=B.IN_TRANSIT, departed_at=timezone.now(), version=F("version") + 1
         )
         if changed != 1:
             batch.refresh_from_db()
@@ -300,7 +300,9 @@ def depart_batch(*, batch: DeliveryBatch, actor=None) -> DeliveryBatch:
 def cancel_batch(*, batch: DeliveryBatch, actor=None) -> DeliveryBatch:
     """Call off a planned run: its orders go back to confirmed and into the next plan."""
     with transaction.atomic():
-        changed = DeliveryBatch.objects.filter(pk=batch.pk, status=B.PLANNED).update(status=B.CANCELLED)
+        changed = DeliveryBatch.objects.filter(pk=batch.pk, status=B.PLANNED).update(
+            status=B.CANCELLED, version=F("version") + 1
+        )
         if changed != 1:
             batch.refresh_from_db()
             raise DispatchError(_("Batch %(code)s is %(status)s and cannot be cancelled.") % _labels(batch))
@@ -333,6 +335,7 @@ def arrive_at_stop(*, batch: DeliveryBatch, sequence: int) -> BatchStop:
             stop.status = BatchStop.Status.ARRIVED
             stop.arrived_at = timezone.now()
             stop.save(update_fields=["status", "arrived_at"])
+            _bump_version(batch.pk)
     return stop
 
 
@@ -369,6 +372,7 @@ def receive_stop(*, stop: BatchStop, actor, problems: dict[int, tuple[str, str]]
             DeliveryBatch.objects.filter(pk=stop.batch_id, status=B.IN_TRANSIT).update(
                 status=B.COMPLETED, completed_at=timezone.now()
             )
+        _bump_version(stop.batch_id)
     return stop
 
 
@@ -388,14 +392,17 @@ def complete_batch(*, batch: DeliveryBatch) -> DeliveryBatch:
             )
         batch.status = B.COMPLETED
         batch.completed_at = timezone.now()
-        batch.save(update_fields=["status", "completed_at"])
+        batch.version += 1  # the row is locked: no lost update
+        batch.save(update_fields=["status", "completed_at", "version"])
     return batch
 
 
 def report_parcel_exception(*, parcel: Parcel, kind: str, note: str = "") -> Parcel:
     if kind not in (Parcel.Status.MISSING, Parcel.Status.DAMAGED):
         raise DispatchError(_("A parcel problem is either missing or damaged."))
-    Parcel.objects.filter(pk=parcel.pk).update(status=kind, note=note[:500])
+    with transaction.atomic():
+        Parcel.objects.filter(pk=parcel.pk).update(status=kind, note=note[:500])
+        _bump_version(BatchStop.objects.filter(pk=parcel.batch_stop_id).values("batch_id")[:1])
     parcel.refresh_from_db()
     return parcel
 
@@ -412,6 +419,14 @@ def flag_uncollected(*, today: date | None = None) -> int:
         order__status=S.AT_STATION,
         batch_stop__received_at__lt=cutoff,
     ).update(overdue_since=today)
+
+
+def _bump_version(batch_id) -> None:
+    """A change to a batch's stops or parcels: a new version, so no cached manifest of the old one is served.
+
+    Called after the change, in its transaction: a reader that sees the new version also sees the change.
+    """
+    DeliveryBatch.objects.filter(pk=batch_id).update(version=F("version") + 1)
 
 
 def _labels(batch: DeliveryBatch) -> dict:
