@@ -14,7 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -265,6 +265,21 @@ def _short_lines(lines: list[LineRequest], products: dict, stocks: dict) -> list
     return short
 
 
+def _reserve(*, stock_id: int, quantity: int) -> bool:
+    """Reserve ``quantity`` units if that many are free; False (nothing changed) otherwise.
+
+    Plain SQL because it runs for every line of every order: the ORM spends
+    more CPU building this UPDATE than the database spends running it.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Stock._meta.db_table} SET reserved = reserved + %s "  # noqa: S608 - a table name, no input
+            "WHERE id = %s AND on_hand >= reserved + %s",
+            [quantity, stock_id, quantity],
+        )
+        return cursor.rowcount == 1
+
+
 def new_order_number() -> str:
     day = timezone.localdate().strftime("%y%m%d")
     return day + "-" + "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(6))
@@ -429,10 +444,7 @@ def _place_new(
         quantity_of = {products[line.sku].pk: line.quantity for line in lines}
         for stock in sorted(stocks.values(), key=lambda st: st.pk):
             qty = quantity_of[stock.product_id]
-            reserved = Stock.objects.filter(pk=stock.pk, on_hand__gte=F("reserved") + qty).update(
-                reserved=F("reserved") + qty
-            )
-            if not reserved:
+            if not _reserve(stock_id=stock.pk, quantity=qty):
                 fresh = {st.product_id: st for st in Stock.objects.filter(pk__in=[x.pk for x in stocks.values()])}
                 product = next(p for p in products.values() if p.pk == stock.product_id)
                 # Another order took the units a moment ago; name at least this line.
