@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -126,6 +127,12 @@ class ParcelAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def save_model(self, request, obj, form, change):
+        # A parcel edited here changes its batch's manifest: a new version, so no cached copy is served.
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            services.bump_batch_version(obj.batch_stop.batch_id)
 
 
 @admin.register(UnplannedOrder)

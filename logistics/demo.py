@@ -10,6 +10,7 @@ import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from orders.models import Order
@@ -118,6 +119,7 @@ def settle_batches() -> int:
         else:
             status = B.COMPLETED
         DeliveryBatch.objects.filter(pk=batch.pk).update(
+            version=F("version") + 1,  # its stops and parcels changed: no cached manifest of before
             status=status,
             parcel_count=len(parcels),
             total_weight_kg=sum((p.weight_kg for p in parcels), Decimal("0")),

@@ -335,7 +335,7 @@ def arrive_at_stop(*, batch: DeliveryBatch, sequence: int) -> BatchStop:
             stop.status = BatchStop.Status.ARRIVED
             stop.arrived_at = timezone.now()
             stop.save(update_fields=["status", "arrived_at"])
-            _bump_version(batch.pk)
+            bump_batch_version(batch.pk)
     return stop
 
 
@@ -372,7 +372,7 @@ def receive_stop(*, stop: BatchStop, actor, problems: dict[int, tuple[str, str]]
             DeliveryBatch.objects.filter(pk=stop.batch_id, status=B.IN_TRANSIT).update(
                 status=B.COMPLETED, completed_at=timezone.now()
             )
-        _bump_version(stop.batch_id)
+        bump_batch_version(stop.batch_id)
     return stop
 
 
@@ -402,7 +402,7 @@ def report_parcel_exception(*, parcel: Parcel, kind: str, note: str = "") -> Par
         raise DispatchError(_("A parcel problem is either missing or damaged."))
     with transaction.atomic():
         Parcel.objects.filter(pk=parcel.pk).update(status=kind, note=note[:500])
-        _bump_version(BatchStop.objects.filter(pk=parcel.batch_stop_id).values("batch_id")[:1])
+        bump_batch_version(BatchStop.objects.filter(pk=parcel.batch_stop_id).values("batch_id")[:1])
     parcel.refresh_from_db()
     return parcel
 
@@ -421,7 +421,7 @@ def flag_uncollected(*, today: date | None = None) -> int:
     ).update(overdue_since=today)
 
 
-def _bump_version(batch_id) -> None:
+def bump_batch_version(batch_id) -> None:
     """A change to a batch's stops or parcels: a new version, so no cached manifest of the old one is served.
 
     Called after the change, in its transaction: a reader that sees the new version also sees the change.
