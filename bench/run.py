@@ -65,6 +65,9 @@ REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "16"))
 DISPATCH_ORDERS = int(os.environ.get("BENCH_ORDERS", "10000"))
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
+PROVINCE = os.environ.get("BENCH_PROVINCE", "1") != "0"  # the province phases (bench/province.py)
+PROVINCE_SCALE = float(os.environ.get("BENCH_SCALE", "1"))
+PROVINCE_SECONDS = float(os.environ.get("BENCH_PROVINCE_SECONDS", str(min(SECONDS, 10))))
 BASE = f"http://127.0.0.1:{PORT}"
 HOT_STOCK = 300  # the contended product: every client wants it, only this many exist
 
@@ -122,9 +125,10 @@ def prepare() -> dict:
 # --- the server -------------------------------------------------------------------------------
 
 
-def start_gunicorn() -> subprocess.Popen:
+def start_gunicorn(extra_env: dict | None = None) -> subprocess.Popen:
     # The per-client throttle would cap the logistics phase: measure the code, not the limit.
     env = {**os.environ, "RURALSHOP_URLCONF": "bench.urls", "ALLOWED_HOSTS": "127.0.0.1,localhost", "LOGISTICS_API_RATE": "100000000/min"}
+    env.update(extra_env or {})  # the province phase serves another database
     workers = os.environ.get("BENCH_WORKERS", str((os.cpu_count() or 2) * 2))
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "ruralshop.wsgi:application", "-b", f"127.0.0.1:{PORT}", "-w", workers],
@@ -209,10 +213,10 @@ def post_request(path: str):
     return request
 
 
-def measure(name: str, make_request, *, clients: int = CLIENTS) -> dict:
+def measure(name: str, make_request, *, clients: int = CLIENTS, seconds: float | None = None) -> dict:
     runs = []
     for n in range(REPEATS):
-        result = asyncio.run(hammer(make_request, SECONDS, clients))
+        result = asyncio.run(hammer(make_request, seconds or SECONDS, clients))
         log(
             f"{name} run {n + 1}: {result['per_s']:.0f}/s p50 {result['p50_ms']:.1f} ms p99 {result['p99_ms']:.1f} ms {result['statuses']}"
         )
@@ -327,6 +331,42 @@ def dispatch_bench(n_orders: int) -> dict:
     }
 
 
+# --- a province (bench/province.py) ------------------------------------------------------------------
+
+
+def province_bench() -> dict:
+    """Build the province, measure the partner pages against its orders, plan its day on 1 and 2 workers, 10x less."""
+    from bench import province
+
+    small = PROVINCE_SCALE / 10
+    out = {"scale": PROVINCE_SCALE, "build": province.build(PROVINCE_SCALE)}
+    pages_db = province.clone_for_pages(PROVINCE_SCALE)
+    try:
+        setup = province.page_setup(pages_db["database"])
+        cookie = {"Cookie": f"sessionid={setup['session']}"}
+        server = start_gunicorn({"DATABASE_URL": pages_db["url"]})
+        try:
+            out["pages_load"] = os.getloadavg()
+            out["pages"] = {
+                name: {
+                    **measure(
+                        f"province page {name}", get_request(page["path"], cookie), clients=4, seconds=PROVINCE_SECONDS
+                    ),
+                    "queries": page["queries"],
+                }
+                for name, page in setup["pages"].items()
+            }
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+    finally:
+        province.drop(pages_db["database"])
+    out["pages_setup"], out["pages_seconds"] = setup, PROVINCE_SECONDS
+    out["dispatch"] = [province.dispatch_province(PROVINCE_SCALE, workers) for workers in (1, 2)]
+    out["dispatch_small"] = [province.dispatch_province(small, workers) for workers in (1, 2)]
+    return out
+
+
 # --- main ---------------------------------------------------------------------------------------------
 
 
@@ -379,6 +419,9 @@ def main() -> None:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+    if PROVINCE:
+        log(f"province at scale {PROVINCE_SCALE:g}: build, pages, dispatch on 1 and 2 Celery workers, and at 10x less")
+        results["province"] = province_bench()
     out = ROOT / "bench" / "results" / f"bench-{date.today():%Y%m%d}-{int(time.time())}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
@@ -428,6 +471,10 @@ def write_performance_doc(r: dict) -> None:
         "Command: `make bench` (BENCH_SECONDS, BENCH_REPEATS, BENCH_CLIENTS, BENCH_ORDERS to change the run).",
         "<!-- BENCH:END -->",
     ]
+    if "province" in r:
+        from bench.province import doc_lines
+
+        lines[-1:-1] = doc_lines(r["province"])  # inside the BENCH markers
     doc = ROOT / "docs" / "PERFORMANCE.md"
     text = doc.read_text() if doc.exists() else "# Performance\n"
     block = "\n".join(lines)
