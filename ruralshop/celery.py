@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ruralshop.settings")
 
@@ -10,3 +11,25 @@ app = Celery("ruralshop")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.imports = ("ruralshop.tasks",)
 app.autodiscover_tasks()
+# Celery's Django fixup closes the database connection before and after every
+# task unless told to reuse it (CONN_MAX_AGE is ignored since celery#9824): a
+# new PostgreSQL connection per SMS cost more than the SMS (bench/sms.py).  It
+# is recycled after this many tasks instead; the handler below applies Django's
+# CONN_MAX_AGE and health check around each task.  (The fixup reads this name.)
+app.conf.CELERY_DB_REUSE_MAX = 1000
+
+
+@task_prerun.connect
+@task_postrun.connect
+def close_old_connections(sender=None, **kwargs) -> None:
+    """A task is to a worker what a request is to the web: drop connections past CONN_MAX_AGE or broken.
+
+    With CELERY_DB_REUSE_MAX set, Celery keeps the connection between tasks;
+    this keeps Django's rules for it (and its health check before reuse).
+    Not for eager tasks: they run inside the caller's transaction.
+    """
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -1,6 +1,7 @@
 """The SMS outbox: written with the order, sent after commit by a real Celery worker, retried, never lost."""
 
 import logging
+import threading
 import time
 
 import pytest
@@ -14,6 +15,7 @@ from orders.models import Notification, Order
 from orders.sms import SmsError
 from orders.tasks import send_notification
 from ruralshop.celery import app
+from tests.conftest import requires_postgres
 from tests.factories import VillagerFactory
 
 N = Notification.Status
@@ -120,7 +122,15 @@ def test_arrival_at_the_station_writes_an_sms(order_placed, staff_a):
 # --- sending, without a worker ----------------------------------------------------------------
 
 
-def test_sending_twice_sends_once(order_placed, settings):
+@pytest.fixture(params=["update-returning", "update-then-select"])
+def claim(request, monkeypatch):
+    """Both ways of claiming a message: UPDATE ... RETURNING, and an UPDATE then a SELECT (SQLite < 3.35)."""
+    if request.param == "update-then-select":
+        monkeypatch.setattr(notifications, "_update_returns_rows", lambda: False)
+    return request.param
+
+
+def test_sending_twice_sends_once(order_placed, settings, claim):
     # given
     settings.SMS_BACKEND = backend("RecordingBackend")
     notification = Notification.objects.get()
@@ -149,7 +159,7 @@ def test_a_failed_or_missing_message_is_skipped(order_placed, settings):
     assert RecordingBackend.sent == []
 
 
-def test_a_gateway_error_keeps_the_message_pending_until_the_last_attempt(order_placed, settings):
+def test_a_gateway_error_keeps_the_message_pending_until_the_last_attempt(order_placed, settings, claim):
     settings.SMS_BACKEND = backend("DownBackend")
     notification = Notification.objects.get()
 
@@ -162,7 +172,89 @@ def test_a_gateway_error_keeps_the_message_pending_until_the_last_attempt(order_
     notification.refresh_from_db()
     assert (notification.status, notification.attempts) == (N.FAILED, notifications.MAX_ATTEMPTS)
     assert notification.last_error == "gateway unreachable: connection refused"
+    assert notification.sent_at is None
     assert DownBackend.calls == notifications.MAX_ATTEMPTS
+
+
+def test_sending_a_message_is_one_statement(order_placed, settings, django_assert_num_queries):
+    settings.SMS_BACKEND = backend("RecordingBackend")
+    notification = Notification.objects.get()
+
+    # SAVEPOINT (the test's transaction stands for BEGIN), the UPDATE ... RETURNING that claims the
+    # message and marks it sent, RELEASE SAVEPOINT (COMMIT)
+    with django_assert_num_queries(3):
+        assert notifications.send(notification.pk) == notifications.SENT
+
+    # a message no longer pending costs the claim only
+    with django_assert_num_queries(3):
+        assert notifications.send(notification.pk) == notifications.SKIPPED
+
+
+class HeldBackend:
+    """A gateway that holds the first message until the test lets it go."""
+
+    entered = threading.Event()
+    release = threading.Event()
+    sent: list[str] = []
+
+    def send(self, *, recipient: str, text: str) -> None:
+        type(self).entered.set()
+        assert type(self).release.wait(timeout=20)
+        type(self).sent.append(recipient)
+
+
+@requires_postgres
+def test_a_duplicate_delivery_during_the_send_waits_for_it_and_skips(transactional_db, settings):
+    # given a message being sent by one worker, its gateway call still running
+    settings.SMS_BACKEND = backend("HeldBackend")
+    HeldBackend.entered.clear(), HeldBackend.release.clear()
+    HeldBackend.sent = []
+    notification = Notification.objects.create(
+        recipient="+8613812345678", template="order_placed", payload={"order": "A1", "pickup_code": "1", "station": "S"}
+    )
+    outcomes = {}
+
+    def deliver(name: str) -> None:
+        try:
+            outcomes[name] = notifications.send(notification.pk)
+        finally:
+            connection.close()  # each thread has its own connection
+
+    first = threading.Thread(target=deliver, args=("first",))
+    first.start()
+    assert HeldBackend.entered.wait(timeout=10)
+
+    # when the same task is delivered again (acks_late: the broker thought the first worker lost)
+    second = threading.Thread(target=deliver, args=("second",))
+    second.start()
+    deadline = time.monotonic() + 10
+    while not waiting_on_a_row_lock() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert waiting_on_a_row_lock(), "the second delivery should wait for the first one's row lock"
+    HeldBackend.release.set()
+    first.join(timeout=20), second.join(timeout=20)
+
+    # then it waited for the first, found the message sent and skipped it: one SMS
+    assert outcomes == {"first": notifications.SENT, "second": notifications.SKIPPED}
+    assert HeldBackend.sent == ["+8613812345678"]
+    notification.refresh_from_db()
+    assert (notification.status, notification.attempts) == (N.SENT, 1)
+
+
+def waiting_on_a_row_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def test_a_worker_reuses_its_database_connection_between_tasks():
+    # Celery's Django fixup closes the connection around every task unless told to reuse it:
+    # a new PostgreSQL connection per SMS halved the outbox throughput (bench/sms.py).
+    from celery.fixups.django import DjangoWorkerFixup
+
+    assert DjangoWorkerFixup(app).db_reuse_max == 1000
 
 
 def test_resending_a_failed_message_gives_it_a_new_round(order_placed, settings, django_capture_on_commit_callbacks):
