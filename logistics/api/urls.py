@@ -6,9 +6,10 @@ urlpatterns = [
     path("batches/", views.BatchListApi.as_view(), name="api-batch-list"),
     path("batches/<str:code>/", views.BatchDetailApi.as_view(), name="api-batch-detail"),
     path("batches/<str:code>/depart/", views.BatchDepartApi.as_view(), name="api-batch-depart"),
-    # Any integer reaches the view (and gets a JSON 404 there), not only the ones Django's int converter takes.
+    # Any integer, of any length, reaches the view (and gets a JSON 404 there), not only the ones
+    # Django's int converter takes.
     re_path(
-        r"^batches/(?P<code>[^/]+)/stops/(?P<sequence>-?[0-9]{1,30})/arrive/$",
+        r"^batches/(?P<code>[^/]+)/stops/(?P<sequence>-?[0-9]+)/arrive/$",
         views.StopArriveApi.as_view(),
         name="api-stop-arrive",
     ),

@@ -190,7 +190,8 @@ class StopArriveApi(LogisticsAPIView):
     def post(self, request, code: str, sequence):
         """The truck reached stop ``sequence`` (repeating it is harmless)."""
         batch = _get_batch(request, code)
-        sequence = int(sequence)
+        # At most five digits: a stop number is a smallint, and int() refuses strings of over 4,300 digits.
+        sequence = int(sequence) if len(sequence.lstrip("-")) <= 5 else 0
         if not 1 <= sequence <= 32767 or not BatchStop.objects.filter(batch=batch, sequence=sequence).exists():
             raise Http404("No such stop in this batch")
         try:

@@ -150,6 +150,10 @@ def test_state_changes_are_idempotent_and_impossible_ones_are_409(api, batch):
     for sequence in (1, 2, 1):
         assert api.post(f"/api/v1/batches/{code}/stops/{sequence}/arrive/").json()["status"] == "arrived"
     assert api.post(f"/api/v1/batches/{code}/stops/9/arrive/").status_code == 404
+    # Any integer gets a JSON 404, however long (schemathesis found a 37-digit one answered by Django's HTML page).
+    for sequence in ("0", "-1", "99999", "9" * 37, "9" * 5000):
+        response = api.post(f"/api/v1/batches/{code}/stops/{sequence}/arrive/")
+        assert (response.status_code, response["Content-Type"]) == (404, "application/json"), sequence
     assert api.post(f"/api/v1/batches/{code}/complete/").json()["status"] == "completed"
     assert api.post(f"/api/v1/batches/{code}/complete/").status_code == 200
     assert api.post(f"/api/v1/batches/{code}/depart/").status_code == 409
