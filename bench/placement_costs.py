@@ -30,6 +30,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
+from rest_framework.authtoken.models import Token  # noqa: E402
 
 from orders.models import Order, Product, Stock  # noqa: E402
 from partners.selectors import station_for_user  # noqa: E402
@@ -41,7 +42,8 @@ def main() -> None:
     settings.ALLOWED_HOSTS = ["*"]
     user = get_user_model().objects.get(username="partner")
     station = station_for_user(user)
-    villager = station.villagers.first()
+    # One who gets an SMS: placement's full cost includes queueing it.
+    villager = station.villagers.filter(sms_consent=True).exclude(phone="").first()
     skus = list(
         Product.objects.filter(stock__warehouse=station.warehouse, stock__on_hand__gt=100, price__lt=300)
         .order_by("sku")
@@ -51,7 +53,7 @@ def main() -> None:
     client = Client()
     client.force_login(user)
 
-    timings, queries = [], []
+    timings, queries, cpu = [], [], []
     for n in range(ROUNDS):
         data = {
             "villager": villager.pk,
@@ -62,11 +64,36 @@ def main() -> None:
             "idempotency_key": uuid.uuid4().hex,
         }
         with CaptureQueriesContext(connection) as captured:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             response = client.post("/orders/new/", data)
             timings.append((time.perf_counter() - start) * 1000)
+            cpu.append((time.process_time() - start_cpu) * 1000)
         assert response.status_code == 302, response.content[:500]
         queries.append(len(captured))
+
+    # The same through the station JSON API (what bench/run.py loads), with a token.
+    token, _ = Token.objects.get_or_create(user=user)
+    api = Client()  # no session cookie: a token client, as in bench/run.py
+    api_timings, api_queries, api_cpu = [], [], []
+    for n in range(ROUNDS):
+        body = {
+            "villager": villager.pk,
+            "lines": [{"sku": sku, "quantity": 1} for sku in skus[: 1 + n % 3]],
+            "delivery_method": "station_pickup",
+            "payment_method": "cash_at_station",
+        }
+        with CaptureQueriesContext(connection) as captured:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            response = api.post(
+                "/api/v1/orders/",
+                json.dumps(body),
+                content_type="application/json",
+                headers={"Authorization": f"Token {token.key}", "Idempotency-Key": uuid.uuid4().hex},
+            )
+            api_timings.append((time.perf_counter() - start) * 1000)
+            api_cpu.append((time.process_time() - start_cpu) * 1000)
+        assert response.status_code == 201, response.content[:500]
+        api_queries.append(len(captured))
 
     pages = {}
     number = Order.objects.filter(service_center=station).values_list("number", flat=True).first()
@@ -91,6 +118,15 @@ def main() -> None:
             "max": round(max(timings), 2),
         },
         "placement_queries": {"min": min(queries), "max": max(queries)},
+        "placement_cpu_ms_median": round(statistics.median(cpu), 2),
+        "api_placement_ms": {
+            "min": round(min(api_timings), 2),
+            "median": round(statistics.median(api_timings), 2),
+            "p99": round(sorted(api_timings)[int(len(api_timings) * 0.99) - 1], 2),
+        },
+        "api_placement_cpu_ms_median": round(statistics.median(api_cpu), 2),
+        "api_placement_queries": {"min": min(api_queries), "max": max(api_queries)},
+        "load_average": os.getloadavg()[0],
         "pages": pages,
     }
     out = Path(__file__).resolve().parent / "results" / "placement_costs.json"
