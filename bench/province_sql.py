@@ -9,7 +9,7 @@ the ORM: a row per ORM call would take hours at this size.
 Shape (``n`` = scale):
 
 - 100 counties, each with a warehouse, 30 villages with a station each (3,000),
-  6 routes of 5 stops per county, 5 vehicles per route (15 t / 60 m³);
+  6 routes of 5 stops per county, 8 vehicles per route (15 t / 60 m³ each);
 - one partner user per station (username ``p<station>``; station 1's is ``partner``);
 - 60 sellers, 6 + 30 categories, 3,000 products, stock of every product in every warehouse;
 - 300,000·n villagers (at least one per station), 100 per station at n = 1;
@@ -28,7 +28,7 @@ COUNTIES = 100
 STATIONS_PER_COUNTY = 30
 ROUTES_PER_COUNTY = 6
 STOPS_PER_ROUTE = STATIONS_PER_COUNTY // ROUTES_PER_COUNTY
-VEHICLES_PER_ROUTE = 5
+VEHICLES_PER_ROUTE = 8  # 120 t / 480 m³ a day: the busiest route of a 1M-order day needs 77 t / 378 m³
 STATIONS = COUNTIES * STATIONS_PER_COUNTY
 ROUTES = COUNTIES * ROUTES_PER_COUNTY
 VEHICLES = ROUTES * VEHICLES_PER_ROUTE
