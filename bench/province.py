@@ -755,6 +755,91 @@ def _pages() -> dict:
     }
 
 
+# --- placement against the province -----------------------------------------------------------------
+
+HOT_STOCK = 300  # as in bench/run.py: the contended product, every client wants it, only this many exist
+
+
+def placement_setup(database: str = PAGES_DB) -> dict:
+    """What bench/run.py's placement load needs at station PS00001 of a clone: token, villagers, SKUs, a hot SKU.
+
+    Tops up the stock of 29 cheap products at the station's warehouse, and
+    leaves exactly 300 free units of a 30th that every fifth order wants.
+    """
+    with connect(database, autocommit=True) as conn:
+        token, station_id, warehouse_id = conn.execute(
+            """SELECT t.key, s.id, w.id FROM authtoken_token t JOIN auth_user u ON u.id = t.user_id
+               JOIN partners_stationstaff st ON st.user_id = u.id JOIN partners_servicecenter s ON s.id = st.service_center_id
+               JOIN partners_village v ON v.id = s.village_id JOIN partners_warehouse w ON w.county_id = v.county_id
+               WHERE u.username = 'partner'"""
+        ).fetchone()
+        villagers = [
+            row[0]
+            for row in conn.execute("SELECT id FROM partners_villager WHERE service_center_id = %s", [station_id])
+        ]
+        skus = [
+            row[0]
+            for row in conn.execute(
+                """SELECT p.sku FROM orders_product p JOIN orders_stock s ON s.product_id = p.id AND s.warehouse_id = %s
+                   WHERE p.is_active AND p.price < 300 ORDER BY p.sku LIMIT 30""",
+                [warehouse_id],
+            )
+        ]
+        hot = skus.pop()
+        conn.execute(
+            """UPDATE orders_stock s SET on_hand = s.reserved + 10000000 FROM orders_product p
+               WHERE p.id = s.product_id AND s.warehouse_id = %s AND p.sku = ANY(%s)""",
+            [warehouse_id, skus],
+        )
+        conn.execute(
+            """UPDATE orders_stock s SET on_hand = s.reserved + %s FROM orders_product p
+               WHERE p.id = s.product_id AND s.warehouse_id = %s AND p.sku = %s""",
+            [HOT_STOCK, warehouse_id, hot],
+        )
+        orders_stored = conn.execute("SELECT count(*) FROM orders_order").fetchone()[0]
+        reserved = conn.execute(
+            """SELECT s.reserved FROM orders_stock s JOIN orders_product p ON p.id = s.product_id
+               WHERE s.warehouse_id = %s AND p.sku = %s""",
+            [warehouse_id, hot],
+        ).fetchone()[0]
+    return {
+        "token": token,
+        "villagers": villagers,
+        "skus": skus,
+        "hot": hot,
+        "hot_reserved_before": reserved,
+        "warehouse_id": warehouse_id,
+        "orders_stored": orders_stored,
+    }
+
+
+def now_in(database: str) -> datetime:
+    with connect(database) as conn:
+        return conn.execute("SELECT now()").fetchone()[0]
+
+
+def hot_stock_check(database: str, setup: dict, *, since: datetime) -> dict:
+    """The hot product's new reservations equal what the run's orders hold, and never exceed its stock."""
+    with connect(database) as conn:
+        on_hand, reserved = conn.execute(
+            """SELECT s.on_hand, s.reserved FROM orders_stock s JOIN orders_product p ON p.id = s.product_id
+               WHERE s.warehouse_id = %s AND p.sku = %s""",
+            [setup["warehouse_id"], setup["hot"]],
+        ).fetchone()
+        held = conn.execute(
+            """SELECT coalesce(sum(l.quantity), 0) FROM orders_orderline l JOIN orders_order o ON o.id = l.order_id
+               JOIN orders_product p ON p.id = l.product_id
+               WHERE o.warehouse_id = %s AND p.sku = %s AND o.created_at >= %s""",
+            [setup["warehouse_id"], setup["hot"], since],
+        ).fetchone()[0]
+    return {
+        "hot_reserved_in_run": reserved - setup["hot_reserved_before"],
+        "held_by_orders_of_the_run": held,
+        "oversold": max(0, reserved - on_hand),
+        "conserved": reserved - setup["hot_reserved_before"] == held,
+    }
+
+
 def _users() -> dict:
     """Passwords for the users one logs in as, and the partner's DRF token (a handful of rows: the ORM is fine)."""
     import django
@@ -815,6 +900,21 @@ def doc_lines(p: dict) -> list[str]:
                 f"| {name} | {m['per_s']['median']:.0f} | {m['p50_ms']['median']:.1f} | "
                 f"{m['p99_ms']['median']:.1f} ({m['p99_ms']['min']:.1f}–{m['p99_ms']['max']:.1f}) | "
                 f"{m['queries']} | {m['errors_5xx']} |"
+            )
+    if p.get("placement"):
+        lines += [
+            "",
+            "Placement (`POST /api/v1/orders/`, the same load as above) against the province and against 10× less "
+            "data (station PS00001):",
+            "",
+            "| scale | orders stored | orders/s | p50 ms | p99 ms | 5xx | oversold | conserved |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for m in p["placement"]:
+            lines.append(
+                f"| {m['scale']:g} | {m['orders_stored']:,} | {m['per_s']['median']:.0f} "
+                f"({m['per_s']['min']:.0f}–{m['per_s']['max']:.0f}) | {m['p50_ms']['median']:.1f} | "
+                f"{m['p99_ms']['median']:.1f} | {m['errors_5xx']} | {m['stock']['oversold']} | {m['stock']['conserved']} |"
             )
     runs = p.get("dispatch", []) + p.get("dispatch_small", [])
     if runs:
