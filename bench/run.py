@@ -422,9 +422,11 @@ def machine() -> dict:
         int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
     )
     redis_version = redis.Redis.from_url(os.environ["REDIS_URL"]).info("server")["redis_version"]
-    gunicorn = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "--version"], capture_output=True, text=True, check=False
-    ).stdout.split()[-1].strip("()")
+    gunicorn = (
+        subprocess.run([sys.executable, "-m", "gunicorn", "--version"], capture_output=True, text=True, check=False)
+        .stdout.split()[-1]
+        .strip("()")
+    )
     return {
         "cpus": os.cpu_count(),
         "memory_gib": round(memory_kb / 2**20, 1),
