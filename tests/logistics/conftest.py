@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from logistics import services as dispatch
+from logistics.models import DeliveryBatch
 from orders import services
 from orders.models import Order, Stock
 from tests.factories import (
@@ -93,6 +95,16 @@ def confirm(bag, staff_a):
             return services.confirm_payment(order=order, actor=staff_a)
 
     return run
+
+
+@pytest.fixture
+def batch(warehouse_a, big_truck, confirm, station_a, station_a2):
+    """One planned batch of warehouse A: two stations, three orders (the API tests' batch)."""
+    confirm(station_a, bags=2)
+    confirm(station_a2)
+    with time_machine.travel(local(DAY, 16, 1), tick=False):
+        dispatch.plan_dispatch(warehouse=warehouse_a, dispatch_date=DAY)
+    return DeliveryBatch.objects.get()
 
 
 def stock_of(product, warehouse) -> Stock:

@@ -40,15 +40,6 @@ def api(client_key):
 
 
 @pytest.fixture
-def batch(warehouse_a, big_truck, confirm, station_a, station_a2):
-    confirm(station_a, bags=2)
-    confirm(station_a2)
-    with time_machine.travel(local(DAY, 16, 1), tick=False):
-        services.plan_dispatch(warehouse=warehouse_a, dispatch_date=DAY)
-    return DeliveryBatch.objects.get()
-
-
-@pytest.fixture
 def other_batch(station_b, warehouse_b, confirm):
     """A batch of another county's warehouse, which the client must never see."""
     from orders.models import Product

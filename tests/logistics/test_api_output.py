@@ -40,15 +40,6 @@ def api(client_key):
     return api
 
 
-@pytest.fixture
-def batch(warehouse_a, big_truck, confirm, station_a, station_a2):
-    confirm(station_a, bags=2)
-    confirm(station_a2)
-    with time_machine.travel(local(DAY, 16, 1), tick=False):
-        services.plan_dispatch(warehouse=warehouse_a, dispatch_date=DAY)
-    return DeliveryBatch.objects.get()
-
-
 def row_of(batch: DeliveryBatch) -> dict:
     return DeliveryBatch.objects.filter(pk=batch.pk).values(*BATCH_VALUES, "version").get()
 

@@ -109,6 +109,20 @@ def test_database_url_and_redis_url_switch_to_postgres_and_redis(tmp_path):
     assert conf["backend"] == "redis://127.0.0.1:1/3"
     assert conf["cache"].endswith("RedisCache")
     assert conf["beat_scheduler"] == "django_celery_beat.schedulers:DatabaseScheduler"
+    # Prepared statements: PostgreSQL parses and plans a placement's statements once per connection.
+    assert conf["options"]["server_side_binding"] is True
+    assert conf["options"]["prepare_threshold"] == 2
+
+
+def test_prepared_statements_can_be_turned_off_for_a_transaction_pooler(tmp_path):
+    conf = dump(
+        tmp_path,
+        RURALSHOP_ENV="development",
+        DATABASE_URL="postgres://postgres@127.0.0.1:1/none",
+        DATABASE_PREPARED_STATEMENTS="false",
+    )
+
+    assert "server_side_binding" not in conf["options"]
 
 
 def test_celery_settings_we_rely_on_are_set(tmp_path):
