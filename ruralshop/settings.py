@@ -142,7 +142,7 @@ DATABASE_IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 if DATABASE_IS_POSTGRES and env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
     # Server-side parameters, and psycopg prepares a statement the second time
     # a connection runs it: PostgreSQL then skips parsing and planning the
-    # same dozen statements of every placement (-25 % per order, see
+    # same dozen statements of every placement (about -20 % per order, see
     # docs/PERFORMANCE.md).  Off behind a transaction-mode pooler (PgBouncer
     # < 1.21 cannot keep prepared statements): DATABASE_PREPARED_STATEMENTS=false.
     DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=2)
