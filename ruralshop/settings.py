@@ -6,6 +6,7 @@ broker on the file system, no server needed).  ``DATABASE_URL`` and
 that is not one of the known spellings is an error, not ``False``.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -79,6 +80,7 @@ INSTALLED_APPS = [
     "partners",
     "orders",
     "logistics",
+    "axes",  # login lockout; its admin lists attempts and lockouts (delete one to unlock)
 ]
 
 MIDDLEWARE = [
@@ -91,6 +93,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: a lockout raised while authenticating becomes the login page with a message.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # bench/run.py serves bench.urls (the product's URLs plus bare reference endpoints); nothing else should.
@@ -169,6 +173,25 @@ AUTH_PASSWORD_VALIDATORS = [
 if RURALSHOP_ENV == "test":
     # Hashing test users' passwords with PBKDF2 costs most of the suite's time.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S303 - tests only
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username and IP before the password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout per username *and* IP: stations of one village share a NAT address, so
+# an IP alone would let one station lock out the others, and a username alone
+# would let anyone lock out a partner.  Only our own proxies' X-Forwarded-For is
+# believed (ruralshop.bruteforce.client_ip): a forged header does not reset the count.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+# The cool-off runs from the last counted failure, so the page's "try again in 15 minutes" holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "ruralshop.bruteforce.client_ip"
+AXES_LOCKOUT_CALLABLE = "ruralshop.bruteforce.lockout_response"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"  # shared by all web processes; unlock in the admin
+# Proxies in front of the app that append to X-Forwarded-For (0: none, and the header is ignored).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if env.bool("BEHIND_TLS_PROXY", default=False) else 0)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"

@@ -1,7 +1,8 @@
 from io import StringIO
 
-from django.contrib.auth import authenticate
+from django.contrib import auth
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from partners.models import County, CountyManager, ServiceCenter, StationStaff, Villager
 
@@ -10,6 +11,11 @@ def seed(*args) -> str:
     out = StringIO()
     call_command("seed_demo", *args, stdout=out)
     return out.getvalue()
+
+
+def authenticate(**credentials):
+    """As the login page does: axes needs the request (to count failures per username and IP)."""
+    return auth.authenticate(RequestFactory().post("/accounts/login/"), **credentials)
 
 
 def test_it_seeds_the_demo_network_and_can_run_twice(db):
