@@ -160,3 +160,168 @@ def county(transactional_db):
         return result
 
     return build
+
+
+# --- processes of the fault drills: a private Redis, gunicorn, a Celery worker, Django scripts ---------
+
+import os  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import urllib.error  # noqa: E402
+import urllib.request  # noqa: E402
+from pathlib import Path  # noqa: E402
+from time import monotonic, sleep  # noqa: E402 - datetime.time is imported above
+from urllib.parse import quote  # noqa: E402
+
+from django.db import connection  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+GUNICORN_PORT = 8813  # this drill suite's own port: nothing else on the machine uses it
+DJANGO_SCRIPT = """
+import os, sys
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ruralshop.settings")
+import django
+django.setup()
+"""
+
+
+def child_env(**extra: str) -> dict:
+    """The environment of a child process: the test database (committed rows only), ``extra`` on top."""
+    db = connection.settings_dict
+    url = f"postgres://{quote(db['USER'] or '')}:{quote(db['PASSWORD'] or '')}@{db['HOST'] or '127.0.0.1'}:"
+    url += f"{db['PORT'] or 5432}/{quote(db['NAME'])}"
+    env = os.environ.copy()
+    env.pop("DISPATCH_DRILL_PAUSE_AFTER_BATCH", None)
+    env.update(DATABASE_URL=url, RURALSHOP_ENV="test", PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+def wait_until(condition, *, timeout: float, every: float = 0.05, what: str = "condition") -> None:
+    deadline = monotonic() + timeout
+    while not condition():
+        assert monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+        sleep(every)
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+class PrivateRedis:
+    """A redis-server of the drill's own on ``port`` (6391-6395), without persistence: a restart empties it.
+
+    Never the machine's Redis on 6379: other people use it.
+    """
+
+    def __init__(self, port: int) -> None:
+        assert 6391 <= port <= 6395, "drills use the private ports 6391-6395 only"
+        self.port = port
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        assert not port_open(self.port), f"port {self.port} is taken: a redis of an interrupted drill?"
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+            + ["--daemonize", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(lambda: port_open(self.port), timeout=10, what=f"redis on {self.port}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()  # like a crash: whatever it held is gone (no persistence)
+            self.proc.wait(timeout=10)
+        wait_until(lambda: not port_open(self.port), timeout=10, what=f"redis on {self.port} to stop")
+
+    def queued(self, queue: str = "celery") -> int:
+        out = subprocess.run(
+            ["redis-cli", "-p", str(self.port), "LLEN", queue], capture_output=True, text=True, check=True
+        )
+        return int(out.stdout.strip())
+
+
+class Children:
+    """Processes a drill starts; ``stop_all`` (the fixture's teardown) kills whichever still runs."""
+
+    def __init__(self) -> None:
+        self.started: list[subprocess.Popen] = []
+        self.redis: list[PrivateRedis] = []
+
+    def start(self, argv: list[str], *, env: dict, log: Path | None = None) -> subprocess.Popen:
+        out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
+        # A session of its own: stop_all kills gunicorn's worker with its master, not an orphan holding the port.
+        proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        if log:
+            out.close()
+        self.started.append(proc)
+        return proc
+
+    def python(self, code: str, *args, env: dict) -> subprocess.CompletedProcess:
+        """Run a Django script (``python -c``) to its end; its output, or a failure with it."""
+        done = subprocess.run(
+            [sys.executable, "-c", DJANGO_SCRIPT + code, *map(str, args)],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, f"script exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+        return done
+
+    def private_redis(self, port: int) -> PrivateRedis:
+        redis = PrivateRedis(port)
+        self.redis.append(redis)
+        redis.start()
+        return redis
+
+    def gunicorn(self, *, env: dict, log: Path) -> str:
+        """gunicorn with one sync worker on GUNICORN_PORT, as in production; its base URL once it answers."""
+        wait_until(
+            lambda: not port_open(GUNICORN_PORT), timeout=10, what=f"port {GUNICORN_PORT} (an earlier gunicorn?)"
+        )
+        argv = [sys.executable, "-m", "gunicorn", "ruralshop.wsgi:application", "--bind", f"127.0.0.1:{GUNICORN_PORT}"]
+        proc = self.start([*argv, "--workers", "1", "--timeout", "30"], env=env, log=log)
+        base = f"http://127.0.0.1:{GUNICORN_PORT}"
+
+        def up() -> bool:
+            assert proc.poll() is None, f"gunicorn exited {proc.returncode}:\n{log.read_text()}"
+            try:
+                urllib.request.urlopen(base + "/healthz/", timeout=2).close()  # noqa: S310 - our own server
+            except urllib.error.HTTPError:
+                return True  # it answers (503 when a dependency is down): it is up
+            except OSError:
+                return False
+            return True
+
+        wait_until(up, timeout=20, every=0.1, what="gunicorn")
+        return base
+
+    def celery_worker(self, *, env: dict, log: Path) -> subprocess.Popen:
+        argv = [sys.executable, "-m", "celery", "-A", "ruralshop", "worker", "--pool=solo", "--loglevel=INFO"]
+        return self.start([*argv, "--without-gossip", "--without-mingle", "--without-heartbeat"], env=env, log=log)
+
+    def stop_all(self) -> None:
+        for proc in self.started:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        for redis in self.redis:
+            redis.stop()
+
+
+@pytest.fixture
+def children(transactional_db):
+    """None of them outlives the test (nor holds a connection while the test data is flushed)."""
+    started = Children()
+    yield started
+    started.stop_all()
