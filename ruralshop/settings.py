@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "partners",
     "orders",
     "logistics",
+    "accounts",  # sessions that know their user: "log out everywhere"
+    "csp",
     "axes",  # login lockout; its admin lists attempts and lockouts (delete one to unlock)
 ]
 
@@ -93,6 +95,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as axes asks: a lockout raised while authenticating becomes the login page with a message.
     "axes.middleware.AxesMiddleware",
 ]
@@ -199,6 +202,9 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_SAVE_EVERY_REQUEST = True
+# Django's database sessions plus an indexed user column, so "log out everywhere"
+# (the user menu, and an admin action on users) ends all of a user's sessions with one DELETE.
+SESSION_ENGINE = "accounts.sessions"
 
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="zh-hans")
@@ -225,16 +231,70 @@ STORAGES = {
 }
 
 # --- Security ---------------------------------------------------------------
-SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
+# `manage.py check --deploy` passes with no warning given the recommended
+# production environment (README, "Settings"): behind a TLS proxy,
+#   BEHIND_TLS_PROXY=true SECURE_HSTS_SECONDS=31536000
+#   SECURE_HSTS_INCLUDE_SUBDOMAINS=true SECURE_HSTS_PRELOAD=true
+# A deployment that deliberately serves plain HTTP (a station reaching us on a
+# LAN) says so explicitly (SECURE_SSL_REDIRECT=false, SECURE_HSTS_SECONDS=0,
+# SECURE_COOKIES=false); only then is the matching deploy check silenced: an
+# unset variable never hides a warning.
+
+
+def _explicit(var: str) -> bool:
+    return var in env.ENVIRON
+
+
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
+    # Only behind a proxy that sets this header itself (and strips it from clients).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=BEHIND_TLS_PROXY)
+# HSTS is off unless asked for: once a browser has seen it, plain HTTP to this host stops working.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=RURALSHOP_ENV == "production")
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-if env.bool("BEHIND_TLS_PROXY", default=False):
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = LANGUAGE_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page (hx-headers), not the cookie; Django's default
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = LANGUAGE_COOKIE_SAMESITE = "Lax"
+SILENCED_SYSTEM_CHECKS = []
+if _explicit("SECURE_SSL_REDIRECT") and not SECURE_SSL_REDIRECT:
+    SILENCED_SYSTEM_CHECKS.append("security.W008")  # plain HTTP on purpose: no redirect to HTTPS
+if _explicit("SECURE_HSTS_SECONDS") and not SECURE_HSTS_SECONDS:
+    SILENCED_SYSTEM_CHECKS.append("security.W004")  # plain HTTP on purpose: no HSTS
+if _explicit("SECURE_HSTS_INCLUDE_SUBDOMAINS") and not SECURE_HSTS_INCLUDE_SUBDOMAINS:
+    SILENCED_SYSTEM_CHECKS.append("security.W005")  # other hosts of the domain still serve plain HTTP
+if _explicit("SECURE_HSTS_PRELOAD") and not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS.append("security.W021")  # the domain is not submitted to the browsers' preload list
+if _explicit("SECURE_COOKIES") and not SESSION_COOKIE_SECURE:
+    SILENCED_SYSTEM_CHECKS += ["security.W012", "security.W016"]  # cookies must travel over plain HTTP
+
+# Content-Security-Policy (django-csp) on every response: scripts, styles and
+# images only from our own static files; no inline script, no inline style, no
+# eval.  The templates have no <script> body, no on*= handler and no style=
+# attribute (tests/ruralshop/test_security.py checks them); the QR code of a
+# receipt is inline SVG markup, which needs no source.  data: images: the
+# empty favicon of base.html and Swagger UI's icons (in its CSS).  No view
+# needs an exception: /api/docs/ loads its start-up script from a URL
+# (drf-spectacular's split view) and its page style from a file (ruralshop/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
 
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK = {
