@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import setup_logging, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ruralshop.settings")
 
@@ -33,3 +33,20 @@ def close_old_connections(sender=None, **kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@setup_logging.connect
+def use_django_logging(loglevel=None, **kwargs) -> None:
+    """The worker logs through settings.LOGGING, so its records pass the redaction filter.
+
+    Without a receiver here Celery replaces the root logger's handlers with its
+    own, and task arguments and results would be logged unmasked.
+    """
+    from logging import getLogger
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
+    if loglevel:
+        getLogger().setLevel(loglevel)

@@ -399,13 +399,38 @@ DISPATCH_DRILL_PAUSE_AFTER_BATCH = env.float("DISPATCH_DRILL_PAUSE_AFTER_BATCH",
 WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=RURALSHOP_ENV != "production")
 
 # --- Logging ----------------------------------------------------------------
+# No full phone number and no key in a log line or an error report: every
+# handler runs ruralshop.logfilters.RedactFilter (138****5678, "Token [redacted]").
+# Django's default handlers ("django" console and mail_admins, "django.server")
+# are replaced below so that none of them logs around the filter, and the Celery
+# worker logs through this same configuration (ruralshop/celery.py).
+DEFAULT_EXCEPTION_REPORTER = "ruralshop.logfilters.RedactingExceptionReporter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "redact": {"()": "ruralshop.logfilters.RedactFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        # Errors e-mailed to ADMINS (none unless set), the report itself redacted by the reporter class.
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["redact", "require_debug_false"],
+            "reporter_class": "ruralshop.logfilters.RedactingExceptionReporter",
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Replaces Django's own handlers of these loggers (which would not redact).
+        "django": {"handlers": ["mail_admins"], "propagate": True},
+        "django.server": {"handlers": ["console"], "propagate": False},
+        "py.warnings": {"handlers": [], "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
 
 ADMIN_SITE_HEADER = _("Ruralshop administration")
