@@ -250,6 +250,8 @@ if BEHIND_TLS_PROXY:
     # Only behind a proxy that sets this header itself (and strips it from clients).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=BEHIND_TLS_PROXY)
+# The container healthcheck (docker-compose.yml) asks over plain HTTP from inside, past the proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 # HSTS is off unless asked for: once a browser has seen it, plain HTTP to this host stops working.
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)

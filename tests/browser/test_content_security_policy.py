@@ -73,3 +73,31 @@ def test_the_api_docs_render_under_the_policy(phone, admin_user):
     assert "Ruralshop API" in page.locator(".swagger-ui .info .title").inner_text()
     page.locator(".opblock").first.wait_for()  # the operations were drawn from the schema
     assert violations(page) == []
+
+
+def test_the_admin_runs_under_the_policy(phone, admin_user, staff_a, villager_a):
+    """Django's admin has no inline script either (its scripts carry their data in data- attributes)."""
+    page = phone
+    page.add_init_script(LISTEN)
+    admin_user.set_password(PASSWORD)
+    admin_user.save()
+    page.goto("/admin/login/")
+    page.fill("#id_username", admin_user.username)
+    page.fill("#id_password", PASSWORD)
+    page.locator("input[type=submit]").click()
+    page.wait_for_url("**/admin/")
+
+    for path in [
+        "/admin/",
+        "/admin/auth/user/",
+        f"/admin/auth/user/{staff_a.pk}/change/",
+        "/admin/partners/villager/",
+        f"/admin/partners/villager/{villager_a.pk}/change/",
+        "/admin/orders/order/",
+    ]:
+        page.goto(path)
+        assert violations(page) == [], path
+    # The changelist's JavaScript runs: ticking a row highlights it.
+    page.goto("/admin/auth/user/")
+    page.locator("input.action-select").first.check()
+    assert page.locator("#result_list tr.selected").count() == 1

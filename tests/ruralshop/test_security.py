@@ -173,3 +173,17 @@ def test_our_templates_have_no_inline_script_or_style():
                 line = text.count("\n", 0, match.start()) + 1
                 found.append(f"{template.relative_to(ROOT)}:{line}: {what}")
     assert not found, "\n".join(found)
+
+
+@pytest.mark.django_db
+def test_behind_a_tls_proxy_plain_http_is_redirected_except_the_healthcheck(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+    plain = client.get(reverse("login"))
+    through_the_proxy = client.get(reverse("login"), headers={"X-Forwarded-Proto": "https"})
+    health = client.get(reverse("healthz"))
+
+    assert plain.status_code == 301 and plain["Location"].startswith("https://")
+    assert through_the_proxy.status_code == 200
+    assert health.status_code != 301
