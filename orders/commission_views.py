@@ -21,7 +21,7 @@ from .money import to_fen
 E = CommissionEntry.Kind
 
 
-@station_required
+@station_required(action="commissions")
 def commission_overview(request):
     station = request.station
     context = {
@@ -39,14 +39,14 @@ def _statement_of_station(request, pk: int) -> CommissionStatement:
         raise Http404("No such statement at this station") from None
 
 
-@station_required
+@station_required(action="commissions")
 def statement_detail(request, pk: int):
     statement = _statement_of_station(request, pk)
     entries = statement.entries.select_related("order", "created_by").order_by("created_at", "pk")
     return render(request, "orders/statement_detail.html", {"statement": statement, "entries": entries})
 
 
-@station_required
+@station_required(action="commissions")
 def statement_csv(request, pk: int):
     statement = _statement_of_station(request, pk)
     response = HttpResponse(content_type="text/csv; charset=utf-8")

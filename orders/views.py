@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from partners.access import is_htmx, station_required
+from partners.access import is_htmx, station_may, station_required
 from partners.selectors import villagers_of_station
 
 from . import commissions, pricing, selectors, services
@@ -29,7 +29,10 @@ def dashboard(request):
         "figures": selectors.dashboard_figures(station),
         "recent_orders": selectors.orders_of_station(station)[:5],
         "villager_count": station.villagers.count(),
-        "commission": commissions.month_summary(station),
+        # The commission is the partner's income: an assistant's dashboard does not show (or compute) it.
+        "commission": (
+            commissions.month_summary(station) if station_may(request.station_role, "commissions") else None
+        ),
     }
     return render(request, "orders/dashboard.html", context)
 
@@ -168,17 +171,17 @@ def order_list(request):
 @station_required
 def order_detail(request, number: str):
     order = selectors.get_order_of_station(request.station, number)
-    return render(request, "orders/order_detail.html", _detail_context(order))
+    return render(request, "orders/order_detail.html", _detail_context(order, role=request.station_role))
 
 
-def _detail_context(order: Order, **forms) -> dict:
+def _detail_context(order: Order, *, role: str | None, **forms) -> dict:
     s = Order.Status
     return {
         "order": order,
         "can_confirm": order.status == s.PLACED,
         "can_cancel": order.status in (s.PLACED, s.CONFIRMED),
         "can_hand_over": order.status == s.AT_STATION,
-        "can_return": order.status == s.COLLECTED,
+        "can_return": order.status == s.COLLECTED and station_may(role, "return_order"),
         "return_deadline": services.return_deadline(order),
         "cancel_form": forms.get("cancel_form") or OptionalReasonForm(prefix="cancel"),
         "hand_over_form": forms.get("hand_over_form") or PickupCodeForm(),
@@ -198,14 +201,19 @@ def order_receipt(request, number: str):
 def _act(request, number: str, action, form=None, form_name: str = ""):
     """Run one order action; a refusal becomes a message (or a form error) on the order page."""
     order = selectors.get_order_of_station(request.station, number)
+    role = request.station_role
     if form is not None and not form.is_valid():
-        return render(request, "orders/order_detail.html", _detail_context(order, **{form_name: form}), status=400)
+        return render(
+            request, "orders/order_detail.html", _detail_context(order, role=role, **{form_name: form}), status=400
+        )
     try:
         action(order)
     except services.OrderError as exc:
         if form is not None:
             form.add_error(None, str(exc))
-            return render(request, "orders/order_detail.html", _detail_context(order, **{form_name: form}), status=409)
+            return render(
+                request, "orders/order_detail.html", _detail_context(order, role=role, **{form_name: form}), status=409
+            )
         messages.error(request, str(exc))
         return redirect("order-detail", number=order.number)
     messages.success(
@@ -251,7 +259,7 @@ def order_hand_over(request, number: str):
     )
 
 
-@station_required
+@station_required(action="return_order")
 @require_POST
 def order_return(request, number: str):
     form = ReasonForm(request.POST, prefix="return")

@@ -1,30 +1,88 @@
-"""Who may see what: the one place that scopes partner pages to the user's station."""
+"""Who may see what: the one place that scopes pages to the user's station or county, and says which role may do what.
+
+The roles:
+
+- station staff, a partner or an assistant (``StationStaff.role``): every partner page, scoped to
+  their own station; another station's object is a 404.  Only the partner sees the commission
+  (the partner's income), takes goods back (a return gives money back to the villager) and
+  anonymises a villager (it cannot be undone);
+  an assistant works the counter: villagers, orders, payment, hand-over, deliveries.
+- a county manager (``CountyManager``): the county pages (/county/...: commission overview,
+  statements, dispatch board and planning, manifests), scoped to their counties; another
+  county's object is a 404, and so is any county page for someone who manages no county.
+- an admin (a staff superuser): the Django admin, and the county pages of every county.
+- a logistics provider: the logistics API only, by key (``logistics.api.authentication``).
+"""
 
 from functools import wraps
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from . import selectors
+from .models import StationStaff
+
+PARTNER = StationStaff.Role.PARTNER
+ASSISTANT = StationStaff.Role.ASSISTANT
+STATION_ROLES = frozenset({PARTNER, ASSISTANT})
+
+# What each station role may do beyond the counter work every staff member does (the only table
+# of it: views check it through ``station_required(action=...)``, templates through ``station_may``).
+STATION_ACTIONS: dict[str, frozenset[str]] = {
+    "commissions": frozenset({PARTNER}),  # the commission page, statements and their CSV: the partner's income
+    "return_order": frozenset({PARTNER}),  # approving a return: money goes back, the commission is reversed
+    "anonymise_villager": frozenset({PARTNER}),  # erasing a villager's name and phone for good, at their request
+}
 
 
-def station_required(view):
-    """Login required, then resolve the user's station into ``request.station``.
+def staff_of_user(user) -> StationStaff | None:
+    """The user's station membership with its station (one query, none when loaded with the user), or None."""
+    if not user.is_authenticated:
+        return None
+    if get_user_model().station_staff.related.is_cached(user):
+        # Loaded with the user (select_related(STATION_OF_USER)): no second query.
+        return getattr(user, "station_staff", None)
+    related = f"service_center__{selectors.STATION_RELATED}"
+    return StationStaff.objects.select_related(related).filter(user=user).first()
 
-    The one place that scopes a partner page: a user with no station sees a
-    page that says so (403), never another station's data.
+
+def station_may(role: str | None, action: str) -> bool:
+    """May a station's staff member with ``role`` do ``action``?  An action not in the table is for every role."""
+    if role not in STATION_ROLES:
+        return False
+    return role in STATION_ACTIONS.get(action, STATION_ROLES)
+
+
+def station_required(view=None, *, action: str | None = None):
+    """Login required, then resolve the user's station into ``request.station`` and the role into ``request.station_role``.
+
+    The one place that scopes a partner page: a user with no station sees a page that says so
+    (403), never another station's data.  With ``action``, only the roles ``STATION_ACTIONS``
+    allows get through; the others get a 403 page saying who may.  Use as ``@station_required``
+    or ``@station_required(action="commissions")``.
     """
+    if action is not None and action not in STATION_ACTIONS:
+        raise ValueError(f"Unknown station action {action!r}: add it to STATION_ACTIONS")
 
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        request.station = selectors.station_for_user(request.user)
-        if request.station is None:
-            managed = request.user.managed_counties.select_related("county")
-            return render(request, "partners/no_station.html", {"managed": managed}, status=403)
-        return view(request, *args, **kwargs)
+    def decorate(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            staff = staff_of_user(request.user)
+            request.station = staff.service_center if staff else None
+            request.station_role = staff.role if staff else None
+            if request.station is None:
+                managed = request.user.managed_counties.select_related("county")
+                return render(request, "partners/no_station.html", {"managed": managed}, status=403)
+            if action is not None and not station_may(request.station_role, action):
+                return render(request, "partners/not_allowed.html", {"action": action}, status=403)
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        wrapper.station_action = action
+        return wrapper
+
+    return decorate(view) if view is not None else decorate
 
 
 def is_htmx(request) -> bool:

@@ -250,8 +250,6 @@ if BEHIND_TLS_PROXY:
     # Only behind a proxy that sets this header itself (and strips it from clients).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=BEHIND_TLS_PROXY)
-# The container healthcheck (docker-compose.yml) asks over plain HTTP from inside, past the proxy.
-SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 # HSTS is off unless asked for: once a browser has seen it, plain HTTP to this host stops working.
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
@@ -434,5 +432,10 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+
+# django-import-export checks no permission unless told: without these, any staff user (a county
+# manager with no admin permission) could export the catalog and stock, and import into them.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 ADMIN_SITE_HEADER = _("Ruralshop administration")

@@ -1,0 +1,653 @@
+"""The permission matrix: every URL pattern of the project, requested by every role, answers as its rule says.
+
+One table (``RULES``) holds a rule for each pattern: the status each role gets for a GET and, for
+the patterns that change state, for a POST.  The roles are the people of ``partners.access``:
+
+    anonymous      no session, no key
+    partner_a      the partner of station A (county A)
+    assistant_a    an assistant of station A: no commission, no returns
+    partner_b      the partner of station B, in county B: A's objects are a 404
+    county_a       the manager of county A (staff, with no admin permissions, as in the demo)
+    county_b       the manager of county B: A's county objects are a 404
+    admin          a staff superuser: the admin and every county page; no station
+    logistics_a    a logistics API key for warehouse A (no session)
+    logistics_b    a logistics API key for warehouse B: A's batches and parcels are a 404
+
+A refused POST must change nothing (every row of the project's apps is compared before and
+after); an allowed one runs too, and is rolled back so the next request sees the same world.
+A 200 answered to an outsider (partner_b, county_b, logistics_b) must not name anything of A.
+
+``test_every_url_pattern_has_a_rule`` fails when a pattern is added without a rule (or a rule
+outlives its pattern); ``test_a_pattern_without_a_rule_is_caught`` shows that on a urlconf with
+one more pattern.  The requests all run in one test, which lists every mismatch at once.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpResponse
+from django.test import Client
+from django.urls import URLResolver, get_resolver, path, reverse
+
+from logistics import services as dispatch
+from logistics.clients import create_client
+from logistics.models import BatchStop, DeliveryBatch
+from orders import services
+from orders.models import CommissionStatement, Order
+from partners.models import StationStaff
+from tests.factories import (
+    CountyManagerFactory,
+    ProductFactory,
+    RouteFactory,
+    RouteStopFactory,
+    ServiceCenterFactory,
+    StationStaffFactory,
+    StockFactory,
+    UserFactory,
+    VehicleFactory,
+    VillagerFactory,
+    WarehouseFactory,
+)
+
+ROLES = (
+    "anonymous",
+    "partner_a",
+    "assistant_a",
+    "partner_b",
+    "county_a",
+    "county_b",
+    "admin",
+    "logistics_a",
+    "logistics_b",
+)
+OUTSIDERS = ("partner_b", "county_b", "logistics_b")
+
+LOGIN = "302 to /accounts/login/"
+ADMIN_LOGIN = "302 to /admin/login/"
+REDIRECT = "302"  # any redirect but to a login page
+SAME = "the same for everyone"
+NOT_POSTED = "not posted here"  # allowed, and tested elsewhere (tests/test_admin.py); saves seconds of admin rendering
+
+
+# --- the rules -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    get: dict[str, object]
+    post: dict[str, object] | None = None  # None: a GET-only pattern (or nothing to change)
+    post_allowed: frozenset[str] = frozenset()  # roles whose POST may change rows (rolled back)
+    kwargs: Callable[["World"], dict] = field(default=lambda w: {})
+    query: str = ""
+    data: Callable[["World"], dict] = field(default=lambda w: {})
+    json: bool = False  # POST a JSON body (the APIs)
+    watch: tuple = ()  # the models a refused POST must leave alone; () is every model of the project's apps
+
+
+def everyone(status) -> dict[str, object]:
+    return dict.fromkeys(ROLES, status)
+
+
+NO_SESSION = {"anonymous": LOGIN, "logistics_a": LOGIN, "logistics_b": LOGIN}
+
+
+def station(ok=200, *, other=None, assistant=None) -> dict[str, object]:
+    """A partner page: station staff only, scoped to their station; county managers and admins have none (403)."""
+    return {
+        **NO_SESSION,
+        "partner_a": ok,
+        "assistant_a": ok if assistant is None else assistant,
+        "partner_b": ok if other is None else other,
+        "county_a": 403,
+        "county_b": 403,
+        "admin": 403,
+    }
+
+
+def county(ok=200, *, other=404) -> dict[str, object]:
+    """A county page: managers of the county and admins; station staff do not see it exists (404)."""
+    return {
+        **NO_SESSION,
+        "partner_a": 404,
+        "assistant_a": 404,
+        "partner_b": 404,
+        "county_a": ok,
+        "county_b": other,
+        "admin": ok,
+    }
+
+
+def station_api(ok=200, *, other=None) -> dict[str, object]:
+    """The station JSON API: station staff by session or token; county managers and admins 403, no credentials 401."""
+    return {
+        "anonymous": 401,
+        "partner_a": ok,
+        "assistant_a": ok,
+        "partner_b": ok if other is None else other,
+        "county_a": 403,
+        "county_b": 403,
+        "admin": 403,
+        "logistics_a": 401,  # a logistics key is no station token
+        "logistics_b": 401,
+    }
+
+
+def logistics_api(ok=200, *, other=404) -> dict[str, object]:
+    """The logistics API: a key of the batch's warehouse; a session is no key (401)."""
+    return {**everyone(401), "logistics_a": ok, "logistics_b": other}
+
+
+def admin_page(superuser=200, *, staff=403) -> dict[str, object]:
+    """The Django admin: a staff superuser; a staff user with no permissions (county) 403; anyone else to its login."""
+    return {**everyone(ADMIN_LOGIN), "county_a": staff, "county_b": staff, "admin": superuser}
+
+
+def order_number(attr: str) -> Callable[["World"], dict]:
+    return lambda w: {"number": getattr(w, attr).number}
+
+
+# A POST-only station action: GET is 405 for staff, POST refused for outsiders (404) and others.
+def station_action(attr: str, *, ok=REDIRECT, assistant=None, data=lambda w: {}) -> Rule:
+    assistant_get = 403 if assistant == 403 else 405
+    return Rule(
+        get=station(405, assistant=assistant_get),
+        post=station(ok, other=404, assistant=ok if assistant is None else assistant),
+        post_allowed=frozenset({"partner_a"} | ({"assistant_a"} if assistant is None else set())),
+        kwargs=order_number(attr),
+        data=data,
+    )
+
+
+RULES: dict[str, Rule] = {
+    # --- the site
+    "login": Rule(get={**everyone(REDIRECT), **dict.fromkeys(("anonymous", "logistics_a", "logistics_b"), 200)}),
+    "logout": Rule(get=everyone(405)),  # a POST logs out; not role-gated, so not posted here
+    "logout-everywhere": Rule(
+        get=everyone(405),
+        post=everyone(LOGIN),  # each logs out their own sessions, then lands on the login page
+        post_allowed=frozenset(ROLES) - {"anonymous", "logistics_a", "logistics_b"},
+    ),
+    "set_language": Rule(get=everyone(SAME)),
+    "healthz": Rule(get=everyone(SAME)),
+    # Public; a logistics key in the header is no DRF token, so DRF refuses it (403) before the schema view.
+    "api-schema": Rule(get={**everyone(200), "logistics_a": 403, "logistics_b": 403}),
+    "api-docs": Rule(get={**everyone(200), "logistics_a": 403, "logistics_b": 403}),
+    # --- partner pages: orders
+    "dashboard": Rule(get=station()),
+    "order-list": Rule(get=station()),
+    "order-create": Rule(
+        get=station(),
+        # partner_b posts A's villager: a form error, nothing placed
+        post=station(REDIRECT, other=200),
+        post_allowed=frozenset({"partner_a", "assistant_a"}),
+        data=lambda w: {
+            "villager": w.villager_a.pk,
+            "sku": [w.product.sku],
+            "quantity": ["1"],
+            "delivery_method": "station_pickup",
+            "payment_method": "cash_at_station",
+            "notes": "",
+            "idempotency_key": "matrix-key",
+        },
+    ),
+    "order-villager-search": Rule(get=station(), query="?q=王"),
+    "order-product-search": Rule(get=station(), query="?q=肥"),
+    "order-cart-line": Rule(get=station(), query="?product={product}"),
+    "order-detail": Rule(get=station(other=404), kwargs=order_number("placed")),
+    "order-receipt": Rule(get=station(other=404), kwargs=order_number("placed")),
+    "order-confirm": station_action("placed"),
+    "order-cancel": station_action("placed", data=lambda w: {"cancel-reason": "矩阵"}),
+    "order-hand-over": station_action("at_station", data=lambda w: {"pickup_code": w.at_station.pickup_code}),
+    "order-return": station_action("collected", assistant=403, data=lambda w: {"return-reason": "矩阵"}),
+    # --- partner pages: commission (the partner's only)
+    "commission-overview": Rule(get=station(assistant=403)),
+    "statement-detail": Rule(get=station(other=404, assistant=403), kwargs=lambda w: {"pk": w.statement_a.pk}),
+    "statement-csv": Rule(get=station(other=404, assistant=403), kwargs=lambda w: {"pk": w.statement_a.pk}),
+    # --- partner pages: villagers
+    "villager-list": Rule(get=station()),
+    "villager-create": Rule(
+        get=station(),
+        post=station(REDIRECT),
+        post_allowed=frozenset({"partner_a", "assistant_a", "partner_b"}),  # each at their own station
+        data=lambda w: {"name": "矩阵新人", "phone": "", "notes": ""},
+    ),
+    "villager-anonymise": Rule(
+        get=station(405, assistant=403),
+        post=station(REDIRECT, other=404, assistant=403),  # the partner's only: it cannot be undone
+        post_allowed=frozenset({"partner_a"}),
+        kwargs=lambda w: {"pk": w.villager_a.pk},
+    ),
+    "villager-detail": Rule(get=station(other=404), kwargs=lambda w: {"pk": w.villager_a.pk}),
+    "villager-edit": Rule(
+        get=station(other=404),
+        post=station(REDIRECT, other=404),
+        post_allowed=frozenset({"partner_a", "assistant_a"}),
+        kwargs=lambda w: {"pk": w.villager_a.pk},
+        data=lambda w: {"name": "改名", "phone": "", "notes": ""},
+    ),
+    # --- partner pages: deliveries
+    "deliveries": Rule(get=station()),
+    "deliveries-overdue": Rule(get=station()),
+    "delivery-receive": Rule(
+        get=station(other=404),
+        post=station(REDIRECT, other=404),
+        post_allowed=frozenset({"partner_a", "assistant_a"}),
+        kwargs=lambda w: {"pk": w.stop_a.pk},
+    ),
+    # --- county pages
+    "county-overview": Rule(get=county(other=200)),  # county B sees its own stations
+    "statement-approve": Rule(
+        get=county(405, other=405),
+        post=county(REDIRECT),
+        post_allowed=frozenset({"county_a", "admin"}),
+        kwargs=lambda w: {"pk": w.statement_a.pk},
+    ),
+    "statement-paid": Rule(
+        get=county(405, other=405),
+        post=county(REDIRECT),  # refused (a draft cannot be paid) with a message, still a redirect
+        post_allowed=frozenset({"county_a", "admin"}),
+        kwargs=lambda w: {"pk": w.statement_a.pk},
+    ),
+    "dispatch-board": Rule(get=county(other=200)),
+    "dispatch-plan": Rule(
+        get=county(405, other=405),
+        post=county(REDIRECT, other=REDIRECT),
+        post_allowed=frozenset({"county_a", "county_b", "admin"}),  # each plans their own county's warehouse
+    ),
+    "batch-manifest": Rule(get=county(), kwargs=lambda w: {"code": w.batch_a.code}),
+    "batch-manifest-csv": Rule(get=county(), kwargs=lambda w: {"code": w.batch_a.code}),
+    # --- the station API
+    "api-orders": Rule(
+        get=station_api(),
+        post=station_api(201, other=400),  # the body names A's villager: B gets a field error
+        post_allowed=frozenset({"partner_a", "assistant_a"}),
+        data=lambda w: {
+            "villager": w.villager_a.pk,
+            "lines": [{"sku": w.product.sku, "quantity": 1}],
+            "delivery_method": "station_pickup",
+            "payment_method": "cash_at_station",
+        },
+        json=True,
+    ),
+    "api-order-detail": Rule(get=station_api(other=404), kwargs=order_number("placed")),
+    # --- the logistics API
+    "api-batch-list": Rule(get=logistics_api(other=200)),  # B's key lists B's batches
+    "api-batch-detail": Rule(get=logistics_api(), kwargs=lambda w: {"code": w.batch_a.code}),
+    "api-batch-depart": Rule(
+        get=logistics_api(405, other=405),  # the method is refused before the batch is looked up
+        post=logistics_api(200),
+        post_allowed=frozenset({"logistics_a"}),
+        kwargs=lambda w: {"code": w.batch_a.code},
+        json=True,
+    ),
+    "api-stop-arrive": Rule(
+        get=logistics_api(405, other=405),  # the method is refused before the batch is looked up
+        post=logistics_api(409),  # not departed yet
+        kwargs=lambda w: {"code": w.batch_a.code, "sequence": w.stop_a.sequence},
+        json=True,
+    ),
+    "api-batch-complete": Rule(
+        get=logistics_api(405, other=405),  # the method is refused before the batch is looked up
+        post=logistics_api(409),
+        kwargs=lambda w: {"code": w.batch_a.code},
+        json=True,
+    ),
+    "api-parcel": Rule(get=logistics_api(), kwargs=lambda w: {"label": w.parcel_a.label}),
+    "api-parcel-exception": Rule(
+        get=logistics_api(405, other=405),  # the method is refused before the batch is looked up
+        post=logistics_api(200),
+        post_allowed=frozenset({"logistics_a"}),
+        kwargs=lambda w: {"label": w.parcel_a.label},
+        data=lambda w: {"kind": "damaged", "note": "矩阵"},
+        json=True,
+    ),
+    # --- the admin (its model pages are added below, from the admin's registry)
+    "admin:index": Rule(get=admin_page(staff=200)),
+    "admin:login": Rule(get={**everyone(200), "county_a": REDIRECT, "county_b": REDIRECT, "admin": REDIRECT}),
+    "admin:logout": Rule(get={**everyone(REDIRECT), "county_a": 405, "county_b": 405, "admin": 405}),
+    "admin:password_change": Rule(get=admin_page(staff=200)),
+    "admin:password_change_done": Rule(get=admin_page(staff=200)),
+    "admin:autocomplete": Rule(get=admin_page(403)),  # no model named: refused even for the superuser
+    "admin:jsi18n": Rule(get=admin_page(staff=200)),
+    "admin:view_on_site": Rule(
+        get=admin_page(404, staff=404), kwargs=lambda w: {"content_type_id": w.order_type.pk, "object_id": "1"}
+    ),
+    "admin:app_list": Rule(get=admin_page(staff=404), kwargs=lambda w: {"app_label": "orders"}),
+    "admin:auth_user_password_change": Rule(
+        get=admin_page(),
+        kwargs=lambda w: {"id": w.users["partner_a"].pk},
+        post=admin_page(200),
+        post_allowed=frozenset({"admin"}),  # an empty form: errors, nothing set
+    ),
+    # django-import-export on the catalog and the stock: the model's view (export) and change (import) permission
+    **{
+        f"admin:orders_{model}_{view}": Rule(get=admin_page(), post=admin_page(200), post_allowed=frozenset({"admin"}))
+        for model in ("product", "stock")
+        for view in ("export", "import")
+    },
+    **{
+        f"admin:orders_{model}_process_import": Rule(
+            get=admin_page(405, staff=405), post=admin_page(200), post_allowed=frozenset({"admin"})
+        )
+        for model in ("product", "stock")
+    },
+    "admin/(?P<url>.*)$": Rule(get=admin_page(404, staff=404), kwargs=lambda w: {"url": "nowhere/"}),
+}
+
+
+def _admin_model_rules() -> dict[str, Rule]:
+    """Each registered model's admin pages: the superuser's only (``admin_view`` guards them all alike).
+
+    Generated from the registry, so a model registered later has its rules; a custom admin view
+    (``get_urls``) is a new pattern name and needs its own rule above.
+    """
+    rules = {}
+    for model, model_admin in admin.site._registry.items():
+        info = f"{model._meta.app_label}_{model._meta.model_name}"
+        obj = lambda w, model=model: {"object_id": w.pk_of(model)}  # noqa: E731
+        add = 200 if model_admin.has_add_permission(_SuperuserRequest()) else 403
+        watch = (model,)
+        rules[f"admin:{info}_changelist"] = Rule(get=admin_page())
+        rules[f"admin:{info}_add"] = Rule(
+            get=admin_page(add), post=admin_page(NOT_POSTED), post_allowed=frozenset({"admin"}), watch=watch
+        )
+        for view in ("change", "history"):
+            rules[f"admin:{info}_{view}"] = Rule(get=admin_page(OBJECT_PAGE, staff=STAFF_OBJECT_PAGE), kwargs=obj)
+        rules[f"admin:{info}_delete"] = Rule(
+            get=admin_page(OBJECT_PAGE, staff=STAFF_OBJECT_PAGE),
+            post=admin_page(NOT_POSTED, staff=STAFF_OBJECT_PAGE),
+            post_allowed=frozenset({"admin"}),
+            kwargs=obj,
+            watch=watch,
+        )
+        # the bare object URL redirects to its change page
+        rules[f"admin/{model._meta.app_label}/{model._meta.model_name}/<path:object_id>/"] = Rule(
+            get=admin_page(REDIRECT, staff=REDIRECT), kwargs=obj
+        )
+    return rules
+
+
+OBJECT_PAGE = "200, or 302 when the model has no row (or 403 when the admin allows no such page)"
+# A staff user with no permission: 403, or (for some views, before checking it) 302 to /admin/ when there is no such row.
+STAFF_OBJECT_PAGE = "403, or 302 to /admin/ when the model has no row"
+
+
+class _SuperuserRequest:
+    class user:  # noqa: N801 - stands for request.user
+        is_active = is_staff = is_superuser = True
+
+        @staticmethod
+        def has_perm(perm, obj=None):
+            return True
+
+
+# --- the patterns -----------------------------------------------------------------------------
+
+
+def pattern_keys(resolver=None) -> dict[str, str]:
+    """Every URL pattern, walked recursively: its namespaced name (or, unnamed, its full route) → its route."""
+    keys: dict[str, str] = {}
+
+    def walk(patterns, prefix: str, namespace: str):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                ns = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                walk(pattern.url_patterns, route, ns)
+            else:
+                key = f"{namespace}{pattern.name}" if pattern.name else route
+                keys.setdefault(key, route)
+
+    walk((resolver or get_resolver()).url_patterns, "", "")
+    return keys
+
+
+def all_rules() -> dict[str, Rule]:
+    return {**RULES, **_admin_model_rules()}
+
+
+def test_every_url_pattern_has_a_rule():
+    keys, rules = set(pattern_keys()), set(all_rules())
+
+    assert not keys - rules, f"URL patterns with no rule in RULES: {sorted(keys - rules)}"
+    assert not rules - keys, f"rules for patterns that no longer exist: {sorted(rules - keys)}"
+
+
+def _dummy(request):
+    return HttpResponse("hi")
+
+
+# A test-local urlconf: the project's patterns plus one nobody wrote a rule for.
+urlpatterns = [*get_resolver().url_patterns, path("matrix-dummy/", _dummy, name="matrix-dummy")]
+
+
+def test_a_pattern_without_a_rule_is_caught():
+    missing = set(pattern_keys(get_resolver(__name__))) - set(all_rules())
+
+    assert missing == {"matrix-dummy"}
+
+
+def test_every_rule_names_every_role():
+    for key, rule in all_rules().items():
+        for verb in ("get", "post"):
+            table = getattr(rule, verb)
+            if table is not None:
+                assert set(table) == set(ROLES), f"{key} {verb}: roles {sorted(set(ROLES) ^ set(table))}"
+
+
+# --- the world: what station A and county A own, and the people ------------------------------------
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class World:
+    def pk_of(self, model) -> str:
+        obj = model._default_manager.order_by("pk").first()
+        return str(obj.pk) if obj else "999999999"
+
+
+def build_world() -> World:
+    w = World()
+    station_a = ServiceCenterFactory(code="A-001", name="里叶村服务站")
+    station_b = ServiceCenterFactory(code="B-001", name="下姜村服务站")
+    county_a, county_b = station_a.village.county, station_b.village.county
+    warehouse_a = WarehouseFactory(county=county_a, code="WH-A")
+    warehouse_b = WarehouseFactory(county=county_b, code="WH-B")
+    w.users = {
+        "partner_a": StationStaffFactory(user=UserFactory(username="alice"), service_center=station_a).user,
+        "assistant_a": StationStaffFactory(
+            user=UserFactory(username="ann"), service_center=station_a, role=StationStaff.Role.ASSISTANT
+        ).user,
+        "partner_b": StationStaffFactory(user=UserFactory(username="bob"), service_center=station_b).user,
+        "county_a": CountyManagerFactory(user=UserFactory(username="carol", is_staff=True), county=county_a).user,
+        "county_b": CountyManagerFactory(user=UserFactory(username="dave", is_staff=True), county=county_b).user,
+        "admin": UserFactory(username="root", is_staff=True, is_superuser=True),
+    }
+    w.keys = {
+        "logistics_a": create_client(name="A 物流", warehouse_codes=[warehouse_a.code])[1],
+        "logistics_b": create_client(name="B 物流", warehouse_codes=[warehouse_b.code])[1],
+    }
+    w.villager_a = VillagerFactory(service_center=station_a, name="王秘密", phone="+8613812345678")
+    VillagerFactory(service_center=station_b, name="李秀英", phone="+8613987654321")
+    w.product = ProductFactory(sku="FERT-50", name="复合肥 50kg", price=Decimal("168.00"))
+    StockFactory(product=w.product, warehouse=warehouse_a, on_hand=1000)
+    StockFactory(product=w.product, warehouse=warehouse_b, on_hand=1000)
+    route = RouteFactory(warehouse=warehouse_a, code="A-R1", cutoff_time=time(16, 0))
+    RouteStopFactory(route=route, service_center=station_a, sequence=1)
+    route.vehicles.add(VehicleFactory(warehouse=warehouse_a))
+    partner = w.users["partner_a"]
+
+    keys = iter(range(1000))
+
+    def place(station=station_a, villager=None) -> Order:
+        return services.place_order(
+            station=station,
+            villager=villager or w.villager_a,
+            placed_by=partner,
+            lines=[services.LineRequest(w.product.sku, 1)],
+            delivery_method="station_pickup",
+            payment_method="cash_at_station",
+            idempotency_key=f"m-{next(keys)}",
+            notify=False,
+        ).order
+
+    day = date(2026, 11, 24)
+    with time_machine.travel(datetime.combine(day, time(9), tzinfo=SHANGHAI), tick=False):
+        services.confirm_payment(order=place(), actor=partner)
+    with time_machine.travel(datetime.combine(day, time(16, 1), tzinfo=SHANGHAI), tick=False):
+        dispatch.plan_dispatch(warehouse=warehouse_a, dispatch_date=day)
+    w.batch_a = DeliveryBatch.objects.get(warehouse=warehouse_a)
+    w.stop_a = BatchStop.objects.get(batch=w.batch_a)
+    w.parcel_a = w.stop_a.parcels.get()
+
+    w.placed = place()
+    w.at_station = place()
+    services.confirm_payment(order=w.at_station, actor=partner)
+    services.transition(w.at_station, to=Order.Status.BATCHED, actor=partner)
+    services.depart(order=w.at_station, actor=partner)
+    services.arrive(order=w.at_station, actor=partner, notify=False)
+    w.collected = place()
+    services.confirm_payment(order=w.collected, actor=partner)
+    services.transition(w.collected, to=Order.Status.BATCHED, actor=partner)
+    services.depart(order=w.collected, actor=partner)
+    services.arrive(order=w.collected, actor=partner, notify=False)
+    services.hand_over(order=w.collected, actor=partner, pickup_code=w.collected.pickup_code)
+
+    w.statement_a = CommissionStatement.objects.create(service_center=station_a, month=date(2026, 10, 1))
+    CommissionStatement.objects.create(service_center=station_b, month=date(2026, 10, 1))
+    w.order_type = ContentType.objects.get_for_model(Order)
+    # What an outsider must never read: A's villager, orders, batch, parcel and station.
+    w.secrets = [
+        w.villager_a.name,
+        "13812345678",
+        w.placed.number,
+        w.at_station.number,
+        w.collected.number,
+        w.batch_a.code,
+        w.parcel_a.label,
+        station_a.name,
+    ]
+    return w
+
+
+# --- requesting ---------------------------------------------------------------------------------
+
+PROJECT_APPS = ("partners", "orders", "logistics", "auth")
+
+
+def fingerprint(models=()) -> list:
+    """Every row of ``models`` (or of the project's apps): a refused POST leaves all of it as it was."""
+    models = models or [m for label in PROJECT_APPS for m in apps.get_app_config(label).get_models()]
+    return [(m._meta.label, list(m._default_manager.order_by("pk").values_list())) for m in models]
+
+
+def matches(expected, response, same_as) -> bool:
+    status = response.status_code
+    location = response.get("Location", "")
+    if expected == SAME:
+        return status == same_as
+    if expected == LOGIN:
+        return status == 302 and location.startswith("/accounts/login/")
+    if expected == ADMIN_LOGIN:
+        return status == 302 and location.startswith("/admin/login/")
+    if expected == REDIRECT:
+        return status == 302 and "/login/" not in location
+    if expected == OBJECT_PAGE:
+        return status in (200, 302, 403)
+    if expected == STAFF_OBJECT_PAGE:
+        return status == 403 or (status == 302 and location == "/admin/")
+    return status == expected
+
+
+def describe(response) -> str:
+    location = response.get("Location")
+    return f"{response.status_code}" + (f" to {location}" if location else "")
+
+
+@pytest.mark.django_db
+def test_every_role_gets_what_its_rule_says(settings):
+    settings.AXES_ENABLED = False  # force_login only; nothing here is a failed login
+    cache.clear()  # the logistics API's throttle counts per client
+    world = build_world()
+    clients = {"anonymous": Client()}
+    for role, user in world.users.items():
+        clients[role] = Client()
+        clients[role].force_login(user)
+    for role, key in world.keys.items():
+        clients[role] = Client(HTTP_AUTHORIZATION=f"Token {key}")
+
+    patterns = pattern_keys()
+    mismatches, requests = [], 0
+    for key, rule in sorted(all_rules().items()):
+        url = _url(key, patterns[key], rule, world)
+        for verb in ("get", "post"):
+            table = getattr(rule, verb)
+            if table is None:
+                continue
+            same_as = None
+            for role in ROLES:
+                expected = table[role]
+                if expected == NOT_POSTED:
+                    continue
+                client = clients[role]
+                requests += 1
+                if verb == "get":
+                    response = client.get(url)
+                    changed = False
+                else:
+                    response, changed = _post(client, url, rule, world, check=role not in rule.post_allowed)
+                    if role not in rule.post_allowed and changed:
+                        mismatches.append(
+                            f"{verb.upper()} {url} as {role}: refused ({describe(response)}) but changed rows"
+                        )
+                same_as = response.status_code if same_as is None else same_as
+                if not matches(expected, response, same_as):
+                    mismatches.append(f"{verb.upper()} {url} as {role}: expected {expected}, got {describe(response)}")
+                if role in OUTSIDERS and response.status_code == 200 and not response.streaming:
+                    body = response.content.decode(errors="replace")
+                    leaked = [s for s in world.secrets if s in body]
+                    if leaked:
+                        mismatches.append(f"{verb.upper()} {url} as {role}: shows A's {leaked}")
+                if verb == "post" and role in world.users:
+                    clients[role].force_login(world.users[role])  # in case the POST logged out
+
+    print(f"permission matrix: {len(patterns)} patterns x {len(ROLES)} roles, {requests} requests")
+    print("\n".join(mismatches))
+    assert not mismatches, f"{len(mismatches)} mismatches:\n" + "\n".join(mismatches)
+
+
+def _url(key: str, route: str, rule: Rule, world: World) -> str:
+    kwargs = rule.kwargs(world)
+    if "/" not in key:  # a named pattern
+        url = reverse(key, kwargs=kwargs)
+    elif key == "admin/(?P<url>.*)$":  # the admin's catch-all
+        url = "/admin/" + kwargs["url"]
+    else:  # an unnamed admin object URL
+        url = "/" + route.replace("<path:object_id>", kwargs["object_id"])
+    return url + rule.query.format(product=world.product.pk)
+
+
+def _post(client: Client, url: str, rule: Rule, world: World, *, check: bool):
+    """POST in a transaction rolled back afterwards: the next request sees the same world."""
+    with transaction.atomic():
+        before = fingerprint(rule.watch) if check else None
+        if rule.json:
+            response = client.post(
+                url, rule.data(world), content_type="application/json", HTTP_IDEMPOTENCY_KEY="matrix-key"
+            )
+        else:
+            response = client.post(url, rule.data(world))
+        changed = check and fingerprint(rule.watch) != before
+        transaction.set_rollback(True)
+    cache.clear()
+    return response, changed
