@@ -165,6 +165,7 @@ def county(transactional_db):
 # --- processes of the fault drills: a private Redis, gunicorn, a Celery worker, Django scripts ---------
 
 import os  # noqa: E402
+import shutil  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
@@ -227,6 +228,8 @@ class PrivateRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        if not shutil.which("redis-server"):
+            pytest.skip("needs the redis-server program for a private Redis (apt install redis-server)")
         assert not port_open(self.port), f"port {self.port} is taken: a redis of an interrupted drill?"
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
