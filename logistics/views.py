@@ -60,7 +60,9 @@ def receive(request, pk: int):
         for parcel in parcels:
             outcome = request.POST.get(f"parcel-{parcel.pk}", "delivered")
             if outcome in (Parcel.Status.MISSING, Parcel.Status.DAMAGED):
-                problems[parcel.pk] = (outcome, request.POST.get(f"note-{parcel.pk}", "")[:500])
+                # NUL bytes dropped: PostgreSQL refuses them in text (a 500), SQLite would keep them.
+                note = request.POST.get(f"note-{parcel.pk}", "").replace("\x00", "")[:500]
+                problems[parcel.pk] = (outcome, note)
             elif outcome != "delivered":
                 messages.error(request, _("Choose received, missing or damaged for each parcel."))
                 return redirect("delivery-receive", pk=stop.pk)
@@ -147,6 +149,8 @@ def plan_now(request):
 
 
 def _batch_of_county(request, code: str) -> DeliveryBatch:
+    if "\x00" in code:  # from %00 in the path: no batch has it, and PostgreSQL refuses it in a query (a 500)
+        raise Http404("No such batch in your county")
     try:
         return DeliveryBatch.objects.select_related("vehicle", "route", "warehouse").get(
             code=code, warehouse__county__in=request.counties

@@ -47,7 +47,8 @@ class OrderForm(forms.Form):
         cleaned = super().clean()
         skus = self.data.getlist("sku") if hasattr(self.data, "getlist") else []
         quantities = self.data.getlist("quantity") if hasattr(self.data, "getlist") else []
-        if len(skus) != len(quantities):
+        # A NUL byte is in no product code, and PostgreSQL refuses it in a query (a 500).
+        if len(skus) != len(quantities) or any("\x00" in sku for sku in skus):
             raise forms.ValidationError(_("The cart was sent incomplete; please try again."))
         if len(skus) > MAX_LINES:
             raise forms.ValidationError(_("At most %(max)s products in one order.") % {"max": MAX_LINES})
@@ -78,6 +79,13 @@ class OrderFilterForm(forms.Form):
     date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     villager = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1, max_value=2**62)
+
+
+class CatalogSearchForm(forms.Form):
+    """The catalog search of the order form (htmx): what is typed, and a category link."""
+
+    q = forms.CharField(required=False, max_length=50)
+    category = forms.SlugField(required=False, max_length=50)
 
 
 class ReasonForm(forms.Form):

@@ -12,10 +12,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from partners.access import is_htmx, station_may, station_required
+from partners.forms import VillagerSearchForm
 from partners.selectors import villagers_of_station
 
 from . import commissions, pricing, selectors, services
-from .forms import OptionalReasonForm, OrderFilterForm, OrderForm, PickupCodeForm, ReasonForm
+from .forms import CatalogSearchForm, OptionalReasonForm, OrderFilterForm, OrderForm, PickupCodeForm, ReasonForm
 from .models import Category, Order
 
 ORDERS_PER_PAGE = 25
@@ -79,10 +80,10 @@ def order_create(request):
 
 def _chosen_villager(request, form):
     """The villager picked so far: from the posted form, or ?villager= in the link."""
-    raw = form["villager"].value() if form.is_bound else request.GET.get("villager")
-    if not raw or not str(raw).isdigit():
+    pk = _id_from(form["villager"].value() if form.is_bound else request.GET.get("villager"))
+    if pk is None:
         return None
-    villager = request.station.villagers.filter(pk=int(raw)).first()
+    villager = request.station.villagers.filter(pk=pk).first()
     if villager and not form.is_bound:
         form.initial["villager"] = villager.pk
     return villager
@@ -90,7 +91,7 @@ def _chosen_villager(request, form):
 
 def _cart_rows(request, station) -> list[dict]:
     """Rebuild the cart from a posted form, so an error never loses what was picked."""
-    skus = request.POST.getlist("sku")[:100]
+    skus = [sku if "\x00" not in sku else "" for sku in request.POST.getlist("sku")[:100]]  # PostgreSQL refuses NUL
     quantities = request.POST.getlist("quantity")[:100]
     products = {p.sku: p for p in selectors.catalog(warehouse_id=_warehouse_id(station)).filter(sku__in=skus)}
     prices = pricing.unit_prices(list(products.values()), at=timezone.now())
@@ -106,20 +107,31 @@ def _cart_rows(request, station) -> list[dict]:
     ]
 
 
+def _id_from(raw) -> int | None:
+    """A row id from a parameter: ASCII digits that fit a bigint, else None.
+
+    str.isdigit() alone lets through "²" (int() refuses it) and 10,000 nines (int() refuses them too).
+    """
+    raw = str(raw or "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+
+
 @station_required
 def order_villager_search(request):
-    query = request.GET.get("q", "")[:50]
+    search = VillagerSearchForm(request.GET)  # its field refuses NUL bytes, which PostgreSQL would refuse with a 500
+    query = search.cleaned_data["q"] if search.is_valid() else ""
     villagers = villagers_of_station(request.station, query=query)[:10] if query.strip() else []
     return render(request, "orders/_villager_choices.html", {"villagers": villagers, "query": query})
 
 
 @station_required
 def order_product_search(request):
-    query = request.GET.get("q", "")[:50]
+    search = CatalogSearchForm(request.GET)  # its fields refuse NUL bytes, which PostgreSQL would refuse with a 500
+    data = search.cleaned_data if search.is_valid() else {}
+    query = data.get("q", "")
     category = None
-    slug = request.GET.get("category", "")
-    if slug:
-        category = Category.objects.filter(slug=slug[:50]).first()
+    if data.get("category"):
+        category = Category.objects.filter(slug=data["category"]).first()
     warehouse_id = _warehouse_id(request.station)
     products = list(selectors.catalog(warehouse_id=warehouse_id, query=query, category=category)[:CATALOG_RESULTS])
     prices = pricing.unit_prices(products, at=timezone.now())
@@ -130,10 +142,10 @@ def order_product_search(request):
 @station_required
 def order_cart_line(request):
     """One cart row for the product the partner just added (htmx appends it to the cart)."""
-    raw = request.GET.get("product", "")
+    pk = _id_from(request.GET.get("product"))
     warehouse_id = _warehouse_id(request.station)
-    product = selectors.catalog(warehouse_id=warehouse_id).filter(pk=int(raw)).first() if raw.isdigit() else None
-    if product is None or len(raw) > 18:
+    product = selectors.catalog(warehouse_id=warehouse_id).filter(pk=pk).first() if pk is not None else None
+    if product is None:
         raise Http404("No such product on sale")
     price = pricing.unit_prices([product], at=timezone.now())[product.pk]
     row = {"product": product, "quantity": 1, "price": price, "available": selectors.available_units(product)}

@@ -1,4 +1,7 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
@@ -45,3 +48,23 @@ class VillagerForm(forms.ModelForm):
 
 class VillagerSearchForm(forms.Form):
     q = forms.CharField(label=_("Name or phone"), required=False, max_length=50)
+
+
+class _UsernameLengthChecked:
+    """Django's login forms set the username's max_length after building the field, so no validator checks it:
+    a 10,000-character username went on to authenticate() and into axes' failure record (varchar 255),
+    a 500 on PostgreSQL.  This adds the check, so such a username is a form error.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))
+
+
+class LoginForm(_UsernameLengthChecked, AuthenticationForm):
+    """The partner pages' login form."""
+
+
+class AdminLoginForm(_UsernameLengthChecked, AdminAuthenticationForm):
+    """The admin's login form."""

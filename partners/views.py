@@ -38,16 +38,22 @@ def villager_create(request):
             form.add_error("phone", str(exc))
         else:
             messages.success(request, _("%(name)s is registered.") % {"name": villager.name})
-            next_url = request.GET.get("next", "")
-            if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+            next_url = _next_path(request)
+            if next_url:
                 # Back to where the partner came from (the order form) with this villager chosen.
                 separator = "&" if "?" in next_url else "?"
                 return redirect(f"{next_url}{separator}villager={villager.pk}")
             return redirect("villager-detail", pk=villager.pk)
-    next_url = request.GET.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = ""
+    next_url = _next_path(request)
     return render(request, "partners/villager_form.html", {"form": form, "villager": None, "next_url": next_url})
+
+
+def _next_path(request) -> str:
+    """?next= when it is a path of this site, else "" (redirect() would take "a b" for a view name: a 500)."""
+    next_url = request.GET.get("next", "")
+    if next_url.startswith("/") and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        return next_url
+    return ""
 
 
 @station_required
