@@ -410,7 +410,8 @@ def pattern_keys(resolver=None) -> dict[str, str]:
                 walk(pattern.url_patterns, route, ns)
             else:
                 key = f"{namespace}{pattern.name}" if pattern.name else route
-                keys.setdefault(key, route)
+                # A second pattern under a name already seen goes by its route: it needs a rule of its own.
+                keys[route if key in keys else key] = route
 
     walk((resolver or get_resolver()).url_patterns, "", "")
     return keys
