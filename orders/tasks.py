@@ -47,3 +47,11 @@ def build_last_months_statements() -> str:
         report = commissions.build_statements(month=month)
         built.append(f"{month:%Y-%m}:{report.entries}")
     return ", ".join(built) or "nothing to file"
+
+
+@shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
+def purge_old_notification_payloads() -> int:
+    """Daily: phone numbers and texts of messages older than NOTIFICATION_RETENTION_DAYS are scrubbed."""
+    from . import privacy
+
+    return privacy.purge_old_payloads()

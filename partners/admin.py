@@ -1,5 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
+from . import services
 from .models import County, CountyManager, ServiceCenter, StationStaff, Village, Villager, Warehouse
 
 
@@ -90,7 +92,14 @@ class VillagerAdmin(admin.ModelAdmin):
     readonly_fields = ["created_by", "created_at", "updated_at"]
     list_per_page = 50
     show_full_result_count = False  # counting a big table on every page is slow
+    actions = ["anonymise"]
 
     @admin.display(description=Villager._meta.get_field("phone").verbose_name)
     def masked_phone(self, obj):
         return obj.masked_phone
+
+    @admin.action(description=_("Anonymise the selected villagers (at their request; orders are kept)"))
+    def anonymise(self, request, queryset):
+        for villager in queryset.filter(anonymised_at__isnull=True):
+            services.anonymise_villager(villager=villager)
+        self.message_user(request, _("Anonymised."), messages.SUCCESS)

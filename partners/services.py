@@ -1,9 +1,12 @@
 """Writes to the partner network."""
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from .models import ServiceCenter, Villager
+from .signals import villager_anonymised
 
 
 class DuplicatePhone(Exception):
@@ -60,4 +63,26 @@ def update_villager(*, villager: Villager, name: str, phone="", sms_consent: boo
         if existing is None:
             raise
         raise DuplicatePhone(existing) from None
+    return villager
+
+
+def anonymise_villager(*, villager: Villager) -> Villager:
+    """Forget a villager on their request (PIPL): name, phone and notes replaced; their orders stay for the accounts.
+
+    Every app scrubs what it holds of the person (the SMS outbox, say) through
+    ``villager_anonymised``, in this transaction: all of it is forgotten, or none.
+    Anonymising twice changes nothing.
+    """
+    if villager.anonymised_at is not None:
+        return villager
+    with transaction.atomic():
+        # Stored in the default language: it is what every page and receipt shows from now on.
+        with translation.override(settings.LANGUAGE_CODE):
+            villager.name = _("Anonymised villager #%(id)s") % {"id": villager.pk}
+        villager.phone = ""
+        villager.sms_consent = False
+        villager.notes = ""
+        villager.anonymised_at = timezone.now()
+        villager.save(update_fields=["name", "phone", "sms_consent", "notes", "anonymised_at", "updated_at"])
+        villager_anonymised.send(sender=Villager, villager=villager)
     return villager

@@ -5,7 +5,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from . import selectors, services
 from .access import is_htmx, station_required
@@ -76,3 +76,12 @@ def villager_edit(request, pk: int):
             messages.success(request, _("Saved."))
             return redirect("villager-detail", pk=villager.pk)
     return render(request, "partners/villager_form.html", {"form": form, "villager": villager})
+
+
+@station_required(action="anonymise_villager")
+@require_POST
+def villager_anonymise(request, pk: int):
+    villager = selectors.get_villager_of_station(request.station, pk)
+    services.anonymise_villager(villager=villager)
+    messages.success(request, _("The villager's name, phone number and notes are erased; their orders are kept."))
+    return redirect("villager-detail", pk=villager.pk)

@@ -250,6 +250,8 @@ if BEHIND_TLS_PROXY:
     # Only behind a proxy that sets this header itself (and strips it from clients).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=BEHIND_TLS_PROXY)
+# The container healthcheck (docker-compose.yml) asks over plain HTTP from inside, past the proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 # HSTS is off unless asked for: once a browser has seen it, plain HTTP to this host stops working.
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
@@ -346,6 +348,8 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 # Results are kept only where a task asks for them (ignore_result=False): storing
 # them costs the Redis result backend a subscription per message sent.
 CELERY_TASK_IGNORE_RESULT = True
+# Phone numbers and texts of sent SMS are kept this long (for a villager's "did you text me?"), then scrubbed.
+NOTIFICATION_RETENTION_DAYS = env.int("NOTIFICATION_RETENTION_DAYS", default=90)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Synced into the database by beat on start; edit them in the admin afterwards.
 CELERY_BEAT_SCHEDULE = {
@@ -354,6 +358,10 @@ CELERY_BEAT_SCHEDULE = {
     "flag-uncollected-parcels": {
         "task": "logistics.tasks.flag_uncollected_parcels",
         "schedule": crontab(minute=0, hour=6),
+    },
+    "purge-old-notification-payloads": {
+        "task": "orders.tasks.purge_old_notification_payloads",
+        "schedule": crontab(minute=15, hour=3),
     },
     # After last month's return window has passed, so few returns land as clawbacks.
     "build-commission-statements": {

@@ -1,0 +1,7 @@
+"""Signals of the partner network, for apps that depend on it (an app never imports one to its right)."""
+
+from django.dispatch import Signal
+
+# Sent inside the transaction that anonymises a villager (``services.anonymise_villager``), with
+# ``villager``: receivers scrub what their app holds of the person, in the same transaction.
+villager_anonymised = Signal()
