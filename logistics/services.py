@@ -26,6 +26,7 @@ from orders import services as order_services
 from orders.models import Notification, Order
 from orders.tasks import send_notification
 from partners.models import Warehouse
+from ruralshop.broker import delay_each_on_commit
 
 from . import webhooks
 from .models import BatchStop, DeliveryBatch, Parcel, Route, UnplannedOrder, Vehicle
@@ -250,8 +251,7 @@ def _notify_stations(batch: DeliveryBatch, parcels_per_station: Counter) -> None
         )
         for pk, phone in phones.items()
     )
-    for notification in notifications:
-        send_notification.delay_on_commit(notification.pk)
+    delay_each_on_commit(send_notification, [n.pk for n in notifications], left_for="resend_stuck_notifications")
 
 
 def _record_reasons(warehouse: Warehouse, day: date, reasons: dict[int, str], *, route_ids=None) -> None:

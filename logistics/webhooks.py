@@ -16,6 +16,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from ruralshop.broker import delay_each_on_commit
+
 from .models import DeliveryBatch, WebhookDelivery, WebhookEndpoint
 
 MAX_ATTEMPTS = 6
@@ -73,8 +75,7 @@ def queue_batch_event(batch: DeliveryBatch, event: str) -> int:
     )
     from .tasks import deliver_webhook
 
-    for delivery in deliveries:
-        deliver_webhook.delay_on_commit(delivery.pk)
+    delay_each_on_commit(deliver_webhook, [d.pk for d in deliveries], left_for="a resend from the admin")
     return len(deliveries)
 
 

@@ -7,7 +7,6 @@ stock moves with F() expressions on rows locked in primary-key order.
 
 import hashlib
 import json
-import logging
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -19,15 +18,14 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from partners.models import ServiceCenter, Villager
+from ruralshop.broker import delay_each_on_commit
 
 from . import commissions, money, pricing
 from .models import Notification, Order, OrderEvent, OrderLine, Product, Stock
 
 S = Order.Status
-logger = logging.getLogger(__name__)
 
 # (from, to): the order life cycle of the design, and nothing else.
 TRANSITIONS = {
@@ -561,27 +559,7 @@ def _notify_villagers(orders: list[Order], *, template: str) -> list[Notificatio
         for order in orders
         if order.villager.phone and order.villager.sms_consent
     )
-    if notifications:
-        ids = [notification.pk for notification in notifications]
-        transaction.on_commit(lambda: _queue_sends(ids))
-    return notifications
-
-
-def _queue_sends(notification_ids: list[int]) -> None:
-    """After commit: hand the outbox messages to the broker, or leave them pending if it is down.
-
-    The order is committed by now: a broker outage must not turn its answer
-    into a 500 (the fault drill of Redis stopped found one).  The messages stay
-    pending in the outbox and beat's resend_stuck_notifications queues them
-    again; the first failure stops the loop, so a batch's hundreds of SMS do
-    not each wait for the broker's connection retries.
-    """
     from .tasks import send_notification
 
-    for queued, notification_id in enumerate(notification_ids):
-        try:
-            send_notification.delay(notification_id)
-        except BrokerUnavailable as exc:
-            left = len(notification_ids) - queued
-            logger.warning("Broker unavailable, %s SMS left pending for the re-queue task: %s", left, exc)
-            return
+    delay_each_on_commit(send_notification, [n.pk for n in notifications], left_for="resend_stuck_notifications")
+    return notifications

@@ -1,11 +1,18 @@
 """What every API of the project shares: a JSON parser and an exception handler that never answer 500 for bad input."""
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+DATABASE_UNAVAILABLE = _(
+    "The database is unavailable for a moment and nothing was stored; try again "
+    "(with the same Idempotency-Key, a placement happens once)."
+)
 
 
 class RequestTooLarge(APIException):
@@ -33,4 +40,12 @@ def exception_handler(exc, context):
     # left alone that is an HTML 400 from Django, not an answer of the API.
     if isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge()
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database went away mid-request (a restart, a failover, a dropped link): its
+        # transaction rolled back, so nothing of the request is stored and a retry is safe.
+        return Response(
+            {"detail": str(DATABASE_UNAVAILABLE)},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
     return drf_exception_handler(exc, context)
