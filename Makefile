@@ -38,8 +38,8 @@ lint: $(VENV)/.installed-dev
 
 ## messages: refresh and compile the translation catalogs
 messages: $(VENV)/.installed-dev
-	$(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=var
-	$(BIN)/python manage.py compilemessages --ignore=.venv
+	RURALSHOP_ENV=development $(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=var
+	RURALSHOP_ENV=development $(BIN)/python manage.py compilemessages --ignore=.venv
 
 clean:
 	rm -rf $(VENV) var
