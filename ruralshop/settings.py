@@ -438,6 +438,9 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "propagate": False},
         "py.warnings": {"handlers": [], "propagate": True},
         "django.db.backends": {"level": "WARNING"},
+        # redis-py gives this logger a bare StreamHandler of its own unless it exists already:
+        # declared here, its records go through ours (and the redaction) instead.
+        "push_response": {"handlers": [], "propagate": True},
     },
 }
 
