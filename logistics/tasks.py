@@ -104,3 +104,14 @@ def deliver_webhook(self, delivery_id: int) -> str:
         attempts = WebhookDelivery.objects.filter(pk=delivery_id).values_list("attempts", flat=True).first() or 1
         raise self.retry(countdown=webhooks.backoff(attempts), max_retries=webhooks.MAX_ATTEMPTS)
     return outcome
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def resend_stuck_webhooks() -> int:
+    """Re-queue webhook deliveries whose task was lost (left pending by a broker outage at commit)."""
+    from . import webhooks
+
+    ids = webhooks.stuck_ids()
+    for delivery_id in ids:
+        deliver_webhook.delay(delivery_id)
+    return len(ids)

@@ -11,6 +11,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import F
@@ -75,8 +76,20 @@ def queue_batch_event(batch: DeliveryBatch, event: str) -> int:
     )
     from .tasks import deliver_webhook
 
-    delay_each_on_commit(deliver_webhook, [d.pk for d in deliveries], left_for="a resend from the admin")
+    delay_each_on_commit(deliver_webhook, [d.pk for d in deliveries], left_for="resend_stuck_webhooks")
     return len(deliveries)
+
+
+STUCK_AFTER = timedelta(minutes=10)
+
+
+def stuck_ids() -> list[int]:
+    """Pending deliveries never tried ten minutes after they were written: their task was lost (a broker outage
+    at commit, a broker restart).  Re-queued by ``tasks.resend_stuck_webhooks``; a receiver that gets one twice
+    tells by the ``delivery`` id in the body (webhooks are at least once)."""
+    cutoff = timezone.now() - STUCK_AFTER
+    stuck = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, attempts=0, created_at__lt=cutoff)
+    return list(stuck.order_by("pk").values_list("pk", flat=True)[:1000])
 
 
 def deliver(delivery_id: int) -> str:

@@ -355,6 +355,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "ruralshop.tasks.heartbeat", "schedule": 60.0},
     "resend-stuck-notifications": {"task": "orders.tasks.resend_stuck_notifications", "schedule": 300.0},
+    "resend-stuck-webhooks": {"task": "logistics.tasks.resend_stuck_webhooks", "schedule": 300.0},
     "flag-uncollected-parcels": {
         "task": "logistics.tasks.flag_uncollected_parcels",
         "schedule": crontab(minute=0, hour=6),

@@ -3,6 +3,7 @@
 import http.server
 import json
 import threading
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -11,12 +12,14 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from logistics import services, webhooks
+from logistics import services, tasks, webhooks
 from logistics.clients import create_client, revoke_keys
 from logistics.models import DeliveryBatch, LogisticsClient, WebhookDelivery, WebhookEndpoint
 from orders.models import Order
+from ruralshop.celery import app as celery_app
 from tests.factories import WarehouseFactory
 
 from .conftest import DAY, local
@@ -284,6 +287,31 @@ def test_a_planned_batch_is_announced_by_a_signed_webhook(
     assert body["batch"]["code"] == DeliveryBatch.objects.get().code
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.last_response_code) == ("delivered", 1, 200)
+
+
+def test_a_delivery_whose_task_was_lost_is_queued_again(client_key, receiver, batch, monkeypatch):
+    # given two pending deliveries never tried: one written 11 minutes ago (the broker was down at
+    # commit, its task never queued), one a moment ago (its task may still be on its way)
+    endpoint = WebhookEndpoint.objects.create(client=client_key[0], url=receiver, secret=Receiver.secret)
+    lost, fresh = (
+        WebhookDelivery.objects.create(endpoint=endpoint, event="batch.planned", payload={"event": "batch.planned"})
+        for _ in range(2)
+    )
+    WebhookDelivery.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=11))
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)  # the re-queued task runs here, for real
+
+    # when beat's re-queue task runs, twice
+    queued = tasks.resend_stuck_webhooks.apply().get()
+    again = tasks.resend_stuck_webhooks.apply().get()
+
+    # then the lost one is delivered once, the fresh one is left to its own task
+    assert (queued, again) == (1, 0)
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (lost.status, lost.attempts) == ("delivered", 1)
+    assert (fresh.status, fresh.attempts) == ("pending", 0)
+    [(valid, body)] = Receiver.received
+    assert valid and body["delivery"] == lost.pk
 
 
 def test_a_failing_receiver_is_retried_then_marked_failed(client_key, receiver, batch):
