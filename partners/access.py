@@ -16,7 +16,6 @@ The roles:
 
 from functools import wraps
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
@@ -34,17 +33,6 @@ STATION_ACTIONS: dict[str, frozenset[str]] = {
     "return_order": frozenset({PARTNER}),  # approving a return: money goes back, the commission is reversed
     "anonymise_villager": frozenset({PARTNER}),  # erasing a villager's name and phone for good, at their request
 }
-
-
-def staff_of_user(user) -> StationStaff | None:
-    """The user's station membership with its station (one query, none when loaded with the user), or None."""
-    if not user.is_authenticated:
-        return None
-    if get_user_model().station_staff.related.is_cached(user):
-        # Loaded with the user (select_related(STATION_OF_USER)): no second query.
-        return getattr(user, "station_staff", None)
-    related = f"service_center__{selectors.STATION_RELATED}"
-    return StationStaff.objects.select_related(related).filter(user=user).first()
 
 
 def station_may(role: str | None, action: str) -> bool:
@@ -69,7 +57,7 @@ def station_required(view=None, *, action: str | None = None):
         @login_required
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            staff = staff_of_user(request.user)
+            staff = selectors.staff_of_user(request.user)
             request.station = staff.service_center if staff else None
             request.station_role = staff.role if staff else None
             if request.station is None:

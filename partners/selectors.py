@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from .models import ServiceCenter, Villager
+from .models import ServiceCenter, StationStaff, Villager
 from .phones import national_digits
 
 # What the partner pages and the station API read of a user's station; an
@@ -13,15 +13,22 @@ STATION_RELATED = "village__county__warehouse"
 STATION_OF_USER = f"station_staff__service_center__{STATION_RELATED}"
 
 
-def station_for_user(user) -> ServiceCenter | None:
-    """The station the user works at, or None (admins, county managers, new users)."""
+def staff_of_user(user) -> StationStaff | None:
+    """The user's station membership with its station, or None (admins, county managers, new users).
+
+    One query, or none when the authentication loaded it with the user (select_related(STATION_OF_USER)).
+    """
     if not user.is_authenticated:
         return None
     if get_user_model().station_staff.related.is_cached(user):
-        # Loaded with the user (select_related(STATION_OF_USER)): no second query.
-        staff = user.station_staff if hasattr(user, "station_staff") else None
-        return staff.service_center if staff else None
-    return ServiceCenter.objects.select_related(STATION_RELATED).filter(staff__user=user).first()
+        return getattr(user, "station_staff", None)
+    return StationStaff.objects.select_related(f"service_center__{STATION_RELATED}").filter(user=user).first()
+
+
+def station_for_user(user) -> ServiceCenter | None:
+    """The station the user works at, or None."""
+    staff = staff_of_user(user)
+    return staff.service_center if staff else None
 
 
 def villagers_of_station(station: ServiceCenter, *, query: str = "") -> QuerySet[Villager]:
