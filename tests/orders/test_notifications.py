@@ -5,8 +5,6 @@ import threading
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from celery.signals import task_postrun
 from django.conf import settings as django_settings
 from django.db import connection
 
@@ -15,6 +13,7 @@ from orders.models import Notification, Order
 from orders.sms import SmsError
 from orders.tasks import send_notification
 from ruralshop.celery import app
+from tests.celery_worker import worker_thread
 from tests.conftest import requires_postgres
 from tests.factories import VillagerFactory
 
@@ -275,8 +274,6 @@ def test_resending_a_failed_message_gives_it_a_new_round(order_placed, settings,
 @pytest.fixture
 def celery_worker(transactional_db, monkeypatch):
     """A Celery worker thread on the configured broker; the test's rows must be committed for it to see them."""
-    import celery.contrib.testing.tasks  # noqa: F401 - registers celery.ping, which start_worker expects
-
     # Retry at once instead of after 30 s, 1 min, 2 min...
     monkeypatch.setattr(notifications, "backoff", lambda retries: 0)
     if not django_settings.REDIS_URL:
@@ -284,19 +281,8 @@ def celery_worker(transactional_db, monkeypatch):
         options = {**app.conf.broker_transport_options, "polling_interval": 0.05}
         monkeypatch.setitem(app.conf, "broker_transport_options", options)
 
-    def close_db(**kwargs):
-        # The worker thread's connection would otherwise outlive the test and block dropping the test database.
-        connection.close()
-
-    task_postrun.connect(close_db, weak=False)
-    app.control.purge()  # messages left in the queue by an interrupted earlier run
-    try:
-        with start_worker(
-            app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING"
-        ) as worker:
-            yield worker
-    finally:
-        task_postrun.disconnect(close_db)
+    with worker_thread() as worker:
+        yield worker
 
 
 def wait_for(notification_pk: int, status: str, timeout: float = 20) -> Notification:

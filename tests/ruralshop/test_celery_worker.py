@@ -1,20 +1,17 @@
 """A task really runs on a Celery worker over the configured broker."""
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core.cache import cache
 
 from ruralshop.celery import app
 from ruralshop.tasks import HEARTBEAT_KEY, heartbeat
+from tests.celery_worker import worker_thread
 
 
 @pytest.fixture
 def celery_worker():
-    import celery.contrib.testing.tasks  # noqa: F401 - registers celery.ping, which start_worker expects
-
-    app.control.purge()  # messages left in the queue by an interrupted earlier run
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING") as worker:
+    with worker_thread() as worker:
         yield worker
 
 
