@@ -16,10 +16,9 @@ them: run it on both.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, time
 from decimal import Decimal
 from urllib.parse import quote_from_bytes
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -56,10 +55,9 @@ from tests.factories import (
     VillagerFactory,
     WarehouseFactory,
 )
+from tests.logistics.conftest import DAY, local
 
 S = Order.Status
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-DAY = date(2026, 11, 24)
 PASSWORD = "pw-for-tests"  # noqa: S105 - the factories' test password
 OK_STATUSES = {200, 204, 301, 302, 303, 400, 403, 404, 405, 409}
 RESERVING = (S.PLACED, S.CONFIRMED, S.BATCHED)  # the statuses whose lines hold reserved stock
@@ -189,10 +187,6 @@ class World:
     draft_statement: CommissionStatement
     approved_statement: CommissionStatement
     parcels: list = field(default_factory=list)
-
-
-def local(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=SHANGHAI)
 
 
 @pytest.fixture
