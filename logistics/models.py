@@ -178,8 +178,10 @@ class Parcel(models.Model):
         DAMAGED = "damaged", _("damaged")  # arrived broken
 
     batch_stop = models.ForeignKey(BatchStop, on_delete=models.CASCADE, related_name="parcels", verbose_name=_("stop"))
-    # One parcel per order, in exactly one batch: the last line of defence against double planning.
-    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="parcel", verbose_name=_("order"))
+    # An order has one live parcel (loaded or delivered) at a time, in exactly one batch: the
+    # constraint below is the last line of defence against double planning.  A parcel lost or
+    # broken on the way stays as the record, and shipping the order again gives it a new one.
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="parcels", verbose_name=_("order"))
     label = models.CharField(_("label"), max_length=40, unique=True)
     weight_kg = models.DecimalField(_("weight (kg)"), max_digits=10, decimal_places=3)
     volume_m3 = models.DecimalField(_("volume (m³)"), max_digits=10, decimal_places=4)
@@ -191,6 +193,11 @@ class Parcel(models.Model):
         verbose_name = _("parcel")
         verbose_name_plural = _("parcels")
         ordering = ["batch_stop", "label"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"], condition=Q(status__in=["loaded", "delivered"]), name="parcel_one_live_per_order"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.label

@@ -179,7 +179,9 @@ def _plan(warehouse: Warehouse, day: date, route_ids: list[int] | None, report: 
     report.unplanned = Counter(reasons.values())
 
 
-def _commit_batch(*, warehouse, route, vehicle: Vehicle, day: date, order_ids, stop_sequence) -> BatchSummary | None:
+def _commit_batch(
+    *, warehouse, route, vehicle: Vehicle, day: date, order_ids, stop_sequence, notify: bool = True
+) -> BatchSummary | None:
     """Write one batch whole, or nothing (its orders stay confirmed for the next run)."""
     try:
         with transaction.atomic():
@@ -210,20 +212,28 @@ def _commit_batch(*, warehouse, route, vehicle: Vehicle, day: date, order_ids, s
                 for n, station_id in enumerate(stations, start=1)
             )
             stop_of = {stop.service_center_id: stop for stop in stops}
+            ids = [c[0] for c in claimed]
+            # An order shipped again after a lost or broken parcel has parcels already: P<number>-2, -3...
+            earlier = Counter(Parcel.objects.filter(order_id__in=ids).values_list("order_id", flat=True))
             Parcel.objects.bulk_create(
-                Parcel(batch_stop=stop_of[station], order_id=pk, label=f"P{number}", weight_kg=kg, volume_m3=m3)
+                Parcel(
+                    batch_stop=stop_of[station],
+                    order_id=pk,
+                    label=f"P{number}" + (f"-{earlier[pk] + 1}" if earlier[pk] else ""),
+                    weight_kg=kg,
+                    volume_m3=m3,
+                )
                 for pk, number, station, kg, m3 in claimed
             )
-            ids = [c[0] for c in claimed]
-            moved = order_services.transition_many(ids, from_status=S.CONFIRMED, to=S.BATCHED, note=batch.code)
-            if moved != len(ids):
-                raise IntegrityError("orders changed while claimed")  # cannot happen under the row locks
+            # All or none (the rows are locked, so all): a refusal would roll the batch back.
+            order_services.transition_many(ids, from_status=S.CONFIRMED, to=S.BATCHED, note=batch.code)
             # In a batch now: whatever reason an earlier run left goes with the batch (a run killed
             # before _record_reasons must not leave a truck's orders listed as waiting).
             UnplannedOrder.objects.filter(order_id__in=ids).delete()
-            _notify_stations(batch, Counter(c[2] for c in claimed))
+            if notify:
+                _notify_stations(batch, Counter(c[2] for c in claimed))
             webhooks.queue_batch_event(batch, "batch.planned")
-    except IntegrityError:
+    except (IntegrityError, order_services.InvalidTransition):
         # The vehicle was taken for the day, or a parcel already exists for
         # an order: another planner won this batch.  Nothing was written.
         logger.info("dispatch: batch for %s on %s dropped (taken by another planner)", route.code, day)
@@ -292,7 +302,10 @@ def depart_batch(*, batch: DeliveryBatch, actor=None) -> DeliveryBatch:
             if batch.status == B.IN_TRANSIT:
                 return batch
             raise DispatchError(_("Batch %(code)s is %(status)s and cannot depart.") % _labels(batch))
-        order_services.depart_orders(_order_ids(batch), actor=actor)
+        try:
+            order_services.depart_orders(_order_ids(batch), actor=actor)
+        except order_services.OrderError as exc:
+            raise DispatchError(str(exc)) from None
     batch.refresh_from_db()
     return batch
 
@@ -339,14 +352,20 @@ def arrive_at_stop(*, batch: DeliveryBatch, sequence: int) -> BatchStop:
     return stop
 
 
-def receive_stop(*, stop: BatchStop, actor, problems: dict[int, tuple[str, str]] | None = None) -> BatchStop:
+def receive_stop(
+    *, stop: BatchStop, actor, problems: dict[int, tuple[str, str]] | None = None, notify: bool = True
+) -> BatchStop:
     """The station checks its parcels in.
 
-    Every parcel not named in ``problems`` ({parcel id: (missing|damaged, note)})
-    is delivered: its order waits at the station and the villager gets an SMS.
-    Receiving twice changes nothing.  The batch completes with its last stop.
+    Every parcel still on the truck and not named in ``problems`` ({parcel id:
+    (missing|damaged, note)}) is delivered: its order waits at the station and
+    the villager gets an SMS.  A missing or damaged parcel puts its order into
+    exception, for the county to ship again or cancel.  Receiving twice
+    changes nothing.  The batch completes with its last stop.
     """
     problems = problems or {}
+    if any(kind not in PROBLEM_KINDS for kind, _note in problems.values()):
+        raise DispatchError(_("A parcel problem is either missing or damaged."))
     with transaction.atomic():
         stop = BatchStop.objects.select_for_update().select_related("batch").get(pk=stop.pk)
         if stop.status == BatchStop.Status.RECEIVED:
@@ -358,11 +377,12 @@ def receive_stop(*, stop: BatchStop, actor, problems: dict[int, tuple[str, str]]
         for parcel in parcels:
             if parcel.pk in problems:
                 kind, note = problems[parcel.pk]
-                if kind not in (Parcel.Status.MISSING, Parcel.Status.DAMAGED):
-                    raise DispatchError(_("A parcel problem is either missing or damaged."))
-                Parcel.objects.filter(pk=parcel.pk).update(status=kind, note=note[:500])
+                _mark_problem(parcel, kind=kind, note=note, actor=actor)
         Parcel.objects.filter(pk__in=[p.pk for p in delivered]).update(status=Parcel.Status.DELIVERED)
-        order_services.arrive_orders([p.order_id for p in delivered], actor=actor)
+        try:
+            order_services.arrive_orders([p.order_id for p in delivered], actor=actor, notify=notify)
+        except order_services.OrderError as exc:
+            raise DispatchError(str(exc)) from None
         stop.status = BatchStop.Status.RECEIVED
         stop.received_at = timezone.now()
         stop.arrived_at = stop.arrived_at or stop.received_at
@@ -374,6 +394,20 @@ def receive_stop(*, stop: BatchStop, actor, problems: dict[int, tuple[str, str]]
             )
         bump_batch_version(stop.batch_id)
     return stop
+
+
+PROBLEM_KINDS = (Parcel.Status.MISSING, Parcel.Status.DAMAGED)
+
+
+def _mark_problem(parcel: Parcel, *, kind: str, note: str, actor=None) -> None:
+    """A parcel on the truck found missing or damaged: the parcel says so and its order goes into exception."""
+    changed = Parcel.objects.filter(pk=parcel.pk, status=Parcel.Status.LOADED).update(status=kind, note=note[:500])
+    if changed != 1:
+        raise DispatchError(_("Parcel %(label)s is no longer on the truck.") % {"label": parcel.label})
+    try:
+        order_services.report_missing_or_damaged([parcel.order_id], actor=actor, note=f"{parcel.label}: {note}"[:500])
+    except order_services.OrderError as exc:
+        raise DispatchError(str(exc)) from None
 
 
 def complete_batch(*, batch: DeliveryBatch) -> DeliveryBatch:
@@ -390,6 +424,18 @@ def complete_batch(*, batch: DeliveryBatch) -> DeliveryBatch:
                 _("Stops %(stops)s of batch %(code)s have not been reached.")
                 % {"stops": ", ".join(map(str, waiting)), "code": batch.code}
             )
+        # A stop reached but not yet checked in still has its orders in transit: completing the run
+        # now would leave them there for good (the station could no longer receive them).
+        unreceived = list(
+            batch.stops.filter(status=BatchStop.Status.ARRIVED, parcels__status=Parcel.Status.LOADED)
+            .distinct()
+            .values_list("sequence", flat=True)
+        )
+        if unreceived:
+            raise DispatchError(
+                _("Stops %(stops)s of batch %(code)s have not received their parcels yet.")
+                % {"stops": ", ".join(map(str, sorted(unreceived))), "code": batch.code}
+            )
         batch.status = B.COMPLETED
         batch.completed_at = timezone.now()
         batch.version += 1  # the row is locked: no lost update
@@ -398,11 +444,34 @@ def complete_batch(*, batch: DeliveryBatch) -> DeliveryBatch:
 
 
 def report_parcel_exception(*, parcel: Parcel, kind: str, note: str = "") -> Parcel:
-    if kind not in (Parcel.Status.MISSING, Parcel.Status.DAMAGED):
+    """The logistics company reports a parcel missing or damaged while it is still on the truck.
+
+    Its order goes into exception, as when the station finds it so.  A parcel
+    already delivered (or reported before) is refused with the reason:
+    reporting the same problem twice is a no-op.
+    """
+    if kind not in PROBLEM_KINDS:
         raise DispatchError(_("A parcel problem is either missing or damaged."))
     with transaction.atomic():
-        Parcel.objects.filter(pk=parcel.pk).update(status=kind, note=note[:500])
-        bump_batch_version(BatchStop.objects.filter(pk=parcel.batch_stop_id).values("batch_id")[:1])
+        parcel = Parcel.objects.select_for_update().select_related("batch_stop__batch").get(pk=parcel.pk)
+        if parcel.status == kind:
+            return parcel
+        if parcel.status in PROBLEM_KINDS:
+            # Reported missing, then found broken (or the other way round): the parcel says so;
+            # its order is already waiting for the county.
+            Parcel.objects.filter(pk=parcel.pk).update(status=kind, note=note[:500] or parcel.note)
+            bump_batch_version(parcel.batch_stop.batch_id)
+            parcel.refresh_from_db()
+            return parcel
+        if parcel.status != Parcel.Status.LOADED:
+            raise DispatchError(
+                _("Parcel %(label)s is %(status)s and can no longer be reported missing or damaged.")
+                % {"label": parcel.label, "status": Parcel.Status(parcel.status).label}
+            )
+        if parcel.batch_stop.batch.status != B.IN_TRANSIT:
+            raise DispatchError(_("Parcel %(label)s is not on a run in transit.") % {"label": parcel.label})
+        _mark_problem(parcel, kind=kind, note=note)
+        bump_batch_version(parcel.batch_stop.batch_id)
     parcel.refresh_from_db()
     return parcel
 

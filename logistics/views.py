@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from orders import services as order_services
 from orders.models import Order
 from partners.access import county_manager_required, station_required
 from partners.phones import mask_name
@@ -68,7 +69,7 @@ def receive(request, pk: int):
                 return redirect("delivery-receive", pk=stop.pk)
         try:
             services.receive_stop(stop=stop, actor=request.user, problems=problems)
-        except services.DispatchError as exc:
+        except (services.DispatchError, order_services.OrderError) as exc:
             messages.error(request, str(exc))
             return redirect("delivery-receive", pk=stop.pk)
         received = len(parcels) - len(problems)
@@ -195,3 +196,73 @@ def manifest_csv(request, code: str):
                 ]
             )
     return response
+
+
+# --- delivery exceptions: the county decides ----------------------------------------------------
+
+
+@county_manager_required
+def exception_queue(request):
+    """Orders whose parcel was missing or damaged, oldest first, with the run, the stop and the note."""
+    parcels = (
+        Parcel.objects.filter(
+            order__status=Order.Status.EXCEPTION,
+            order__warehouse__county__in=request.counties,
+            status__in=services.PROBLEM_KINDS,
+        )
+        .select_related("batch_stop__batch__vehicle", "batch_stop__service_center", "order__villager")
+        .order_by("batch_stop__batch__dispatch_date", "pk")
+    )
+    # An order shipped again and lost again has two problem parcels: the queue shows the latest.
+    latest = {}
+    for parcel in parcels:
+        latest[parcel.order_id] = parcel
+    now = timezone.now()
+    rows = [
+        {
+            "parcel": p,
+            "order": p.order,
+            "villager": mask_name(p.order.villager.name),
+            "age_days": (now - p.order.updated_at).days,
+        }
+        for p in latest.values()
+    ]
+    return render(request, "logistics/exceptions.html", {"rows": rows})
+
+
+def _exception_of_county(request, number: str) -> Order:
+    if "\x00" in number or len(number) > 20:
+        raise Http404("No such order in your county")
+    try:
+        return Order.objects.get(number=number, warehouse__county__in=request.counties)
+    except Order.DoesNotExist:
+        raise Http404("No such order in your county") from None
+
+
+@county_manager_required
+@require_POST
+def exception_ship_again(request, number: str):
+    order = _exception_of_county(request, number)
+    try:
+        order_services.ship_again(order=order, actor=request.user)
+    except order_services.OrderError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, _("Order %(number)s goes out again on the next run to its station.") % {"number": order.number}
+        )
+    return redirect("county-exceptions")
+
+
+@county_manager_required
+@require_POST
+def exception_cancel(request, number: str):
+    order = _exception_of_county(request, number)
+    reason = request.POST.get("reason", "").replace("\x00", "")[:500]
+    try:
+        order_services.cancel_exception(order=order, actor=request.user, reason=reason)
+    except order_services.OrderError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Order %(number)s is cancelled.") % {"number": order.number})
+    return redirect("county-exceptions")

@@ -103,3 +103,5 @@ class PickupCodeForm(forms.Form):
         error_messages={"invalid": _("The pickup code has six digits.")},
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": 6}),
     )
+    # Pay on pickup: the staff ticks that the amount due was taken, in the same step as the hand-over.
+    payment_taken = forms.BooleanField(label=_("Payment received"), required=False)

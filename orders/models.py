@@ -179,6 +179,7 @@ class Order(models.Model):
         BATCHED = "batched", _("batched")  # in exactly one delivery batch
         IN_TRANSIT = "in_transit", _("in transit")  # the truck has left the county warehouse
         AT_STATION = "at_station", _("at the station")  # arrived, waiting for the villager
+        EXCEPTION = "exception", _("delivery exception")  # its parcel was missing or damaged; the county decides
         COLLECTED = "collected", _("collected")  # handed over against the pickup code; commission earned
         RETURNED = "returned", _("returned")  # brought back within the return window
         CANCELLED = "cancelled", _("cancelled")  # called off before batching; stock released
@@ -218,6 +219,8 @@ class Order(models.Model):
     created_at = models.DateTimeField(_("placed at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    # When the money was taken: at confirmation for cash at the station, at hand-over for pay on pickup.
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     collected_at = models.DateTimeField(_("collected at"), null=True, blank=True)
 
     class Meta:

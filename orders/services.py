@@ -38,6 +38,9 @@ TRANSITIONS = {
     (S.BATCHED, S.CONFIRMED),  # its planned batch was cancelled: back in the queue
     (S.BATCHED, S.IN_TRANSIT),
     (S.IN_TRANSIT, S.AT_STATION),
+    (S.IN_TRANSIT, S.EXCEPTION),  # its parcel was missing or damaged at the station
+    (S.EXCEPTION, S.CONFIRMED),  # the county ships it again (stock reserved anew)
+    (S.EXCEPTION, S.CANCELLED),  # the county calls it off
     (S.AT_STATION, S.COLLECTED),
     (S.COLLECTED, S.RETURNED),
 }
@@ -46,6 +49,8 @@ MAX_QUANTITY = 999  # per line: more than a station ever orders for one househol
 MAX_LINES = 50
 PICKUP_CODE_DIGITS = 6
 ORDER_NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
+ORDER_NUMBER_LENGTH = 10  # random characters after the date
+ORDER_NUMBER_ATTEMPTS = 5  # draws before a number collision is given up as a fault
 
 
 class OrderError(Exception):
@@ -59,6 +64,25 @@ class InvalidTransition(OrderError):
             _("Order %(number)s is %(current)s and cannot become %(target)s.")
             % {"number": order.number, "current": S(order.status).label, "target": S(to).label}
         )
+
+
+class InvalidTransitionOf(InvalidTransition):
+    """The set-based refusal: some of the orders are no longer ``from_status`` (or the step does not exist)."""
+
+    def __init__(self, from_status: str, to: str, *, stale: int = 0):
+        self.from_status, self.to, self.stale = from_status, to, stale
+        if stale:
+            message = _("%(count)s of these orders are no longer %(current)s and cannot become %(target)s.") % {
+                "count": stale,
+                "current": S(from_status).label,
+                "target": S(to).label,
+            }
+        else:
+            message = _("An order that is %(current)s cannot become %(target)s.") % {
+                "current": S(from_status).label,
+                "target": S(to).label,
+            }
+        OrderError.__init__(self, message)
 
 
 @dataclass(frozen=True)
@@ -93,6 +117,10 @@ class WrongPickupCode(OrderError):
     pass
 
 
+class PaymentRequired(OrderError):
+    """A pay-on-pickup order is handed over only with its payment."""
+
+
 @dataclass(frozen=True)
 class LineRequest:
     sku: str
@@ -112,24 +140,14 @@ class Placement:
 
 
 def transition(order: Order, *, to: str, actor=None, note: str = "", **fields) -> Order:
-    """Move ``order`` to ``to`` if the life cycle allows it from its current status.
-
-    A conditional UPDATE (``WHERE status = <current>``) so two clerks clicking
-    at once cannot both succeed: the loser changes no row and gets
-    InvalidTransition.  The event is written in the same transaction.
-    """
+    """Move one order to ``to`` if the life cycle allows it from its current status (``transition_many`` of one)."""
     current = order.status
-    if (current, to) not in TRANSITIONS:
-        raise InvalidTransition(order, to)
-    now = timezone.now()
-    with transaction.atomic():
-        changed = Order.objects.filter(pk=order.pk, status=current).update(status=to, updated_at=now, **fields)
-        if changed != 1:
-            order.refresh_from_db(fields=["status"])
-            raise InvalidTransition(order, to)
-        OrderEvent.objects.create(order=order, from_status=current, to_status=to, actor=actor, note=note[:500])
+    try:
+        transition_many([order.pk], from_status=current, to=to, actor=actor, note=note, **fields)
+    except InvalidTransition:
+        order.refresh_from_db(fields=["status"])
+        raise InvalidTransition(order, to) from None
     order.status = to
-    order.updated_at = now
     for name, value in fields.items():
         setattr(order, name, value)
     return order
@@ -156,20 +174,29 @@ def _move_stock(order: Order, *, reserved: int = 0, on_hand: int = 0) -> None:
 
 
 def transition_many(order_ids: list[int], *, from_status: str, to: str, actor=None, note: str = "", **fields) -> int:
-    """The set-based form of ``transition`` for dispatch: one UPDATE and one INSERT of events for any number of orders.
+    """Move every order of ``order_ids`` from ``from_status`` to ``to``, or none of them.
 
-    Returns how many orders moved; the caller (inside its transaction) refuses
-    the whole step when that is not all of them.
+    The one transition function, for one order and for many: a conditional
+    UPDATE (``WHERE status = from_status``), so two clerks clicking at once
+    cannot both succeed, and the events of the rows that moved, in one
+    transaction of its own (a savepoint inside the caller's).  When not every
+    row could move, nothing moves and InvalidTransition is raised: an event is
+    never written for an order that did not change.
     """
     if (from_status, to) not in TRANSITIONS:
-        raise OrderError(f"{from_status} -> {to} is not a transition of the order life cycle")
+        raise InvalidTransitionOf(from_status, to)
+    order_ids = list(dict.fromkeys(order_ids))
     if not order_ids:
         return 0
     now = timezone.now()
-    moved = Order.objects.filter(pk__in=order_ids, status=from_status).update(status=to, updated_at=now, **fields)
-    OrderEvent.objects.bulk_create(
-        OrderEvent(order_id=pk, from_status=from_status, to_status=to, actor=actor, note=note[:500]) for pk in order_ids
-    )
+    with transaction.atomic():
+        moved = Order.objects.filter(pk__in=order_ids, status=from_status).update(status=to, updated_at=now, **fields)
+        if moved != len(order_ids):
+            raise InvalidTransitionOf(from_status, to, stale=len(order_ids) - moved)
+        OrderEvent.objects.bulk_create(
+            OrderEvent(order_id=pk, from_status=from_status, to_status=to, actor=actor, note=note[:500])
+            for pk in order_ids
+        )
     return moved
 
 
@@ -201,22 +228,71 @@ def _move_stock_of_orders(order_ids: list[int], *, reserved: int = 0, on_hand: i
 def depart_orders(order_ids: list[int], *, actor=None) -> int:
     """A batch left the warehouse: its orders go in transit and their units leave the stock."""
     with transaction.atomic():
-        moved = transition_many(order_ids, from_status=S.BATCHED, to=S.IN_TRANSIT, actor=actor)
-        if moved != len(order_ids):
-            raise OrderError(_("Some orders of this batch are no longer waiting for departure."))
+        try:
+            moved = transition_many(order_ids, from_status=S.BATCHED, to=S.IN_TRANSIT, actor=actor)
+        except InvalidTransition:
+            raise OrderError(_("Some orders of this batch are no longer waiting for departure.")) from None
         _move_stock_of_orders(order_ids, reserved=-1, on_hand=-1)
     return moved
 
 
-def arrive_orders(order_ids: list[int], *, actor=None) -> int:
+def arrive_orders(order_ids: list[int], *, actor=None, notify: bool = True) -> int:
     """Parcels checked in at the station: the orders wait for pickup and the villagers get an SMS."""
     with transaction.atomic():
-        moved = transition_many(order_ids, from_status=S.IN_TRANSIT, to=S.AT_STATION, actor=actor)
-        if moved != len(order_ids):
-            raise OrderError(_("Some of these orders are not in transit."))
-        orders = Order.objects.filter(pk__in=order_ids).select_related("villager", "service_center")
-        _notify_villagers(list(orders), template="order_arrived")
+        try:
+            moved = transition_many(order_ids, from_status=S.IN_TRANSIT, to=S.AT_STATION, actor=actor)
+        except InvalidTransition:
+            raise OrderError(_("Some of these orders are not in transit.")) from None
+        if notify:
+            orders = Order.objects.filter(pk__in=order_ids).select_related("villager", "service_center")
+            _notify_villagers(list(orders), template="order_arrived")
     return moved
+
+
+def report_missing_or_damaged(order_ids: list[int], *, actor=None, note: str = "") -> int:
+    """Parcels that did not reach the station whole: their orders wait for the county's decision (exception)."""
+    try:
+        return transition_many(order_ids, from_status=S.IN_TRANSIT, to=S.EXCEPTION, actor=actor, note=note)
+    except InvalidTransition:
+        raise OrderError(_("Only an order in transit can have a missing or damaged parcel.")) from None
+
+
+def ship_again(*, order: Order, actor, note: str = "") -> Order:
+    """The county resolves an exception by sending the goods again: stock reserved anew, the order back in the queue.
+
+    The first units left the warehouse with the lost (or broken) parcel, so a
+    second set is reserved now, with the same conditional update as placement:
+    when the warehouse no longer holds them the county is told and may cancel instead.
+    """
+    if order.status != S.EXCEPTION:
+        raise InvalidTransition(order, S.CONFIRMED)
+    with transaction.atomic():
+        transition(order, to=S.CONFIRMED, actor=actor, note=note or _("shipped again"))
+        lines = list(order.lines.select_related("product").order_by("product_id"))
+        stocks = {
+            st.product_id: st
+            for st in Stock.objects.filter(
+                warehouse_id=order.warehouse_id, product_id__in=[ln.product_id for ln in lines]
+            )
+        }
+        short = []
+        for line in lines:
+            stock = stocks.get(line.product_id)
+            if stock is None or not _reserve(stock_id=stock.pk, quantity=line.quantity):
+                available = stock.available if stock else 0
+                short.append(ShortLine(line.product.sku, line.product.name, line.quantity, available))
+        if short:
+            raise InsufficientStock(short)
+    return order
+
+
+def cancel_exception(*, order: Order, actor, reason: str) -> Order:
+    """The county resolves an exception by calling the order off (the goods are gone; nothing returns to stock)."""
+    if order.status != S.EXCEPTION:
+        raise InvalidTransition(order, S.CANCELLED)
+    if not (reason or "").strip():
+        raise OrderError(_("Say why the order is cancelled."))
+    return transition(order, to=S.CANCELLED, actor=actor, note=reason)
 
 
 # --- placement -----------------------------------------------------------------
@@ -282,8 +358,15 @@ def _reserve(*, stock_id: int, quantity: int) -> bool:
 
 
 def new_order_number() -> str:
+    """``YYMMDD-XXXXX-XXXXX``: the day, then 10 characters of a 32-letter alphabet (50 random bits).
+
+    At 1.5 million orders a day the chance that a day sees any collision is
+    about 1 in 1,000 (n²/2N with N = 32¹⁰); the one that happens is caught by the unique
+    constraint and placement draws again.  Read out over the phone in two groups of five.
+    """
     day = timezone.localdate().strftime("%y%m%d")
-    return day + "-" + "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(6))
+    letters = "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(ORDER_NUMBER_LENGTH))
+    return f"{day}-{letters[:5]}-{letters[5:]}"
 
 
 def place_order(
@@ -333,24 +416,33 @@ def place_order(
     # new order.  Whatever refused this request (the constraint, stock the first
     # submission reserved, a product withdrawn since), a replay of the first
     # order wins, or a different body under the same key is refused.
-    try:
-        return _place_new(
-            station=station,
-            villager=villager,
-            placed_by=placed_by,
-            lines=lines,
-            delivery_method=delivery_method,
-            payment_method=payment_method,
-            idempotency_key=idempotency_key,
-            request_hash=request_hash,
-            notes=notes,
-            notify=notify,
-        )
-    except (IntegrityError, OrderError):
-        replay = _replay(station=station, key=idempotency_key, request_hash=request_hash)
-        if replay:
-            return replay
-        raise
+    for attempt in range(ORDER_NUMBER_ATTEMPTS):
+        number = new_order_number()
+        try:
+            return _place_new(
+                station=station,
+                villager=villager,
+                placed_by=placed_by,
+                lines=lines,
+                delivery_method=delivery_method,
+                payment_method=payment_method,
+                idempotency_key=idempotency_key,
+                request_hash=request_hash,
+                notes=notes,
+                notify=notify,
+                number=number,
+            )
+        except (IntegrityError, OrderError) as exc:
+            replay = _replay(station=station, key=idempotency_key, request_hash=request_hash)
+            if replay:
+                return replay
+            # Not a replay: the other unique value of an order is its number.  Another order
+            # drew it (rare, see new_order_number): draw again, in a new transaction.
+            if isinstance(exc, IntegrityError) and attempt + 1 < ORDER_NUMBER_ATTEMPTS:
+                if Order.objects.filter(number=number).exists():
+                    continue
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 def _place_new(
@@ -365,6 +457,7 @@ def _place_new(
     request_hash: str,
     notes: str,
     notify: bool,
+    number: str,
 ) -> Placement:
     warehouse = station.warehouse
     if warehouse is None:
@@ -414,7 +507,7 @@ def _place_new(
         )
     with transaction.atomic():
         order = Order.objects.create(
-            number=new_order_number(),
+            number=number,
             service_center=station,
             villager=villager,
             placed_by=placed_by,
@@ -460,8 +553,20 @@ def _place_new(
 
 
 def confirm_payment(*, order: Order, actor) -> Order:
-    """Cash taken at the station, or pay-on-pickup agreed: the order may now be dispatched."""
-    return transition(order, to=S.CONFIRMED, actor=actor, confirmed_at=timezone.now())
+    """Confirm an order for dispatch: cash taken at the station, or pay on pickup agreed (nothing taken now).
+
+    A pay-on-pickup order is paid at hand-over, in the same step (``hand_over``).
+    """
+    now = timezone.now()
+    paid = {"paid_at": now} if order.payment_method == Order.PaymentMethod.CASH_AT_STATION else {}
+    return transition(order, to=S.CONFIRMED, actor=actor, confirmed_at=now, **paid)
+
+
+def amount_due_at_pickup(order: Order) -> Decimal:
+    """What the villager pays when collecting: the total of a pay-on-pickup order not paid yet, else nothing."""
+    if order.payment_method == Order.PaymentMethod.PAY_ON_PICKUP and order.paid_at is None:
+        return order.total
+    return Decimal("0.00")
 
 
 def cancel_order(*, order: Order, actor, reason: str = "") -> Order:
@@ -476,8 +581,12 @@ def cancel_order(*, order: Order, actor, reason: str = "") -> Order:
     return order
 
 
-def hand_over(*, order: Order, actor, pickup_code: str) -> Order:
-    """The villager collects the goods against the pickup code printed on the receipt."""
+def hand_over(*, order: Order, actor, pickup_code: str, payment_taken: bool = False) -> Order:
+    """The villager collects the goods against the pickup code printed on the receipt.
+
+    A pay-on-pickup order is paid in the same step: ``payment_taken`` says the
+    staff took the amount due, and without it the hand-over is refused.
+    """
     if order.status != S.AT_STATION:
         raise InvalidTransition(order, S.COLLECTED)
     # A Chinese input method types full-width digits (１２３), which the form's \d accepts:
@@ -485,8 +594,15 @@ def hand_over(*, order: Order, actor, pickup_code: str) -> Order:
     given = unicodedata.normalize("NFKC", str(pickup_code)).strip()
     if not secrets.compare_digest(given.encode(), order.pickup_code.encode()):
         raise WrongPickupCode(_("The pickup code does not match this order."))
+    due = amount_due_at_pickup(order)
+    if due and not payment_taken:
+        raise PaymentRequired(
+            _("Take ¥%(amount)s from the villager (pay on pickup) before handing the goods over.") % {"amount": due}
+        )
+    now = timezone.now()
+    paid = {"paid_at": now} if due else {}
     with transaction.atomic():
-        transition(order, to=S.COLLECTED, actor=actor, collected_at=timezone.now())
+        transition(order, to=S.COLLECTED, actor=actor, collected_at=now, **paid)
         # Commission is earned now, when the villager has the goods, not at placement.
         commissions.post_accrual(order=order, actor=actor)
     return order

@@ -193,6 +193,8 @@ def _detail_context(order: Order, *, role: str | None, **forms) -> dict:
         "can_confirm": order.status == s.PLACED,
         "can_cancel": order.status in (s.PLACED, s.CONFIRMED),
         "can_hand_over": order.status == s.AT_STATION,
+        "pay_on_pickup": order.payment_method == Order.PaymentMethod.PAY_ON_PICKUP,
+        "due_at_pickup": services.amount_due_at_pickup(order),
         "can_return": order.status == s.COLLECTED and station_may(role, "return_order"),
         "return_deadline": services.return_deadline(order),
         "cancel_form": forms.get("cancel_form") or OptionalReasonForm(prefix="cancel"),
@@ -265,7 +267,12 @@ def order_hand_over(request, number: str):
     return _act(
         request,
         number,
-        lambda order: services.hand_over(order=order, actor=request.user, pickup_code=form.cleaned_data["pickup_code"]),
+        lambda order: services.hand_over(
+            order=order,
+            actor=request.user,
+            pickup_code=form.cleaned_data["pickup_code"],
+            payment_taken=form.cleaned_data["payment_taken"],
+        ),
         form,
         "hand_over_form",
     )

@@ -238,14 +238,22 @@ class ParcelExceptionApi(LogisticsAPIView):
     @extend_schema(
         tags=TAGS,
         request=ParcelExceptionInputSerializer,
-        responses={200: ParcelTrackingSerializer, 400: OpenApiResponse(description="Invalid body."), **ERRORS},
+        responses={
+            200: ParcelTrackingSerializer,
+            400: OpenApiResponse(description="Invalid body."),
+            **ERRORS,
+            **CONFLICT,
+        },
     )
     def post(self, request, label: str):
-        """Report a parcel missing or damaged."""
+        """Report a parcel missing or damaged while it is on the truck; its order goes into exception for the county."""
         parcel = _get_parcel(request, label)
         body = ParcelExceptionInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.report_parcel_exception(
-            parcel=parcel, kind=body.validated_data["kind"], note=body.validated_data["note"]
-        )
+        try:
+            services.report_parcel_exception(
+                parcel=parcel, kind=body.validated_data["kind"], note=body.validated_data["note"]
+            )
+        except services.DispatchError as exc:
+            return _conflict(exc)
         return Response(ParcelTrackingSerializer(_get_parcel(request, label)).data)

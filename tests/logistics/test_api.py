@@ -148,6 +148,12 @@ def test_state_changes_are_idempotent_and_impossible_ones_are_409(api, batch):
     for sequence in ("0", "-1", "99999", "9" * 37, "9" * 5000):
         response = api.post(f"/api/v1/batches/{code}/stops/{sequence}/arrive/")
         assert (response.status_code, response["Content-Type"]) == (404, "application/json"), sequence
+    # Reached but not checked in: completing now would strand their orders in transit.
+    refused = api.post(f"/api/v1/batches/{code}/complete/")
+    assert (refused.status_code, "1, 2" in refused.json()["detail"]) == (409, True)
+    for stop in batch.stops.all():
+        services.receive_stop(stop=stop, actor=None, notify=False)
+    assert Order.objects.filter(status=Order.Status.IN_TRANSIT).count() == 0
     assert api.post(f"/api/v1/batches/{code}/complete/").json()["status"] == "completed"
     assert api.post(f"/api/v1/batches/{code}/complete/").status_code == 200
     assert api.post(f"/api/v1/batches/{code}/depart/").status_code == 409
@@ -155,15 +161,34 @@ def test_state_changes_are_idempotent_and_impossible_ones_are_409(api, batch):
 
 def test_a_parcel_exception_and_its_tracking(api, batch):
     label = url("{label}", batch)
+    refused_before_departure = api.post(f"/api/v1/parcels/{label}/exception/", {"kind": "damaged"}, format="json")
+    api.post(f"/api/v1/batches/{batch.code}/depart/")
 
     assert api.post(f"/api/v1/parcels/{label}/exception/", {"kind": "lost"}, format="json").status_code == 400
     response = api.post(f"/api/v1/parcels/{label}/exception/", {"kind": "damaged", "note": "箱子压坏"}, format="json")
+    again = api.post(f"/api/v1/parcels/{label}/exception/", {"kind": "damaged", "note": "箱子压坏"}, format="json")
 
     body = api.get(f"/api/v1/parcels/{label}/").json()
-    assert response.status_code == 200
+    assert refused_before_departure.status_code == 409
+    assert (response.status_code, again.status_code) == (200, 200)
     assert (body["status"], body["note"]) == ("damaged", "箱子压坏")
-    assert [h["status"] for h in body["history"]] == ["placed", "confirmed", "batched"]
+    assert [h["status"] for h in body["history"]] == ["placed", "confirmed", "batched", "in_transit", "exception"]
     assert "villager" not in body
+
+
+def test_a_parcel_already_at_the_station_cannot_be_reported_missing(api, batch):
+    api.post(f"/api/v1/batches/{batch.code}/depart/")
+    stop = batch.stops.get(sequence=1)
+    services.receive_stop(stop=stop, actor=None, notify=False)
+    parcel = stop.parcels.get()
+
+    response = api.post(f"/api/v1/parcels/{parcel.label}/exception/", {"kind": "missing"}, format="json")
+
+    assert response.status_code == 409
+    assert parcel.label in response.json()["detail"]
+    parcel.refresh_from_db()
+    assert parcel.status == "delivered"
+    assert Order.objects.get(pk=parcel.order_id).status == Order.Status.AT_STATION
 
 
 @pytest.mark.parametrize(

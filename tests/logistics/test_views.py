@@ -1,5 +1,7 @@
 """Station deliveries and the county's dispatch board: scoped, and doing what they say."""
 
+from datetime import timedelta
+
 import time_machine
 
 from logistics import services
@@ -45,17 +47,18 @@ def test_receiving_with_one_missing_parcel(client_a, warehouse_a, big_truck, con
     response = client_a.post(
         f"/deliveries/{stop.pk}/receive/",
         {
-            f"parcel-{good.parcel.pk}": "delivered",
-            f"parcel-{lost.parcel.pk}": "missing",
-            f"note-{lost.parcel.pk}": "没装车",
+            f"parcel-{good.parcels.get().pk}": "delivered",
+            f"parcel-{lost.parcels.get().pk}": "missing",
+            f"note-{lost.parcels.get().pk}": "没装车",
         },
     )
 
     assert response.status_code == 302
     assert Order.objects.get(pk=good.pk).status == Order.Status.AT_STATION
-    assert Order.objects.get(pk=lost.pk).status == Order.Status.IN_TRANSIT
-    lost.parcel.refresh_from_db()
-    assert (lost.parcel.status, lost.parcel.note) == ("missing", "没装车")
+    # Not stranded in transit: the order waits for the county's decision (ship again or cancel).
+    assert Order.objects.get(pk=lost.pk).status == Order.Status.EXCEPTION
+    parcel = lost.parcels.get()
+    assert (parcel.status, parcel.note) == ("missing", "没装车")
 
 
 def test_a_bogus_outcome_changes_nothing(client_a, warehouse_a, big_truck, confirm, station_a):
@@ -63,7 +66,7 @@ def test_a_bogus_outcome_changes_nothing(client_a, warehouse_a, big_truck, confi
     services.depart_batch(batch=planned(warehouse_a))
     stop = BatchStop.objects.get()
 
-    client_a.post(f"/deliveries/{stop.pk}/receive/", {f"parcel-{order.parcel.pk}": "stolen"})
+    client_a.post(f"/deliveries/{stop.pk}/receive/", {f"parcel-{order.parcels.get().pk}": "stolen"})
 
     stop.refresh_from_db()
     assert stop.status == BatchStop.Status.PENDING
@@ -83,7 +86,7 @@ def test_the_county_board_and_manifest_mask_villagers(
     assert batch.code in board
     villager = order.villager
     for document in (manifest, csv):
-        assert order.parcel.label in document
+        assert order.parcels.get().label in document
         assert villager.name not in document
         assert villager.name[0] + "*" in document
         assert str(villager.phone.national_number) not in document
@@ -115,3 +118,70 @@ def test_the_county_manager_plans_from_the_board(client, county_manager, warehou
 
     assert response["Location"] == f"/county/dispatch/?date={DAY.isoformat()}"
     assert Order.objects.get(pk=order.pk).status == Order.Status.BATCHED
+
+
+def test_a_domain_refusal_while_receiving_is_a_message_not_a_500(
+    client_a, warehouse_a, big_truck, confirm, station_a, staff_a
+):
+    # given a parcel on the truck whose order is no longer in transit (the demo data once held such runs)
+    order = confirm(station_a)
+    services.depart_batch(batch=planned(warehouse_a))
+    stop = BatchStop.objects.get()
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.AT_STATION)
+
+    # when the station receives the run
+    response = client_a.post(f"/deliveries/{stop.pk}/receive/", {f"parcel-{order.parcels.get().pk}": "delivered"})
+
+    # then the partner reads why, on the receiving page, and nothing changed
+    assert response.status_code == 302
+    assert response["Location"] == f"/deliveries/{stop.pk}/receive/"
+    page = client_a.get(response["Location"]).content.decode()
+    assert 'role="alert"' in page or "error" in page
+    stop.refresh_from_db()
+    assert stop.status == BatchStop.Status.PENDING
+
+
+def test_the_county_ships_an_exception_again_and_it_is_planned_on_a_new_parcel(
+    client, county_manager, client_a, warehouse_a, big_truck, confirm, station_a, bag
+):
+    from .conftest import stock_of
+
+    order = confirm(station_a)
+    services.depart_batch(batch=planned(warehouse_a))
+    stop = BatchStop.objects.get()
+    client_a.post(f"/deliveries/{stop.pk}/receive/", {f"parcel-{order.parcels.get().pk}": "damaged"})
+    before = stock_of(bag, warehouse_a)
+    client.force_login(county_manager)
+
+    queue = client.get("/county/exceptions/").content.decode()
+    response = client.post(f"/county/exceptions/{order.number}/ship-again/")
+
+    assert order.number in queue
+    assert response.status_code == 302
+    assert Order.objects.get(pk=order.pk).status == Order.Status.CONFIRMED
+    after = stock_of(bag, warehouse_a)
+    assert (after.on_hand, after.reserved) == (before.on_hand, before.reserved + 1)
+    with time_machine.travel(local(DAY + timedelta(days=1), 16, 1), tick=False):
+        services.plan_dispatch(warehouse=warehouse_a, dispatch_date=DAY + timedelta(days=1))
+    assert Order.objects.get(pk=order.pk).status == Order.Status.BATCHED
+    assert sorted(order.parcels.values_list("label", "status")) == [
+        (f"P{order.number}", "damaged"),
+        (f"P{order.number}-2", "loaded"),
+    ]
+
+
+def test_the_county_cancels_an_exception_with_a_reason(
+    client, county_manager, client_a, warehouse_a, big_truck, confirm, station_a
+):
+    order = confirm(station_a)
+    services.depart_batch(batch=planned(warehouse_a))
+    stop = BatchStop.objects.get()
+    client_a.post(f"/deliveries/{stop.pk}/receive/", {f"parcel-{order.parcels.get().pk}": "missing"})
+    client.force_login(county_manager)
+
+    refused = client.post(f"/county/exceptions/{order.number}/cancel/", {"reason": ""})
+    assert Order.objects.get(pk=order.pk).status == Order.Status.EXCEPTION
+    client.post(f"/county/exceptions/{order.number}/cancel/", {"reason": "找不到了"})
+
+    assert refused.status_code == 302
+    assert Order.objects.get(pk=order.pk).status == Order.Status.CANCELLED
