@@ -6,7 +6,8 @@ orders back from place_order and leaves them alone).
 """
 
 import random
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import time_machine
@@ -144,7 +145,6 @@ STATUS_MIX = [
     (S.RETURNED, 10),
     (S.CANCELLED, 20),
 ]
-PATH = [S.CONFIRMED, S.BATCHED, S.IN_TRANSIT, S.AT_STATION, S.COLLECTED, S.RETURNED]
 
 
 def _catalog_rows():
@@ -234,12 +234,24 @@ def seed_catalog() -> dict[str, int]:
 STEP_DELAY = {S.CONFIRMED: 1, S.BATCHED: 20, S.IN_TRANSIT: 26, S.AT_STATION: 34, S.COLLECTED: 50, S.RETURNED: 98}
 
 
-def seed_orders(*, batcher=None) -> int:
+@dataclass(frozen=True)
+class Onward:
+    """A demo order confirmed and bound further (batched and beyond): logistics carries it on."""
+
+    order: Order
+    final: str
+    user: object
+    placed_at: datetime
+
+
+def seed_orders(*, carrier=None) -> int:
     """Place the demo orders through the real services and walk each to its status.
 
-    ``batcher(order)`` puts an order being batched into a delivery batch and
-    returns its code (None: the station is on no route, the order stays
-    confirmed); logistics provides it, since orders cannot import logistics.
+    Orders end placed, confirmed or cancelled here; those bound further are
+    confirmed and handed to ``carrier(onward: list[Onward])``, which logistics
+    provides (orders cannot import logistics): it plans them into runs, departs,
+    receives, hands over and returns them through the services, so every demo
+    state is one the system can reach, and leave by its next step.
 
     Collected and returned orders happened over the last three months: the
     services run with the clock turned back (time-machine), so every event and
@@ -258,6 +270,7 @@ def seed_orders(*, batcher=None) -> int:
     villagers_of = {st.pk: list(st.villagers.order_by("pk")[:40]) for st in stations}
     fallback_user = staff.get(favourites[0].pk)
     made = 0
+    onward: list[Onward] = []
     now = timezone.now()
     for n, final in enumerate(statuses):
         station = favourites[n % len(favourites)] if n % 3 else rng.choice(stations)
@@ -291,33 +304,33 @@ def seed_orders(*, batcher=None) -> int:
         if not placement.created:
             continue
         made += 1
-        _walk_to(placement.order, final, user, placed_at=placed_at, batcher=batcher)
+        order = placement.order
+        if final == S.CANCELLED:
+            with time_machine.travel(placed_at + timedelta(minutes=30), tick=True):
+                services.cancel_order(order=order, actor=user, reason="村民改主意了")
+        elif final != S.PLACED:
+            with time_machine.travel(placed_at + timedelta(hours=STEP_DELAY[S.CONFIRMED]), tick=True):
+                services.confirm_payment(order=order, actor=user)
+            if final != S.CONFIRMED:
+                onward.append(Onward(order=order, final=final, user=user, placed_at=placed_at))
+    if carrier and onward:
+        carrier(onward)
     return made
 
 
-def _walk_to(order: Order, final: str, user, *, placed_at, batcher) -> None:
-    if final == S.CANCELLED:
-        with time_machine.travel(placed_at + timedelta(minutes=30), tick=True):
-            services.cancel_order(order=order, actor=user, reason="村民改主意了")
-        return
-    for step in PATH:
-        if order.status == final:
+def finish_at_station(item: Onward, *, not_before: datetime) -> None:
+    """Hand over (and return) a demo order its run brought to the station (at ``not_before``), at STEP_DELAY's hours."""
+    order, user = item.order, item.user
+    for step in (S.COLLECTED, S.RETURNED):
+        if order.status == item.final:
             return
-        with time_machine.travel(placed_at + timedelta(hours=STEP_DELAY[step]), tick=True):
-            if step == S.CONFIRMED:
-                services.confirm_payment(order=order, actor=user)
-            elif step == S.BATCHED:
-                code = batcher(order) if batcher else "demo"
-                if code is None:
-                    return  # no route to carry it: it waits, confirmed, with its reason
-                services.transition(order, to=S.BATCHED, note=code)
-            elif step == S.IN_TRANSIT:
-                services.depart(order=order)
-            elif step == S.AT_STATION:
-                services.arrive(order=order, notify=False)
-            elif step == S.COLLECTED:
-                services.hand_over(order=order, actor=user, pickup_code=order.pickup_code)
-            elif step == S.RETURNED:
+        at = max(
+            item.placed_at + timedelta(hours=STEP_DELAY[step]), not_before + timedelta(hours=STEP_DELAY[step] - 34)
+        )
+        with time_machine.travel(at, tick=True):
+            if step == S.COLLECTED:
+                services.hand_over(order=order, actor=user, pickup_code=order.pickup_code, payment_taken=True)
+            else:
                 services.return_order(order=order, actor=user, reason="尺寸不合适")
 
 

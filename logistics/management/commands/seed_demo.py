@@ -10,7 +10,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 
 from logistics.clients import create_client
-from logistics.demo import attach_to_batch, seed_routes, settle_batches
+from logistics.demo import carry, seed_cancelled_run, seed_routes
 from logistics.models import LogisticsClient
 from orders.demo import seed_catalog, seed_orders, seed_statements
 from partners.demo import DEMO_USERS, seed_network
@@ -61,8 +61,8 @@ class Command(BaseCommand):
             ", ".join(f"{n} {what}" for what, n in made.items()) + " created." if made else "Routes exist."
         )
         self.stdout.write("Placing demo orders through the order services (takes a few seconds)...")
-        count = seed_orders(batcher=attach_to_batch)
-        settle_batches()
+        count = seed_orders(carrier=carry)
+        seed_cancelled_run()
         self.stdout.write(f"{count} orders placed." if count else "Demo orders exist.")
         months = seed_statements()
         self.stdout.write(f"Commission statements built for {months} months." if months else "Statements exist.")
