@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .models import County, CountyManager, ServiceCenter, StationStaff, Village, Villager, Warehouse
+from .phones import PHONE_FORMFIELD_OVERRIDES
 
 
 class VillageInline(admin.TabularInline):
@@ -60,6 +61,7 @@ class ServiceCenterAdmin(admin.ModelAdmin):
     autocomplete_fields = ["village"]
     inlines = [StationStaffInline]
     date_hierarchy = "opened_on"
+    formfield_overrides = PHONE_FORMFIELD_OVERRIDES  # digits, spaces, + and - only, as on the partner pages
 
     @admin.display(description=County._meta.verbose_name, ordering="village__county__name")
     def county_name(self, obj):
@@ -93,6 +95,7 @@ class VillagerAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False  # counting a big table on every page is slow
     actions = ["anonymise"]
+    formfield_overrides = PHONE_FORMFIELD_OVERRIDES  # digits, spaces, + and - only, as on the partner pages
 
     @admin.display(description=Villager._meta.get_field("phone").verbose_name)
     def masked_phone(self, obj):

@@ -3,18 +3,16 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
-from phonenumber_field.formfields import PhoneNumberField
 
 from .models import Villager
+from .phones import ChinaPhoneField
 
 
 class VillagerForm(forms.ModelForm):
-    phone = PhoneNumberField(
+    phone = ChinaPhoneField(
         label=_("Phone"),
-        region="CN",
         required=False,
         help_text=_("Optional. A mainland China number, such as 138 1234 5678."),
-        error_messages={"invalid": _("Enter a valid mainland China phone number, such as 138 1234 5678.")},
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
     )
 
@@ -32,12 +30,6 @@ class VillagerForm(forms.ModelForm):
         if not name:
             raise forms.ValidationError(_("Enter the villager's name."))
         return name
-
-    def clean_phone(self):
-        phone = self.cleaned_data.get("phone")
-        if phone and phone.country_code != 86:
-            raise forms.ValidationError(_("Enter a valid mainland China phone number, such as 138 1234 5678."))
-        return phone
 
     def clean(self):
         cleaned = super().clean()
