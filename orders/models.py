@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from partners.models import ServiceCenter, Villager, Warehouse
 
+from . import search_text as catalog_text
+
 MONEY = {"max_digits": 12, "decimal_places": 2}
 PERCENT = {"max_digits": 5, "decimal_places": 2, "validators": [MinValueValidator(0), MaxValueValidator(100)]}
 
@@ -32,6 +34,12 @@ class Seller(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        renamed = _renamed(self, "name")
+        super().save(*args, **kwargs)
+        if renamed:
+            refresh_search_text(Product.objects.filter(seller=self))
+
 
 class Category(models.Model):
     name = models.CharField(_("name"), max_length=50)
@@ -49,6 +57,40 @@ class Category(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        renamed = _renamed(self, "name", "parent_id")
+        super().save(*args, **kwargs)
+        if renamed:
+            refresh_search_text(Product.objects.filter(category__in=self.with_descendants()))
+
+    def with_descendants(self) -> list[int]:
+        """The ids of this category and every category under it (one query per level)."""
+        ids, level = [self.pk], [self.pk]
+        while level and len(ids) < 10_000:
+            level = list(Category.objects.filter(parent__in=level).exclude(pk__in=ids).values_list("pk", flat=True))
+            ids += level
+        return ids
+
+
+def _renamed(instance, *fields: str) -> bool:
+    """Whether a saved row's ``fields`` differ from the database (one query; a new row is not renamed)."""
+    if instance._state.adding or instance.pk is None:
+        return False
+    stored = type(instance).objects.filter(pk=instance.pk).values_list(*fields).first()
+    return stored is not None and stored != tuple(getattr(instance, f) for f in fields)
+
+
+def refresh_search_text(products) -> int:
+    """Recompute the stored search text of ``products`` (after a category or seller is renamed)."""
+    changed = []
+    for product in products.select_related("category__parent__parent", "seller").order_by("pk"):
+        text = catalog_text.of_product(product)
+        if text != product.search_text:
+            product.search_text = text
+            changed.append(product)
+    Product.objects.bulk_update(changed, ["search_text"], batch_size=500)
+    return len(changed)
+
 
 class Product(models.Model):
     sku = models.CharField(_("SKU"), max_length=40, unique=True)
@@ -63,6 +105,9 @@ class Product(models.Model):
     volume_m3 = models.DecimalField(_("volume (m³)"), max_digits=9, decimal_places=4)
     needs_installation = models.BooleanField(_("needs installation"), default=False)
     is_active = models.BooleanField(_("on sale"), default=True)
+    # Name, SKU, seller and category path with their pinyin, lower-cased: what the catalog search looks in
+    # (orders.search_text). Kept by save() here and by Category.save() and Seller.save() on a rename.
+    search_text = models.TextField(_("search text"), blank=True, default="", editable=False)
 
     class Meta:
         verbose_name = _("product")
@@ -75,6 +120,13 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.sku})"
+
+    def save(self, *args, **kwargs):
+        self.search_text = catalog_text.of_product(self)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "search_text" not in update_fields:
+            kwargs["update_fields"] = {*update_fields, "search_text"}
+        super().save(*args, **kwargs)
 
 
 class Stock(models.Model):

@@ -3,7 +3,7 @@
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, Sum, Value, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -72,16 +72,32 @@ def dashboard_figures(station: ServiceCenter) -> dict:
 
 
 def catalog(*, warehouse_id: int | None, query: str = "", category: Category | None = None) -> QuerySet[Product]:
-    """Products on sale, with the units available at the station's county warehouse."""
+    """Products on sale, with the units available at the station's county warehouse.
+
+    ``query`` finds products by name, SKU, seller and category (or a parent's) name, in Chinese or in
+    pinyin ("hf" and "huafei" find 化肥); every word must match. Best matches first: the exact SKU, then
+    a name or SKU that starts with the query, a name that contains it, then the rest.
+    """
     products = Product.objects.filter(is_active=True).select_related("category")
-    query = query.strip()
+    query = " ".join(query.split())
+    order = ["category__position", "name", "pk"]
     if query:
-        products = products.filter(Q(name__icontains=query) | Q(sku__iexact=query) | Q(sku__istartswith=query))
+        for word in query.lower().split()[:5]:  # the stored text is lower-cased (orders.search_text)
+            products = products.filter(search_text__icontains=word)
+        products = products.annotate(
+            rank=Case(
+                When(sku__iexact=query, then=Value(0)),
+                When(Q(name__istartswith=query) | Q(sku__istartswith=query), then=Value(1)),
+                When(name__icontains=query, then=Value(2)),
+                default=Value(3),
+            )
+        )
+        order.insert(0, "rank")
     if category is not None:
         products = products.filter(Q(category=category) | Q(category__parent=category))
     return products.prefetch_related(
         Prefetch("stock", queryset=Stock.objects.filter(warehouse_id=warehouse_id), to_attr="local_stock")
-    ).order_by("category__position", "name")
+    ).order_by(*order)
 
 
 def available_units(product: Product) -> int:
