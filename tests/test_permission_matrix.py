@@ -46,6 +46,7 @@ from logistics.clients import create_client
 from logistics.models import BatchStop, DeliveryBatch
 from orders import services
 from orders.models import CommissionStatement, Order
+from partners.access import station_may
 from partners.models import StationStaff
 from tests.factories import (
     CountyManagerFactory,
@@ -95,6 +96,15 @@ class Rule:
     json: bool = False  # POST a JSON body (the APIs)
     watch: tuple = ()  # the models a refused POST must leave alone; () is every model of the project's apps
     logs_out: bool = False  # an allowed POST ends the session: log in again after it
+    # Station actions (partners.access.STATION_ACTIONS) whose fields a JSON answer carries only for the
+    # roles station_may() allows: an API answers an assistant without the partner's fields (ACTION_FIELDS).
+    gated: tuple[str, ...] = ()
+
+
+# The station role of each matrix role that has one, and the JSON keys each gated action's fields go by.
+PARTNER, ASSISTANT = StationStaff.Role.PARTNER, StationStaff.Role.ASSISTANT
+STATION_ROLE = {"partner_a": PARTNER, "assistant_a": ASSISTANT, "partner_b": PARTNER}
+ACTION_FIELDS = {"commissions": "commission"}  # any key containing it: commission_total, commission_rate...
 
 
 def everyone(status) -> dict[str, object]:
@@ -282,8 +292,9 @@ RULES: dict[str, Rule] = {
             "payment_method": "cash_at_station",
         },
         json=True,
+        gated=("commissions",),
     ),
-    "api-order-detail": Rule(get=station_api(other=404), kwargs=order_number("placed")),
+    "api-order-detail": Rule(get=station_api(other=404), kwargs=order_number("placed"), gated=("commissions",)),
     # --- the logistics API
     "api-batch-list": Rule(get=logistics_api(other=200)),  # B's key lists B's batches
     "api-batch-detail": Rule(get=logistics_api(), kwargs=lambda w: {"code": w.batch_a.code}),
@@ -633,6 +644,7 @@ def test_every_role_gets_what_its_rule_says(settings, quiet_refusals):
                 same_as = response.status_code if same_as is None else same_as
                 if not matches(expected, response, same_as):
                     mismatches.append(f"{verb.upper()} {url} as {role}: expected {expected}, got {describe(response)}")
+                mismatches += gated_field_mismatches(rule, role, response, f"{verb.upper()} {url} as {role}")
                 if role in OUTSIDERS and response.status_code == 200 and not response.streaming:
                     body = response.content.decode(errors="replace")
                     leaked = [s for s in world.secrets if s in body]
@@ -644,6 +656,63 @@ def test_every_role_gets_what_its_rule_says(settings, quiet_refusals):
     print(f"permission matrix: {len(patterns)} patterns x {len(ROLES)} roles, {requests} requests")
     print("\n".join(mismatches))
     assert not mismatches, f"{len(mismatches)} mismatches:\n" + "\n".join(mismatches)
+
+
+def gated_field_mismatches(rule: Rule, role: str, response, request: str) -> list[str]:
+    """A JSON answer's fields of a gated action: in every order for a role that may, in none for one that may not."""
+    if not rule.gated or response.status_code not in (200, 201) or "json" not in response.get("Content-Type", ""):
+        return []
+    data = response.json()
+    mismatches = []
+    for action in rule.gated:
+        may = station_may(STATION_ROLE.get(role), action)
+        marker = ACTION_FIELDS[action]
+        if may:
+            missing = [o.get("number") for o in _orders_in(data) if not any(marker in k for k in o)]
+            if missing:
+                mismatches.append(f"{request}: may see {action} but {missing} carry no {marker} field")
+        elif shown := sorted(_keys_in(data, marker)):
+            mismatches.append(f"{request}: may not see {action}, yet the answer carries {shown}")
+    return mismatches
+
+
+def _orders_in(data) -> list[dict]:
+    """The orders of an API answer: one, or the results of a page."""
+    if isinstance(data, dict) and "results" in data:
+        return [o for o in data["results"] if isinstance(o, dict)]
+    return [data] if isinstance(data, dict) and "number" in data else []
+
+
+def _keys_in(data, marker: str) -> set[str]:
+    """Every key containing ``marker``, at any depth."""
+    if isinstance(data, dict):
+        return {k for k in data if marker in k} | {k for v in data.values() for k in _keys_in(v, marker)}
+    if isinstance(data, list):
+        return {k for item in data for k in _keys_in(item, marker)}
+    return set()
+
+
+def test_a_gated_field_shown_to_a_role_that_may_not_see_it_is_caught():
+    class Answer:
+        status_code = 200
+
+        def __init__(self, data):
+            self.data = data
+
+        def get(self, header, default=""):
+            return "application/json" if header == "Content-Type" else default
+
+        def json(self):
+            return self.data
+
+    rule = RULES["api-orders"]
+    order = {"number": "N1", "total": "1.00", "lines": []}
+    leaked = {"results": [{**order, "lines": [{"sku": "X", "commission_amount": "0.10"}]}]}
+
+    assert gated_field_mismatches(rule, "assistant_a", Answer(leaked), "GET") != []
+    assert gated_field_mismatches(rule, "assistant_a", Answer({"results": [order]}), "GET") == []
+    assert gated_field_mismatches(rule, "partner_a", Answer({"results": [order]}), "GET") != []  # partner: missing
+    assert gated_field_mismatches(rule, "partner_a", Answer({**order, "commission_total": "0.10"}), "GET") == []
 
 
 def _url(key: str, route: str, rule: Rule, world: World) -> str:

@@ -89,12 +89,24 @@ class OrderLineOutputSerializer(serializers.Serializer):
 
 
 class OrderOutputSerializer(serializers.Serializer):
-    """One order: the same shape from create, replay, list and detail, so a client has one model of it."""
+    """One order: the same shape from create, replay, list and detail, so a client has one model of it.
+
+    The commission fields are there only with ``context={"commissions": True}``: the views set it
+    from ``partners.access.station_may(role, "commissions")``, so an assistant's answers carry no
+    commission at all, as their pages show none.  Without the flag they are left out.
+    """
+
+    # The partner's income: shown only to the roles STATION_ACTIONS["commissions"] allows.
+    COMMISSION_FIELDS = ("commission_total",)
 
     number = serializers.CharField()
     status = serializers.ChoiceField(choices=Order.Status.choices)
     total = serializers.DecimalField(**MONEY)
-    commission_total = serializers.DecimalField(**MONEY)
+    commission_total = serializers.DecimalField(
+        **MONEY,
+        required=False,
+        help_text="The station's commission on the order: for the partner only, absent for an assistant.",
+    )
     pickup_code = serializers.CharField()
     delivery_method = serializers.ChoiceField(choices=Order.DeliveryMethod.choices)
     payment_method = serializers.ChoiceField(choices=Order.PaymentMethod.choices)
@@ -103,12 +115,18 @@ class OrderOutputSerializer(serializers.Serializer):
     villager = VillagerOutputSerializer()
     lines = OrderLineOutputSerializer(many=True)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.context.get("commissions", False):
+            for name in self.COMMISSION_FIELDS:
+                self.fields.pop(name)
+
     @classmethod
-    def of_placement(cls, placement: services.Placement) -> dict:
+    def of_placement(cls, placement: services.Placement, *, context: dict) -> dict:
         """The order just placed, from the objects in hand (its villager, its lines with their products)."""
         order = placement.order
         fields = {name: getattr(order, name) for name in cls._declared_fields if name != "lines"}
-        return cls({**fields, "lines": placement.lines}).data
+        return cls({**fields, "lines": placement.lines}, context=context).data
 
     @staticmethod
     def with_related(orders: QuerySet[Order]) -> QuerySet[Order]:
@@ -123,7 +141,11 @@ class OrderPageOutputSerializer(serializers.Serializer):
 
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
-    results = OrderOutputSerializer(many=True)
+    results = OrderOutputSerializer(many=True, context={"commissions": True})  # documented with the partner's fields
+
+
+# The order as documented: with the partner's fields (an assistant's answers leave them out).
+DOCUMENTED_ORDER = OrderOutputSerializer(context={"commissions": True})
 
 
 # --- errors ------------------------------------------------------------------------

@@ -19,9 +19,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders import selectors, services
-from partners.selectors import STATION_OF_USER, station_for_user
+from partners.access import STATION_ACTIONS, station_may
+from partners.selectors import STATION_OF_USER, staff_of_user
 
 from .serializers import (
+    DOCUMENTED_ORDER,
     InsufficientStockOutputSerializer,
     OrderCreateInputSerializer,
     OrderListFilterSerializer,
@@ -73,23 +75,41 @@ class StationTokenAuthentication(TokenAuthentication):
 
 
 class StationApiView(APIView):
-    """Staff of a station, by token or session; ``request.station`` is their station.
+    """Staff of a station, by token or session; ``request.station`` is their station, ``request.station_role`` their role.
 
     The one place that scopes the API, as ``partners.access.station_required``
-    does for the pages.  Token first, so an anonymous call is a 401 with a
-    ``WWW-Authenticate: Token`` challenge rather than a bare 403.
+    does for the pages, and with the same table of who may do what
+    (``STATION_ACTIONS``): a view with ``station_action = "commissions"`` refuses
+    an assistant (403), and ``output_context()`` tells the serializers whether
+    the commission may be shown.  Token first, so an anonymous call is a 401
+    with a ``WWW-Authenticate: Token`` challenge rather than a bare 403.
     """
 
     authentication_classes = [StationTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
+    station_action: str | None = None  # a key of STATION_ACTIONS: only the roles it names get through
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.station_action is not None and cls.station_action not in STATION_ACTIONS:
+            raise ValueError(f"Unknown station action {cls.station_action!r}: add it to STATION_ACTIONS")
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        request.station = station_for_user(request.user)
+        # No query with a token (it loaded the membership with the user); one with a session, as before.
+        staff = staff_of_user(request.user)
+        request.station = staff.service_center if staff else None
+        request.station_role = staff.role if staff else None
         if request.station is None:
             raise PermissionDenied(
                 _("Your account is not staff of any service station, and only station staff can use this API.")
             )
+        if self.station_action is not None and not station_may(request.station_role, self.station_action):
+            raise PermissionDenied(_("Only the station's partner may do this: ask the partner of your station."))
+
+    def output_context(self) -> dict:
+        """What the output serializers may show this user: the commission only to the roles allowed to see it."""
+        return {"commissions": station_may(self.request.station_role, "commissions")}
 
 
 def _idempotency_key(request) -> str:
@@ -118,8 +138,8 @@ class OrderCreateApi(StationApiView):
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         request=OrderCreateInputSerializer,
         responses={
-            201: OpenApiResponse(OrderOutputSerializer, description="Order placed."),
-            200: OpenApiResponse(OrderOutputSerializer, description="Key seen before: the order it placed."),
+            201: OpenApiResponse(DOCUMENTED_ORDER, description="Order placed."),
+            200: OpenApiResponse(DOCUMENTED_ORDER, description="Key seen before: the order it placed."),
             400: BAD_REQUEST,
             **ACCESS_ERRORS,
             409: OpenApiResponse(
@@ -154,9 +174,12 @@ class OrderCreateApi(StationApiView):
 
         if placement.created:
             # Answered from what placement just wrote: reading it back would cost three queries.
-            return Response(OrderOutputSerializer.of_placement(placement), status=status.HTTP_201_CREATED)
+            return Response(
+                OrderOutputSerializer.of_placement(placement, context=self.output_context()),
+                status=status.HTTP_201_CREATED,
+            )
         order = selectors.get_order_of_station(request.station, placement.order.number)
-        return Response(OrderOutputSerializer(order).data, status=status.HTTP_200_OK)
+        return Response(OrderOutputSerializer(order, context=self.output_context()).data, status=status.HTTP_200_OK)
 
 
 class OrderPagination(CursorPagination):
@@ -196,7 +219,9 @@ class OrderListApi(StationApiView):
         )
         paginator = OrderPagination()
         page = paginator.paginate_queryset(orders, request, view=self)
-        return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
+        return paginator.get_paginated_response(
+            OrderOutputSerializer(page, many=True, context=self.output_context()).data
+        )
 
 
 # Two operations on one URL need one view class to route to: each method, its
@@ -215,11 +240,11 @@ class OrderDetailApi(StationApiView):
         description="Another station's order does not exist here: 404.",
         parameters=[OpenApiParameter("number", str, OpenApiParameter.PATH, description="The order number.")],
         responses={
-            200: OrderOutputSerializer,
+            200: DOCUMENTED_ORDER,
             **ACCESS_ERRORS,
             404: OpenApiResponse(StationApiErrorSerializer, description="No such order at your station."),
         },
     )
     def get(self, request, number: str):
         order = selectors.get_order_of_station(request.station, number)
-        return Response(OrderOutputSerializer(order).data)
+        return Response(OrderOutputSerializer(order, context=self.output_context()).data)
