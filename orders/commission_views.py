@@ -3,19 +3,21 @@
 import csv
 from decimal import Decimal
 
+from django import forms
 from django.contrib import messages
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_http_methods
 
 from partners.access import county_manager_required, station_required
 from partners.models import ServiceCenter
 
 from . import commissions
-from .models import CommissionEntry, CommissionStatement
+from .models import MONEY, CommissionEntry, CommissionStatement
 from .money import to_fen
 
 E = CommissionEntry.Kind
@@ -79,7 +81,8 @@ def _csv_safe(text: str) -> str:
 
 
 @county_manager_required
-def county_overview(request):
+def county_commissions(request):
+    """The county's stations side by side (this month's commission) and the statements waiting for the county."""
     month = commissions.month_start(timezone.localdate())
     window = Q(
         commission_entries__created_at__gte=commissions.local_midnight(month),
@@ -114,39 +117,96 @@ def county_overview(request):
         .select_related("service_center")
         .order_by("month", "service_center__code")
     )
-    context = {"rows": rows, "month": month, "pending": pending}
+    paid = (
+        CommissionStatement.objects.filter(
+            service_center__village__county__in=request.counties, status=CommissionStatement.Status.PAID
+        )
+        .select_related("service_center")
+        .order_by("-paid_at", "-pk")[:RECENTLY_PAID]
+    )
+    context = {"rows": rows, "month": month, "pending": pending, "paid": paid}
     return render(request, "orders/county.html", context)
+
+
+RECENTLY_PAID = 20
 
 
 def _statement_of_county(request, pk: int) -> CommissionStatement:
     return get_object_or_404(
-        CommissionStatement.objects.select_related("service_center"),
+        CommissionStatement.objects.select_related("service_center__village__county"),
         pk=pk,
         service_center__village__county__in=request.counties,
     )
 
 
+class StatementConfirmForm(forms.Form):
+    """The amount the county manager saw on the confirmation page; the service refuses any other."""
+
+    total = forms.DecimalField(**MONEY)
+    next = forms.ChoiceField(choices=[("county-home", ""), ("county-commissions", "")], required=False)
+
+
+# action → (the service, why it may not happen, the success message)
+STATEMENT_ACTIONS = {
+    "approve": (
+        commissions.approve_statement,
+        commissions.approval_refusal,
+        _lazy("Statement %(statement)s approved: ¥%(total)s."),
+    ),
+    "paid": (
+        commissions.mark_paid,
+        commissions.payment_refusal,
+        _lazy("Statement %(statement)s marked paid: ¥%(total)s."),
+    ),
+}
+
+
+def _statement_action(request, pk: int, action: str):
+    """GET: the confirmation page (station, month, amount, a confirm button).  POST: do it, for the amount shown."""
+    statement = _statement_of_county(request, pk)
+    service, refusal, done = STATEMENT_ACTIONS[action]
+    if request.method == "GET":
+        back = request.GET.get("next")
+        context = {
+            "statement": statement,
+            "action": action,
+            "refusal": refusal(statement),
+            "kinds": _totals_by_kind(statement),
+            "next": back if back in ("county-home", "county-commissions") else "county-commissions",
+        }
+        return render(request, "county/statement_confirm.html", context)
+    form = StatementConfirmForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Confirm the amount on the statement's confirmation page first."))
+        return redirect(request.path)
+    try:
+        service(statement=statement, actor=request.user, expected_total=form.cleaned_data["total"])
+    except commissions.CommissionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, done % {"statement": statement, "total": f"{statement.total:.2f}"})
+    return redirect(form.cleaned_data["next"] or "county-commissions")
+
+
+def _totals_by_kind(statement: CommissionStatement) -> list[dict]:
+    """What the statement is made of: count and sum per kind of entry (one query)."""
+    labels = dict(E.choices)
+    rows = (
+        statement.entries.exclude(kind=E.PAYOUT)
+        .values("kind")
+        .annotate(count=Count("pk"), amount=Sum("amount"))
+        .order_by("kind")
+    )
+    return [{"label": labels[r["kind"]], "count": r["count"], "amount": to_fen(r["amount"])} for r in rows]
+
+
 @county_manager_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def statement_approve(request, pk: int):
-    statement = _statement_of_county(request, pk)
-    try:
-        commissions.approve_statement(statement=statement, actor=request.user)
-    except commissions.CommissionError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, _("Statement %(statement)s approved.") % {"statement": statement})
-    return redirect("county-overview")
+    return _statement_action(request, pk, "approve")
 
 
 @county_manager_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def statement_mark_paid(request, pk: int):
-    statement = _statement_of_county(request, pk)
-    try:
-        commissions.mark_paid(statement=statement, actor=request.user)
-    except commissions.CommissionError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, _("Statement %(statement)s marked paid.") % {"statement": statement})
-    return redirect("county-overview")
+    return _statement_action(request, pk, "paid")

@@ -5,6 +5,13 @@ commission), reversed exactly when goods come back, corrected only by
 adjustments, and paid out through statements.  A statement's total is the
 sum of its accrual, reversal and adjustment entries, always recomputed from
 them, never typed in.
+
+A statement that ends below zero (a clawback larger than the month's
+accruals) is never approved or paid: there is no negative payout.  The next
+statement built for the station takes its balance along, as a pair of
+adjustments that sum to zero (one bringing the old statement to 0.00, one
+carrying the amount into the new one), so the ledger stays append-only and
+every statement still equals its entries.
 """
 
 from dataclasses import dataclass
@@ -109,6 +116,7 @@ class BuildReport:
     month: date
     statements: int  # statements created or topped up
     entries: int  # entries filed
+    carried: int = 0  # statements below zero whose balance was carried into the new one
 
 
 def months_with_unfiled_entries(*, before: date | None = None) -> list[date]:
@@ -135,6 +143,8 @@ def build_statements(*, month: date) -> BuildReport:
     second statement (unique per station and month), and recomputes totals
     from the entries.  An entry whose month's statement was already approved
     or paid (a late return) lands in the station's next open statement: a clawback.
+    A station's earlier statements that ended below zero are carried into the
+    statement being built (``_carry_forward_into``).
     """
     month = month_start(month)
     window = Q(created_at__gte=local_midnight(month), created_at__lt=local_midnight(next_month(month)))
@@ -143,7 +153,7 @@ def build_statements(*, month: date) -> BuildReport:
         .values_list("service_center_id", flat=True)
         .distinct()
     )
-    statements = entries = 0
+    statements = entries = carried = 0
     for station_id in list(stations):
         with transaction.atomic():
             statement = _open_statement(station_id=station_id, month=month)
@@ -153,10 +163,11 @@ def build_statements(*, month: date) -> BuildReport:
                 statement__isnull=True,
                 kind__in=STATEMENT_KINDS,
             ).update(statement=statement)
+            carried += _carry_forward_into(statement)
             _recompute_total(statement)
         statements += 1
         entries += filed
-    return BuildReport(month=month, statements=statements, entries=entries)
+    return BuildReport(month=month, statements=statements, entries=entries, carried=carried)
 
 
 def _open_statement(*, station_id: int, month: date) -> CommissionStatement:
@@ -178,42 +189,141 @@ def _open_statement(*, station_id: int, month: date) -> CommissionStatement:
         month = next_month(month)
 
 
+def _carry_forward_into(statement: CommissionStatement) -> int:
+    """Bring the balance of the station's earlier statements that ended below zero into ``statement``.
+
+    Each one gets an adjustment of +balance (it now ends at 0.00 and is never paid) and
+    ``statement`` one of -balance, in this transaction: the pair sums to zero, so the
+    ledger's total does not move.  Only stations being built get here, so a station
+    with no new entries keeps its negative statement until it earns again (no chain
+    of empty statements).  An approved one is carried too: it was approved before
+    approval refused statements below zero, and can be neither paid nor reopened.
+
+    Lock order: ``statement`` (the newest) is locked by the caller, the older ones here
+    newest first, the same order every builder takes, so two builders cannot deadlock.
+    """
+    below_zero = (
+        CommissionStatement.objects.select_for_update()
+        .filter(
+            service_center_id=statement.service_center_id,
+            month__lt=statement.month,
+            status__in=[CommissionStatement.Status.DRAFT, CommissionStatement.Status.APPROVED],
+            total__lt=0,
+        )
+        .order_by("-month")
+    )
+    carried = 0
+    for old in below_zero:
+        CommissionEntry.objects.create(
+            service_center_id=old.service_center_id,
+            kind=E.ADJUSTMENT,
+            amount=-old.total,
+            statement=old,
+            note=_("Below zero: carried forward to the statement of %(month)s") % {"month": f"{statement.month:%Y-%m}"},
+        )
+        CommissionEntry.objects.create(
+            service_center_id=old.service_center_id,
+            kind=E.ADJUSTMENT,
+            amount=old.total,
+            statement=statement,
+            note=_("Carried forward from the statement of %(month)s, which ended below zero")
+            % {"month": f"{old.month:%Y-%m}"},
+        )
+        _recompute_total(old)
+        carried += 1
+    return carried
+
+
 def _recompute_total(statement: CommissionStatement) -> None:
     total = statement.entries.filter(kind__in=STATEMENT_KINDS).aggregate(total=Sum("amount"))["total"]
     statement.total = (total or Decimal("0")).quantize(Decimal("0.01"))
     CommissionStatement.objects.filter(pk=statement.pk).update(total=statement.total)
 
 
-def approve_statement(*, statement: CommissionStatement, actor) -> CommissionStatement:
-    """The county checked it: no more entries go in."""
+def carries_forward_message(statement: CommissionStatement) -> str:
+    return _(
+        "Statement %(statement)s ends at ¥%(total)s, below zero: nothing is paid, and its balance "
+        "carries forward into the station's next statement."
+    ) % {"statement": statement, "total": f"{statement.total:.2f}"}
+
+
+def approval_refusal(statement: CommissionStatement) -> str | None:
+    """Why ``statement`` may not be approved as it stands, or None (for the confirmation page)."""
+    if statement.status != CommissionStatement.Status.DRAFT:
+        return _("Only a draft statement can be approved.")
+    if statement.total < 0:
+        return carries_forward_message(statement)
+    return None
+
+
+def payment_refusal(statement: CommissionStatement) -> str | None:
+    """Why ``statement`` may not be marked paid as it stands, or None."""
+    if statement.status != CommissionStatement.Status.APPROVED:
+        return _("Only an approved statement can be marked paid.")
+    if statement.total < 0:
+        return carries_forward_message(statement)
+    return None
+
+
+def _refuse(statement: CommissionStatement, refusal, expected_total: Decimal | None) -> CommissionError:
+    """The error for a conditional update that changed nothing, read again from the database."""
+    statement.refresh_from_db()
+    reason = refusal(statement)
+    if reason is None and expected_total is not None and statement.total != expected_total:
+        reason = _(
+            "Statement %(statement)s changed since it was shown: it is now ¥%(total)s. Check it and confirm again."
+        ) % {"statement": statement, "total": f"{statement.total:.2f}"}
+    return CommissionError(reason or _("Statement %(statement)s changed; try again.") % {"statement": statement})
+
+
+def approve_statement(
+    *, statement: CommissionStatement, actor, expected_total: Decimal | None = None
+) -> CommissionStatement:
+    """The county checked it: no more entries go in.  A statement below zero is refused (it carries forward).
+
+    ``expected_total`` is the amount the person confirmed: a late entry filed in
+    between makes it a refusal, never an approval of an amount nobody saw.
+    """
+    condition = Q(pk=statement.pk, status=CommissionStatement.Status.DRAFT, total__gte=0)
+    if expected_total is not None:
+        condition &= Q(total=expected_total)
     with transaction.atomic():
-        changed = CommissionStatement.objects.filter(pk=statement.pk, status=CommissionStatement.Status.DRAFT).update(
+        # One conditional update: a builder filing into the statement holds its row lock, and
+        # the update waits for it and then sees the new total (a race lost is a refusal).
+        changed = CommissionStatement.objects.filter(condition).update(
             status=CommissionStatement.Status.APPROVED, approved_by=actor, approved_at=timezone.now()
         )
-        if changed != 1:
-            raise CommissionError(_("Only a draft statement can be approved."))
+    if changed != 1:
+        raise _refuse(statement, approval_refusal, expected_total)
     statement.refresh_from_db()
     return statement
 
 
-def mark_paid(*, statement: CommissionStatement, actor) -> CommissionStatement:
-    """Paid out: the statement closes and the ledger gets a payout entry of -total."""
+def mark_paid(*, statement: CommissionStatement, actor, expected_total: Decimal | None = None) -> CommissionStatement:
+    """Paid out: the statement closes and the ledger gets a payout entry of -total.
+
+    Never below zero (refused: it carries forward); a zero statement closes with no payout entry.
+    """
+    condition = Q(pk=statement.pk, status=CommissionStatement.Status.APPROVED, total__gte=0)
+    if expected_total is not None:
+        condition &= Q(total=expected_total)
     with transaction.atomic():
-        changed = CommissionStatement.objects.filter(
-            pk=statement.pk, status=CommissionStatement.Status.APPROVED
-        ).update(status=CommissionStatement.Status.PAID, paid_by=actor, paid_at=timezone.now())
-        if changed != 1:
-            raise CommissionError(_("Only an approved statement can be marked paid."))
-        statement.refresh_from_db()
-        if statement.total != 0:
-            CommissionEntry.objects.create(
-                service_center_id=statement.service_center_id,
-                kind=E.PAYOUT,
-                amount=-statement.total,
-                created_by=actor,
-                statement=statement,
-                note=_("Statement %(month)s paid") % {"month": f"{statement.month:%Y-%m}"},
-            )
+        changed = CommissionStatement.objects.filter(condition).update(
+            status=CommissionStatement.Status.PAID, paid_by=actor, paid_at=timezone.now()
+        )
+        if changed == 1:
+            statement.refresh_from_db()
+            if statement.total != 0:
+                CommissionEntry.objects.create(
+                    service_center_id=statement.service_center_id,
+                    kind=E.PAYOUT,
+                    amount=-statement.total,
+                    created_by=actor,
+                    statement=statement,
+                    note=_("Statement %(month)s paid") % {"month": f"{statement.month:%Y-%m}"},
+                )
+    if changed != 1:
+        raise _refuse(statement, payment_refusal, expected_total)
     return statement
 
 

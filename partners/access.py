@@ -7,10 +7,12 @@ The roles:
   (the partner's income), takes goods back (a return gives money back to the villager) and
   anonymises a villager (it cannot be undone);
   an assistant works the counter: villagers, orders, payment, hand-over, deliveries.
-- a county manager (``CountyManager``): the county pages (/county/...: commission overview,
-  statements, dispatch board and planning, manifests), scoped to their counties; another
+- a county manager (``CountyManager``): the county pages (/county/...: the workspace, commission
+  and statements, dispatch board and planning, manifests), scoped to their counties; another
   county's object is a 404, and so is any county page for someone who manages no county.
-- an admin (a staff superuser): the Django admin, and the county pages of every county.
+  Their home page (/) is the county workspace.
+- an admin (a staff superuser): the Django admin, and the county pages of every county; with no
+  station, their home page is the county workspace too.
 - a logistics provider: the logistics API only, by key (``logistics.api.authentication``).
 """
 
@@ -42,6 +44,24 @@ def station_may(role: str | None, action: str) -> bool:
     return role in STATION_ACTIONS.get(action, STATION_ROLES)
 
 
+def staff_of_request(request) -> StationStaff | None:
+    """The user's station membership (``selectors.staff_of_user``), looked up once per request."""
+    if not hasattr(request, "_station_staff"):
+        request._station_staff = selectors.staff_of_user(request.user)
+    return request._station_staff
+
+
+def counties_of_user(user) -> list:
+    """The counties ``user`` manages: every county for a superuser, none for anyone else (one query)."""
+    from .models import County
+
+    if not user.is_authenticated:
+        return []
+    if user.is_superuser:
+        return list(County.objects.all())
+    return list(County.objects.filter(managers__user=user))
+
+
 def station_required(view=None, *, action: str | None = None):
     """Login required, then resolve the user's station into ``request.station`` and the role into ``request.station_role``.
 
@@ -57,7 +77,7 @@ def station_required(view=None, *, action: str | None = None):
         @login_required
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            staff = selectors.staff_of_user(request.user)
+            staff = staff_of_request(request)
             request.station = staff.service_center if staff else None
             request.station_role = staff.role if staff else None
             if request.station is None:
@@ -88,12 +108,7 @@ def county_manager_required(view):
     def wrapper(request, *args, **kwargs):
         from django.http import Http404
 
-        from .models import County
-
-        if request.user.is_superuser:
-            request.counties = list(County.objects.all())
-        else:
-            request.counties = list(County.objects.filter(managers__user=request.user))
+        request.counties = counties_of_user(request.user)
         if not request.counties:
             raise Http404("Not a county manager")
         return view(request, *args, **kwargs)

@@ -45,6 +45,8 @@ if RURALSHOP_ENV not in {"development", "test", "production"}:
     raise ImproperlyConfigured(f"RURALSHOP_ENV={RURALSHOP_ENV!r}: use development, test or production")
 
 DEBUG = env.bool("DEBUG", default=False)
+# With DEBUG, an unknown URL still shows our 404 page (ruralshop.error_pages); false: Django's URL list.
+DEBUG_404_PAGE = env.bool("DEBUG_404_PAGE", default=True)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
@@ -96,6 +98,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Our 404 page for unknown URLs under DEBUG too; inside the CSP and the other headers' middleware.
+    "ruralshop.error_pages.DebugNotFoundPageMiddleware",
     # Last, as axes asks: a lockout raised while authenticating becomes the login page with a message.
     "axes.middleware.AxesMiddleware",
 ]

@@ -450,19 +450,26 @@ ENDPOINTS = {
     "statement-csv": Endpoint(
         "GET", lambda w: f"/commissions/{w.draft_statement.pk}/csv/", "staff", lambda w: {"month": valid()}
     ),
-    "county-overview": Endpoint("GET", fixed("/county/"), "manager", lambda w: {"month": valid()}),
+    "county-home": Endpoint("GET", fixed("/county/"), "manager", lambda w: {"month": valid()}),
+    "county-commissions": Endpoint("GET", fixed("/county/commissions/"), "manager", lambda w: {"month": valid()}),
+    "statement-approve-page": Endpoint(
+        "GET",
+        lambda w: f"/county/statements/{w.draft_statement.pk}/approve/",
+        "manager",
+        lambda w: {"next": valid("county-home")},
+    ),
     "statement-approve": Endpoint(
         "POST",
         lambda w: f"/county/statements/{w.draft_statement.pk}/approve/",
         "manager",
-        lambda w: {},
+        lambda w: {"total": valid("0.00"), "next": valid("county-home", "")},
         ok=302,
     ),
     "statement-paid": Endpoint(
         "POST",
         lambda w: f"/county/statements/{w.approved_statement.pk}/paid/",
         "manager",
-        lambda w: {},
+        lambda w: {"total": valid("0.00"), "next": valid("county-commissions", "")},
         ok=302,
     ),
     # --- dispatch

@@ -184,7 +184,7 @@ def station_action(attr: str, *, ok=REDIRECT, assistant=None, data=lambda w: {})
 RULES: dict[str, Rule] = {
     # --- the site
     "login": Rule(get={**everyone(REDIRECT), **dict.fromkeys(("anonymous", "logistics_a", "logistics_b"), 200)}),
-    "logout": Rule(get=everyone(405)),  # a POST logs out; not role-gated, so not posted here
+    "logout": Rule(get=everyone(200)),  # a page with the button; its POST logs out (not role-gated, not posted here)
     "logout-everywhere": Rule(
         get=everyone(405),
         post=everyone(LOGIN),  # each logs out their own sessions, then lands on the login page
@@ -197,7 +197,8 @@ RULES: dict[str, Rule] = {
     "api-schema": Rule(get={**everyone(200), "logistics_a": 403, "logistics_b": 403}),
     "api-docs": Rule(get={**everyone(200), "logistics_a": 403, "logistics_b": 403}),
     # --- partner pages: orders
-    "dashboard": Rule(get=station()),
+    # a county manager (or an admin) with no station is sent on to the county workspace
+    "dashboard": Rule(get={**station(), "county_a": REDIRECT, "county_b": REDIRECT, "admin": REDIRECT}),
     "order-list": Rule(get=station()),
     "order-create": Rule(
         get=station(),
@@ -259,18 +260,21 @@ RULES: dict[str, Rule] = {
         kwargs=lambda w: {"pk": w.stop_a.pk},
     ),
     # --- county pages
-    "county-overview": Rule(get=county(other=200)),  # county B sees its own stations
+    "county-home": Rule(get=county(other=200)),  # county B sees its own workspace
+    "county-commissions": Rule(get=county(other=200)),  # county B sees its own stations
     "statement-approve": Rule(
-        get=county(405, other=405),
+        get=county(),  # the confirmation page
         post=county(REDIRECT),
         post_allowed=frozenset({"county_a", "admin"}),
         kwargs=lambda w: {"pk": w.statement_a.pk},
+        data=lambda w: {"total": "0.00"},  # the amount the confirmation page showed
     ),
     "statement-paid": Rule(
-        get=county(405, other=405),
+        get=county(),  # the confirmation page (saying a draft cannot be paid yet)
         post=county(REDIRECT),  # refused (a draft cannot be paid) with a message, still a redirect
         post_allowed=frozenset({"county_a", "admin"}),
         kwargs=lambda w: {"pk": w.statement_a.pk},
+        data=lambda w: {"total": "0.00"},
     ),
     "dispatch-board": Rule(get=county(other=200)),
     "dispatch-plan": Rule(

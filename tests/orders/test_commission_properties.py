@@ -22,6 +22,7 @@ operation = st.one_of(
     st.tuples(st.just("return"), st.integers(0, 30), st.just("")),
     st.tuples(st.just("build"), st.integers(0, 2), st.just("")),
     st.tuples(st.just("approve"), st.integers(0, 30), st.just("")),
+    st.tuples(st.just("pay"), st.integers(0, 30), st.just("")),
     st.tuples(st.just("wait"), st.integers(1, 40), st.just("")),
 )
 
@@ -81,7 +82,18 @@ class LedgerProperties(TestCase):
                         CommissionStatement.objects.filter(status="draft").order_by("pk")[number : number + 1].first()
                     )
                     if statement:
-                        commissions.approve_statement(statement=statement, actor=staff.user)
+                        try:
+                            commissions.approve_statement(statement=statement, actor=staff.user)
+                        except commissions.CommissionError:
+                            assert statement.total < 0  # below zero: refused, it carries forward
+                elif op == "pay":
+                    statement = (
+                        CommissionStatement.objects.filter(status="approved")
+                        .order_by("pk")[number : number + 1]
+                        .first()
+                    )
+                    if statement:
+                        commissions.mark_paid(statement=statement, actor=staff.user)  # never below zero
                 else:
                     now += timedelta(days=number)
 
@@ -102,6 +114,15 @@ class LedgerProperties(TestCase):
                 (e.amount for e in entries if e.statement_id == statement.pk and e.kind != E.PAYOUT), Decimal(0)
             )
             assert statement.total == filed
+        # no payout is ever positive (a statement below zero is never paid), none is in an unpaid statement
+        for entry in entries:
+            if entry.kind == E.PAYOUT:
+                assert entry.amount < 0
+                assert entry.statement.status == CommissionStatement.Status.PAID
+        # the ledger re-derived: all of it, payouts included, is what the unpaid statements and unfiled entries owe
+        unpaid = sum((s.total for s in CommissionStatement.objects.exclude(status="paid")), Decimal(0))
+        unfiled = sum((e.amount for e in entries if e.statement_id is None), Decimal(0))
+        assert sum((e.amount for e in entries), Decimal(0)) == unpaid + unfiled
         # a full rebuild files each remaining entry once and changes no statement
         before = {s.pk: (s.total, s.status) for s in CommissionStatement.objects.all()}
         filed_before = {e.pk: e.statement_id for e in entries if e.statement_id}

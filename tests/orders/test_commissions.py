@@ -309,9 +309,9 @@ def test_another_stations_statement_is_a_404(client, staff_b, statement_a, suffi
 def test_the_county_manager_approves_and_pays(client, county_manager, statement_a):
     client.force_login(county_manager)
 
-    page = client.get("/county/").content.decode()
-    client.post(f"/county/statements/{statement_a.pk}/approve/")
-    client.post(f"/county/statements/{statement_a.pk}/paid/")
+    page = client.get("/county/commissions/").content.decode()
+    client.post(f"/county/statements/{statement_a.pk}/approve/", {"total": f"{statement_a.total:.2f}"})
+    client.post(f"/county/statements/{statement_a.pk}/paid/", {"total": f"{statement_a.total:.2f}"})
 
     assert statement_a.service_center.name in page
     statement_a.refresh_from_db()
@@ -322,8 +322,8 @@ def test_a_manager_of_another_county_cannot_touch_the_statement(client, station_
     other = CountyManagerFactory(user=UserFactory(username="dave"), county=station_b.village.county).user
     client.force_login(other)
 
-    page = client.get("/county/").content.decode()
-    response = client.post(f"/county/statements/{statement_a.pk}/approve/")
+    page = client.get("/county/commissions/").content.decode()
+    response = client.post(f"/county/statements/{statement_a.pk}/approve/", {"total": f"{statement_a.total:.2f}"})
 
     assert statement_a.service_center.name not in page
     assert response.status_code == 404
@@ -333,4 +333,175 @@ def test_a_manager_of_another_county_cannot_touch_the_statement(client, station_
 
 def test_station_staff_do_not_see_the_county_page(client_a, statement_a):
     assert client_a.get("/county/").status_code == 404
+    assert client_a.get("/county/commissions/").status_code == 404
+    assert client_a.get(f"/county/statements/{statement_a.pk}/approve/").status_code == 404
     assert client_a.post(f"/county/statements/{statement_a.pk}/approve/").status_code == 404
+
+
+# --- below zero: carried forward, never paid (issue #12, item 10) ----------------------------------------
+
+
+def _ledger_balances():
+    """The ledger re-derived: every entry, payouts included, sums to what the open statements and unfiled entries owe."""
+    ledger = sum((e.amount for e in CommissionEntry.objects.all()), Decimal("0.00"))
+    open_statements = sum(
+        (s.total for s in CommissionStatement.objects.exclude(status=CommissionStatement.Status.PAID)), Decimal("0.00")
+    )
+    unfiled = sum((e.amount for e in CommissionEntry.objects.filter(statement__isnull=True)), Decimal("0.00"))
+    assert ledger == open_statements + unfiled
+    for statement in CommissionStatement.objects.all():
+        filed = statement.entries.exclude(kind=E.PAYOUT)
+        assert statement.total == sum((e.amount for e in filed), Decimal("0.00"))
+    assert not CommissionEntry.objects.filter(kind=E.PAYOUT, amount__gt=0).exists()
+
+
+@pytest.fixture
+def clawed_back_may(place, deliver, staff_a, county_manager):
+    """April's commission paid; in May the order comes back: May's statement ends below zero."""
+    with time_machine.travel(at(2026, 4, 28)):
+        order = deliver(place(quantity=2))
+    with time_machine.travel(at(2026, 4, 30, 18)):
+        commissions.build_statements(month=date(2026, 4, 1))
+        april = CommissionStatement.objects.get(month=date(2026, 4, 1))
+        commissions.approve_statement(statement=april, actor=county_manager)
+        commissions.mark_paid(statement=april, actor=county_manager)
+    with time_machine.travel(at(2026, 5, 3)):
+        services.return_order(order=order, actor=staff_a, reason="退")
+    with time_machine.travel(at(2026, 6, 1, 2)):
+        commissions.build_statements(month=date(2026, 5, 1))
+    may = CommissionStatement.objects.get(month=date(2026, 5, 1))
+    assert may.total == -order.commission_total
+    return may
+
+
+def test_a_statement_below_zero_cannot_be_approved_it_carries_forward(clawed_back_may, county_manager):
+    with pytest.raises(commissions.CommissionError, match="carries forward"):
+        commissions.approve_statement(statement=clawed_back_may, actor=county_manager)
+
+    clawed_back_may.refresh_from_db()
+    assert clawed_back_may.status == CommissionStatement.Status.DRAFT
+    assert not CommissionEntry.objects.filter(kind=E.PAYOUT, statement=clawed_back_may).exists()
+
+
+def test_paying_a_statement_below_zero_is_refused_never_an_integrity_error(clawed_back_may, county_manager):
+    # given a negative statement approved before approval refused them
+    CommissionStatement.objects.filter(pk=clawed_back_may.pk).update(status=CommissionStatement.Status.APPROVED)
+
+    with pytest.raises(commissions.CommissionError, match="carries forward"):
+        commissions.mark_paid(statement=clawed_back_may, actor=county_manager)
+
+    clawed_back_may.refresh_from_db()
+    assert clawed_back_may.status == CommissionStatement.Status.APPROVED
+    assert not CommissionEntry.objects.filter(kind=E.PAYOUT, statement=clawed_back_may).exists()
+
+
+def test_the_next_statement_takes_the_negative_balance_along(clawed_back_may, place, deliver, county_manager):
+    clawback = clawed_back_may.total
+    with time_machine.travel(at(2026, 6, 10)):
+        june_order = deliver(place(quantity=5))
+    with time_machine.travel(at(2026, 7, 1, 2)):
+        report = commissions.build_statements(month=date(2026, 6, 1))
+
+    june = CommissionStatement.objects.get(month=date(2026, 6, 1))
+    clawed_back_may.refresh_from_db()
+    assert report.carried == 1
+    assert clawed_back_may.total == Decimal("0.00")
+    assert june.total == june_order.commission_total + clawback
+    carried_in = june.entries.get(kind=E.ADJUSTMENT)
+    assert carried_in.amount == clawback
+    assert "2026-05" in carried_in.note
+    _ledger_balances()
+    # June pays what is left after the clawback; May is never paid
+    commissions.approve_statement(statement=june, actor=county_manager)
+    commissions.mark_paid(statement=june, actor=county_manager)
+    assert CommissionEntry.objects.get(kind=E.PAYOUT, statement=june).amount == -june.total
+    assert commissions.build_statements(month=date(2026, 6, 1)).carried == 0  # a rebuild carries nothing twice
+    _ledger_balances()
+
+
+def test_a_zero_statement_is_approved_and_closed_without_a_payout(place, deliver, staff_a, county_manager):
+    with time_machine.travel(at(2026, 9, 5)):
+        order = deliver(place())
+        services.return_order(order=order, actor=staff_a, reason="退")
+    commissions.build_statements(month=date(2026, 9, 1))
+    statement = CommissionStatement.objects.get()
+    assert statement.total == Decimal("0.00")
+
+    commissions.approve_statement(statement=statement, actor=county_manager)
+    commissions.mark_paid(statement=statement, actor=county_manager)
+
+    statement.refresh_from_db()
+    assert statement.status == CommissionStatement.Status.PAID
+    assert not CommissionEntry.objects.filter(kind=E.PAYOUT).exists()
+    _ledger_balances()
+
+
+def test_approving_refuses_a_statement_that_changed_since_it_was_shown(statement_a, county_manager):
+    with pytest.raises(commissions.CommissionError, match="changed"):
+        commissions.approve_statement(
+            statement=statement_a, actor=county_manager, expected_total=statement_a.total + Decimal("1.00")
+        )
+
+    statement_a.refresh_from_db()
+    assert statement_a.status == CommissionStatement.Status.DRAFT
+
+
+# --- the county's confirmation pages --------------------------------------------------------------------
+
+EN = {"django_language": "en"}
+
+
+@pytest.fixture
+def county_client(client, county_manager):
+    client.force_login(county_manager)
+    client.cookies.load(EN)
+    return client
+
+
+@pytest.mark.parametrize("action", ["approve", "paid"])
+def test_money_moves_only_after_a_confirmation_page(county_client, statement_a, county_manager, action):
+    if action == "paid":
+        commissions.approve_statement(statement=statement_a, actor=county_manager)
+
+    page = county_client.get(f"/county/statements/{statement_a.pk}/{action}/")
+
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert statement_a.service_center.name in body
+    assert "2026-09" in body
+    assert f"{statement_a.total:.2f}" in body
+    assert 'method="post"' in body
+    assert "csrfmiddlewaretoken" in body
+    assert f'name="total" value="{statement_a.total:.2f}"' in body
+    statement_a.refresh_from_db()
+    assert statement_a.status == ("draft" if action == "approve" else "approved")  # a GET changes nothing
+
+
+def test_the_confirmation_page_of_a_statement_below_zero_says_it_carries_forward(county_client, clawed_back_may):
+    page = county_client.get(f"/county/statements/{clawed_back_may.pk}/approve/")
+
+    assert page.status_code == 200
+    assert "carries forward" in page.content.decode()
+    assert 'name="total"' not in page.content.decode()  # no button to press
+
+
+@pytest.mark.parametrize("action", ["approve", "paid"])
+def test_a_refused_action_on_a_statement_below_zero_is_a_message_not_a_500(county_client, clawed_back_may, action):
+    if action == "paid":  # approved before approval refused them
+        CommissionStatement.objects.filter(pk=clawed_back_may.pk).update(status=CommissionStatement.Status.APPROVED)
+
+    response = county_client.post(
+        f"/county/statements/{clawed_back_may.pk}/{action}/", {"total": f"{clawed_back_may.total:.2f}"}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert "carries forward" in " ".join(str(m) for m in response.context["messages"])
+    assert not CommissionEntry.objects.filter(kind=E.PAYOUT, statement=clawed_back_may).exists()
+
+
+def test_a_post_without_the_amount_shown_moves_no_money(county_client, statement_a):
+    response = county_client.post(f"/county/statements/{statement_a.pk}/approve/", {"total": "x"})
+
+    assert response.status_code == 302
+    statement_a.refresh_from_db()
+    assert statement_a.status == CommissionStatement.Status.DRAFT

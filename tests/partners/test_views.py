@@ -46,9 +46,9 @@ def test_a_user_without_a_station_sees_a_clear_page(client, db, url):
 def test_a_county_manager_without_a_station_sees_their_county(client, county_manager, station_a):
     client.force_login(county_manager)
 
-    response = client.get("/")
+    response = client.get("/", follow=True)  # home is the county workspace (issue #12)
 
-    assert response.status_code == 403
+    assert response.redirect_chain == [("/county/", 302)]
     assert station_a.village.county.name in response.content.decode()
 
 

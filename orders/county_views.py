@@ -1,0 +1,30 @@
+"""The site's home page, and the county workspace: the county's day and what waits for its decision."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+
+from partners.access import counties_of_user, county_manager_required, staff_of_request
+
+from . import county_selectors, views
+
+
+@login_required
+def home(request):
+    """A station's dashboard; for a county manager (or an admin) who works at no station, their county workspace.
+
+    Station staff pay nothing extra here: the membership looked up is the one the dashboard uses.
+    """
+    if staff_of_request(request) is None and counties_of_user(request.user):
+        return redirect("county-home")
+    return views.dashboard(request)
+
+
+@county_manager_required
+def workspace(request):
+    counties = request.counties
+    context = {
+        "figures": county_selectors.today_figures(counties),
+        "unplanned": county_selectors.unplanned_reasons(counties),
+        "decisions": county_selectors.statement_decisions(counties),
+    }
+    return render(request, "county/workspace.html", context)
