@@ -518,3 +518,94 @@ class CommissionEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise LedgerIsAppendOnly("commission entries are never deleted; post an adjustment instead")
+
+
+# --- stock movements: every change of a Stock row, append-only --------------------
+
+
+class StockMovementQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise LedgerIsAppendOnly("stock movements are never updated; record a correcting movement instead")
+
+    def delete(self):
+        raise LedgerIsAppendOnly("stock movements are never deleted; record a correcting movement instead")
+
+
+class StockMovement(models.Model):
+    """One change of a product's stock at a warehouse: the sums of its deltas are the Stock row.
+
+    Written by orders.stock in the transaction that moves the Stock row; never updated, never deleted.
+    """
+
+    class Kind(models.TextChoices):
+        OPENING = "opening", _("opening balance")  # the row as it stood when this ledger started
+        RECEIVED = "received", _("received")  # goods in at the warehouse: on hand +
+        COUNTED = "counted", _("counted")  # a stock-take: on hand corrected to the count (either sign, or 0)
+        WRITTEN_OFF = "written_off", _("written off")  # damaged, lost, expired: on hand -
+        RESERVED = "reserved", _("reserved")  # an order placed: reserved +
+        RELEASED = "released", _("released")  # an order cancelled: reserved -
+        SHIPPED = "shipped", _("shipped")  # the truck left with an order: on hand - and reserved -
+        RETURNED = "returned", _("returned")  # an order brought back: on hand +
+
+    ORDER_KINDS = ("reserved", "released", "shipped", "returned")
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("product"))
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+", verbose_name=_("warehouse"))
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    on_hand_delta = models.IntegerField(_("on hand change"), default=0)
+    reserved_delta = models.IntegerField(_("reserved change"), default=0)
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="stock_movements",
+        verbose_name=_("order"),
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    objects = StockMovementQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("stock movement")
+        verbose_name_plural = _("stock movements")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # Each kind moves only its own column(s), in its own direction.
+            models.CheckConstraint(
+                condition=Q(kind="opening", on_hand_delta__gte=0, reserved_delta__gte=0)
+                | Q(kind__in=["received", "returned"], on_hand_delta__gt=0, reserved_delta=0)
+                | Q(kind="counted", reserved_delta=0)
+                | Q(kind="written_off", on_hand_delta__lt=0, reserved_delta=0)
+                | Q(kind="reserved", on_hand_delta=0, reserved_delta__gt=0)
+                | Q(kind="released", on_hand_delta=0, reserved_delta__lt=0)
+                | Q(kind="shipped", on_hand_delta__lt=0, reserved_delta=F("on_hand_delta")),
+                name="stock_movement_deltas_by_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["reserved", "released", "shipped", "returned"], order__isnull=False)
+                | Q(kind__in=["opening", "received", "counted", "written_off"], order__isnull=True),
+                name="stock_movement_order_for_order_kinds",
+            ),
+        ]
+        indexes = [models.Index(fields=["product", "warehouse", "created_at"], name="stock_movement_row_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.on_hand_delta:+d}/{self.reserved_delta:+d}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise LedgerIsAppendOnly("stock movements are never updated; record a correcting movement instead")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerIsAppendOnly("stock movements are never deleted; record a correcting movement instead")
