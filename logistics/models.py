@@ -310,6 +310,9 @@ class WebhookDelivery(models.Model):
     last_error = models.CharField(_("last error"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    # Claimed by a worker for the POST (see orders.Notification.claimed_until), and when a retry is due.
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True, editable=False)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("webhook delivery")

@@ -108,10 +108,12 @@ def deliver_webhook(self, delivery_id: int) -> str:
 
 @shared_task(time_limit=120, soft_time_limit=100)
 def resend_stuck_webhooks() -> int:
-    """Re-queue webhook deliveries whose task was lost (left pending by a broker outage at commit)."""
+    """Re-queue webhook deliveries whose task was lost: never queued (a broker outage at commit), or whose retry
+    vanished (a broker restart, a worker killed mid-POST), once their backoff and grace have passed."""
+    from ruralshop.broker import delay_each
+
     from . import webhooks
 
-    ids = webhooks.stuck_ids()
-    for delivery_id in ids:
-        deliver_webhook.delay(delivery_id)
+    ids = webhooks.requeue(webhooks.stuck_ids())
+    delay_each(deliver_webhook, ids, left_for="the next resend_stuck_webhooks")
     return len(ids)

@@ -14,7 +14,7 @@ import urllib.request
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from ruralshop.broker import delay_each_on_commit
@@ -80,24 +80,55 @@ def queue_batch_event(batch: DeliveryBatch, event: str) -> int:
     return len(deliveries)
 
 
+# As the SMS outbox (orders.notifications): a claim longer than the task's hard time limit (60 s), and how
+# long past its due time a delivery waits for its task before the re-queue takes the task for lost.
+CLAIM_FOR = timedelta(minutes=2)
 STUCK_AFTER = timedelta(minutes=10)
+REQUEUE_BATCH = 1000
 
 
-def stuck_ids() -> list[int]:
-    """Pending deliveries never tried ten minutes after they were written: their task was lost (a broker outage
-    at commit, a broker restart).  Re-queued by ``tasks.resend_stuck_webhooks``; a receiver that gets one twice
-    tells by the ``delivery`` id in the body (webhooks are at least once)."""
-    cutoff = timezone.now() - STUCK_AFTER
-    stuck = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, attempts=0, created_at__lt=cutoff)
-    return list(stuck.order_by("pk").values_list("pk", flat=True)[:1000])
+def _stuck(now) -> Q:
+    """Pending, held by no live worker, and its task overdue: never tried STUCK_AFTER after it was written (a
+    broker outage at commit), or still untried STUCK_AFTER after its retry was due (the retry was lost)."""
+    cutoff = now - STUCK_AFTER
+    return (
+        Q(status=WebhookDelivery.Status.PENDING)
+        & (Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        & (Q(next_attempt_at__isnull=True, created_at__lt=cutoff) | Q(next_attempt_at__lt=cutoff))
+    )
+
+
+def stuck_ids(*, now=None) -> list[int]:
+    """Deliveries whose task was lost, re-queued by ``tasks.resend_stuck_webhooks``; a receiver that gets one
+    twice (a worker killed after the POST) tells by the ``delivery`` id in the body (webhooks are at least once)."""
+    stuck = WebhookDelivery.objects.filter(_stuck(now or timezone.now()))
+    return list(stuck.order_by("pk").values_list("pk", flat=True)[:REQUEUE_BATCH])
+
+
+def requeue(ids: list[int], *, now=None) -> list[int]:
+    """Claim the re-queue of ``ids`` still stuck (conditional: of two runs, or a run and a retry, one wins)."""
+    if not ids:
+        return []
+    now = now or timezone.now()
+    with transaction.atomic():
+        WebhookDelivery.objects.filter(_stuck(now), pk__in=ids).update(next_attempt_at=now)
+        mine = WebhookDelivery.objects.filter(pk__in=ids, next_attempt_at=now)
+        return list(mine.order_by("pk").values_list("pk", flat=True))
 
 
 def deliver(delivery_id: int) -> str:
-    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
-    if delivery is None or delivery.status != WebhookDelivery.Status.PENDING:
+    """Claim the delivery, POST it with no transaction open, record the outcome; SKIPPED if another worker has it."""
+    now = timezone.now()
+    # The claim: a duplicate of the task, the re-queue and a late retry find it claimed (or delivered) and skip.
+    claimed = (
+        WebhookDelivery.objects.filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        .update(attempts=F("attempts") + 1, claimed_until=now + CLAIM_FOR, next_attempt_at=now + CLAIM_FOR)
+    )
+    if not claimed:
         return SKIPPED
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1)
-    attempts = delivery.attempts + 1
+    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    attempts = delivery.attempts
     body = json.dumps({**delivery.payload, "delivery": delivery.pk}, separators=(",", ":")).encode()
     request = urllib.request.Request(  # noqa: S310 - the admin registers https URLs of known companies
         delivery.endpoint.url,
@@ -120,15 +151,27 @@ def deliver(delivery_id: int) -> str:
         error = str(exc)[:500]
     if code is not None and 200 <= code < 300:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            status=WebhookDelivery.Status.DELIVERED, last_response_code=code, last_error="", delivered_at=timezone.now()
+            status=WebhookDelivery.Status.DELIVERED,
+            last_response_code=code,
+            last_error="",
+            delivered_at=timezone.now(),
+            claimed_until=None,
+            next_attempt_at=None,
         )
         return DELIVERED
     final = attempts >= MAX_ATTEMPTS
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+    # Conditional on our attempt: a claim that lapsed during a hung POST may have been taken by another worker.
+    recorded = WebhookDelivery.objects.filter(
+        pk=delivery.pk, status=WebhookDelivery.Status.PENDING, attempts=attempts
+    ).update(
         status=WebhookDelivery.Status.FAILED if final else WebhookDelivery.Status.PENDING,
         last_response_code=code,
         last_error=error or f"HTTP {code}",
+        claimed_until=None,
+        next_attempt_at=None if final else timezone.now() + timedelta(seconds=backoff(attempts)),
     )
+    if not recorded:
+        return SKIPPED
     return FAILED if final else RETRY
 
 
@@ -137,5 +180,7 @@ def resend(delivery: WebhookDelivery) -> None:
     from .tasks import deliver_webhook
 
     with transaction.atomic():
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(status=WebhookDelivery.Status.PENDING, attempts=0)
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=WebhookDelivery.Status.PENDING, attempts=0, claimed_until=None, next_attempt_at=timezone.now()
+        )
         deliver_webhook.delay_on_commit(delivery.pk)

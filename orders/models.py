@@ -365,6 +365,12 @@ class Notification(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # A worker claims the message before the gateway call and holds it until then: another delivery of
+    # its task leaves it alone meanwhile; a worker killed mid-send lets it go when the time passes.
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True, editable=False)
+    # When the retry of a failed attempt is due; a message still pending well after it has lost its
+    # retry task (a broker restart) and is queued again by resend_stuck_notifications.
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("notification")

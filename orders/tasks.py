@@ -13,7 +13,11 @@ from . import notifications
     soft_time_limit=45,
 )
 def send_notification(self, notification_id: int) -> str:
-    """Send one outbox message; on a gateway error retry with exponential backoff (30 s, 1, 2, 4... min)."""
+    """Send one outbox message; on a gateway error retry with exponential backoff (30 s, 1, 2, 4... min).
+
+    A retry lost with its broker is queued again by ``resend_stuck_notifications``; the claim in
+    ``notifications.send`` makes a duplicate of this task harmless.
+    """
     outcome = notifications.send(notification_id)
     if outcome == notifications.RETRY:
         raise self.retry(countdown=notifications.backoff(self.request.retries))
@@ -22,10 +26,12 @@ def send_notification(self, notification_id: int) -> str:
 
 @shared_task(time_limit=120, soft_time_limit=100)
 def resend_stuck_notifications() -> int:
-    """Re-queue pending messages whose task was lost (a broker restart, a worker killed before it ran)."""
-    ids = notifications.stuck_ids()
-    for notification_id in ids:
-        send_notification.delay(notification_id)
+    """Re-queue pending messages whose task was lost: never queued (a broker outage at commit), or whose
+    retry vanished (a broker restart, a worker killed mid-send), once their backoff and grace have passed."""
+    from ruralshop.broker import delay_each
+
+    ids = notifications.requeue(notifications.stuck_ids())
+    delay_each(send_notification, ids, left_for="the next resend_stuck_notifications")
     return len(ids)
 
 

@@ -22,6 +22,11 @@ def delay_each_on_commit(task, ids: list[int], *, left_for: str) -> None:
         transaction.on_commit(lambda: _delay_each(task, ids, left_for=left_for))
 
 
+def delay_each(task, ids: list[int], *, left_for: str) -> None:
+    """``task.delay(id)`` for each id now (outside a transaction: a periodic re-queue); an outage leaves the rest."""
+    _delay_each(task, list(ids), left_for=left_for)
+
+
 def _delay_each(task, ids: list[int], *, left_for: str) -> None:
     for queued, pk in enumerate(ids):
         try:

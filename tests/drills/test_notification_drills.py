@@ -71,10 +71,13 @@ def test_a_worker_killed_mid_batch_loses_no_sms_and_sends_none_twice(children, t
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(timeout=10)
 
-    # then three were sent and recorded; the fourth is back to pending (its claim rolled back), none lost
+    # then three were sent and recorded; the fourth is still pending, claimed by the dead worker until its
+    # claim lapses (no transaction was open to roll back: the claim was committed before the gateway call)
     assert len(sms_stub.sends(sms_log)) == 3
     assert Notification.objects.filter(status=N.SENT).count() == 3
-    assert Notification.objects.filter(status=N.PENDING, attempts=0).count() == MESSAGES - 3
+    assert Notification.objects.filter(status=N.PENDING, attempts=0).count() == MESSAGES - 4
+    killed = Notification.objects.get(status=N.PENDING, attempts=1)
+    assert killed.claimed_until is not None
 
     # when the worker is restarted
     children.celery_worker(env=env, log=tmp_path / "worker-2.log")
@@ -84,9 +87,15 @@ def test_a_worker_killed_mid_batch_loses_no_sms_and_sends_none_twice(children, t
     stuck = Notification.objects.filter(status=N.PENDING)
     wait_until(lambda: stuck.count() == 1, timeout=10, what="the outbox to show one pending")
 
-    # when beat's re-queue task runs after ten minutes (the created_at moved back), and later the broker
-    # hands the killed worker's unacknowledged message out again (visibility timeout)
-    Notification.objects.update(created_at=F("created_at") - timedelta(minutes=11))
+    # when beat's re-queue task runs once the dead worker's claim has lapsed and ten minutes more have passed
+    # (the times moved back), and later the broker hands the killed worker's unacknowledged message out again
+    # (visibility timeout)
+    earlier = timedelta(minutes=13)
+    Notification.objects.update(
+        created_at=F("created_at") - earlier,
+        claimed_until=F("claimed_until") - earlier,
+        next_attempt_at=F("next_attempt_at") - earlier,
+    )
     assert children.python(REQUEUE, env=env).stdout.strip() == "1"
     wait_until(lambda: not stuck.exists(), timeout=20, what="the stuck SMS to be sent")
     children.python(REDELIVER, env=env)
@@ -95,4 +104,6 @@ def test_a_worker_killed_mid_batch_loses_no_sms_and_sends_none_twice(children, t
     # then every SMS was sent exactly once: the redelivery found it sent and skipped it
     wait_until(lambda: "skipped" in (tmp_path / "worker-2.log").read_text(), timeout=10, what="a skipped task")
     assert Counter(sms_stub.sends(sms_log)) == {f"DRILL{i:02d}": 1 for i in range(MESSAGES)}
-    assert Notification.objects.filter(status=N.SENT, attempts=1).count() == MESSAGES
+    assert Notification.objects.filter(status=N.SENT).count() == MESSAGES
+    assert Notification.objects.filter(status=N.SENT, attempts=1).count() == MESSAGES - 1
+    assert Notification.objects.get(pk=killed.pk).attempts == 2  # the killed attempt, then the one that sent it
