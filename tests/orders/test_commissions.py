@@ -505,3 +505,14 @@ def test_a_post_without_the_amount_shown_moves_no_money(county_client, statement
     assert response.status_code == 302
     statement_a.refresh_from_db()
     assert statement_a.status == CommissionStatement.Status.DRAFT
+
+
+def test_the_command_says_what_it_carried_forward(clawed_back_may, place, deliver):
+    with time_machine.travel(at(2026, 6, 10)):
+        deliver(place(quantity=5))
+    out = StringIO()
+
+    with time_machine.travel(at(2026, 7, 1, 2)):
+        call_command("build_statements", "--month", "2026-06", stdout=out)
+
+    assert "2026-06: 1 entries filed into 1 statements; 1 below zero carried forward" in out.getvalue()

@@ -27,4 +27,5 @@ class Command(BaseCommand):
             return
         for m in months:
             report = commissions.build_statements(month=m)
-            self.stdout.write(f"{m:%Y-%m}: {report.entries} entries filed into {report.statements} statements")
+            carried = f"; {report.carried} below zero carried forward" if report.carried else ""
+            self.stdout.write(f"{m:%Y-%m}: {report.entries} entries filed into {report.statements} statements{carried}")
