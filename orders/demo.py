@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from partners.models import CountyManager, ServiceCenter, StationStaff, Warehouse
 
-from . import commissions, services
+from . import commissions, services, stock
 from .models import Category, CommissionRule, CommissionStatement, Order, Product, Promotion, Seller, Stock
 
 S = Order.Status
@@ -198,15 +198,17 @@ def seed_catalog() -> dict[str, int]:
             },
         )
         created["products"] += made
+    # Goods in through the stock service, as a warehouse receives them: each row starts with its movement.
     existing = set(Stock.objects.values_list("product_id", "warehouse_id"))
-    new_stock = [
-        Stock(product=p, warehouse=w, on_hand=rng.randrange(40, 120) if p.price > 1000 else rng.randrange(300, 900))
-        for p in Product.objects.all()
-        for w in Warehouse.objects.all()
-        if (p.pk, w.pk) not in existing
-    ]
-    Stock.objects.bulk_create(new_stock)
-    created["stock rows"] = len(new_stock)
+    for product in Product.objects.order_by("pk"):
+        for warehouse in Warehouse.objects.order_by("pk"):
+            if (product.pk, warehouse.pk) in existing:
+                continue
+            quantity = rng.randrange(40, 120) if product.price > 1000 else rng.randrange(300, 900)
+            stock.receive_stock(
+                product=product, warehouse=warehouse, quantity=quantity, actor=None, note="演示期初入库"
+            )
+            created["stock rows"] += 1
     now = timezone.now()
     Promotion.objects.get_or_create(
         name="双11 家电节 9折",

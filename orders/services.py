@@ -15,7 +15,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,9 +22,11 @@ from partners.models import ServiceCenter, Villager
 from ruralshop.broker import delay_each_on_commit
 
 from . import commissions, money, pricing
-from .models import Notification, Order, OrderEvent, OrderLine, Product, Stock
+from . import stock as stock_ledger
+from .models import Notification, Order, OrderEvent, OrderLine, Product, Stock, StockMovement
 
 S = Order.Status
+K = StockMovement.Kind
 
 # (from, to): the order life cycle of the design, and nothing else.
 TRANSITIONS = {
@@ -153,26 +154,6 @@ def transition(order: Order, *, to: str, actor=None, note: str = "", **fields) -
     return order
 
 
-def _move_stock(order: Order, *, reserved: int = 0, on_hand: int = 0) -> None:
-    """Add ``reserved``/``on_hand`` times each line's quantity to the warehouse stock.
-
-    Rows are locked in primary-key order, so two orders touching the same
-    products cannot deadlock; the CHECK constraint stops any negative result.
-    """
-    quantities = dict(order.lines.values_list("product_id", "quantity"))
-    stocks = list(
-        Stock.objects.select_for_update()
-        .filter(warehouse_id=order.warehouse_id, product_id__in=quantities)
-        .order_by("pk")
-        .values_list("pk", "product_id")
-    )
-    for stock_pk, product_id in stocks:
-        qty = quantities[product_id]
-        Stock.objects.filter(pk=stock_pk).update(
-            reserved=F("reserved") + reserved * qty, on_hand=F("on_hand") + on_hand * qty
-        )
-
-
 def transition_many(order_ids: list[int], *, from_status: str, to: str, actor=None, note: str = "", **fields) -> int:
     """Move every order of ``order_ids`` from ``from_status`` to ``to``, or none of them.
 
@@ -200,31 +181,6 @@ def transition_many(order_ids: list[int], *, from_status: str, to: str, actor=No
     return moved
 
 
-def _move_stock_of_orders(order_ids: list[int], *, reserved: int = 0, on_hand: int = 0) -> None:
-    """Stock movement for many orders: one UPDATE per product touched (not per order), rows locked in pk order."""
-    totals = (
-        OrderLine.objects.filter(order_id__in=order_ids)
-        .values("order__warehouse_id", "product_id")
-        .annotate(quantity=Sum("quantity"))
-        .order_by()
-    )
-    by_key = {(t["order__warehouse_id"], t["product_id"]): t["quantity"] for t in totals}
-    if not by_key:
-        return
-    stocks = list(
-        Stock.objects.select_for_update()
-        .filter(product_id__in={p for _, p in by_key}, warehouse_id__in={w for w, _ in by_key})
-        .order_by("pk")
-        .values_list("pk", "warehouse_id", "product_id")
-    )
-    for stock_pk, warehouse_id, product_id in stocks:
-        qty = by_key.get((warehouse_id, product_id))
-        if qty:
-            Stock.objects.filter(pk=stock_pk).update(
-                reserved=F("reserved") + reserved * qty, on_hand=F("on_hand") + on_hand * qty
-            )
-
-
 def depart_orders(order_ids: list[int], *, actor=None) -> int:
     """A batch left the warehouse: its orders go in transit and their units leave the stock."""
     with transaction.atomic():
@@ -232,7 +188,7 @@ def depart_orders(order_ids: list[int], *, actor=None) -> int:
             moved = transition_many(order_ids, from_status=S.BATCHED, to=S.IN_TRANSIT, actor=actor)
         except InvalidTransition:
             raise OrderError(_("Some orders of this batch are no longer waiting for departure.")) from None
-        _move_stock_of_orders(order_ids, reserved=-1, on_hand=-1)
+        stock_ledger.move_stock_for_orders(order_ids=order_ids, kind=K.SHIPPED, actor=actor)
     return moved
 
 
@@ -268,21 +224,24 @@ def ship_again(*, order: Order, actor, note: str = "") -> Order:
         raise InvalidTransition(order, S.CONFIRMED)
     with transaction.atomic():
         transition(order, to=S.CONFIRMED, actor=actor, note=note or _("shipped again"))
-        lines = list(order.lines.select_related("product").order_by("product_id"))
-        stocks = {
-            st.product_id: st
-            for st in Stock.objects.filter(
-                warehouse_id=order.warehouse_id, product_id__in=[ln.product_id for ln in lines]
-            )
-        }
+        lines = {line.product_id: line for line in order.lines.select_related("product")}
         short = []
-        for line in lines:
-            stock = stocks.get(line.product_id)
-            if stock is None or not _reserve(stock_id=stock.pk, quantity=line.quantity):
-                available = stock.available if stock else 0
-                short.append(ShortLine(line.product.sku, line.product.name, line.quantity, available))
-        if short:
-            raise InsufficientStock(short)
+        # In primary-key order of the stock rows, as placement reserves: no deadlock between the two.
+        stocks = Stock.objects.filter(warehouse_id=order.warehouse_id, product_id__in=lines).order_by("pk")
+        for row in stocks:
+            if not _reserve(stock_id=row.pk, quantity=lines[row.product_id].quantity):
+                short.append(row.product_id)
+        unstocked = set(lines) - {row.product_id for row in stocks}
+        if short or unstocked:
+            fresh = {st.product_id: st.available for st in Stock.objects.filter(warehouse_id=order.warehouse_id)}
+            raise InsufficientStock(
+                [
+                    ShortLine(line.product.sku, line.product.name, line.quantity, fresh.get(pid, 0))
+                    for pid, line in lines.items()
+                    if pid in short or pid in unstocked
+                ]
+            )
+        stock_ledger.record_order_movements(order_ids=[order.pk], kind=K.RESERVED, actor=actor, note=note)
     return order
 
 
@@ -546,6 +505,18 @@ def _place_new(
                     _short_lines(lines, products, fresh)
                     or [ShortLine(product.sku, product.name, qty, fresh[stock.product_id].available)]
                 )
+        # The record of the reservation, from the lines in hand: one INSERT.
+        StockMovement.objects.bulk_create(
+            StockMovement(
+                product_id=ol.product.pk,
+                warehouse_id=warehouse.pk,
+                order_id=order.pk,
+                kind=K.RESERVED,
+                reserved_delta=ol.quantity,
+                actor=placed_by,
+            )
+            for ol in order_lines
+        )
     return Placement(order=order, created=True, lines=tuple(order_lines))
 
 
@@ -577,7 +548,7 @@ def cancel_order(*, order: Order, actor, reason: str = "") -> Order:
         was_reserved = order.status != S.DRAFT
         transition(order, to=S.CANCELLED, actor=actor, note=reason)
         if was_reserved:
-            _move_stock(order, reserved=-1)
+            stock_ledger.move_stock_for_orders(order_ids=[order.pk], kind=K.RELEASED, actor=actor, note=reason)
     return order
 
 
@@ -628,7 +599,7 @@ def return_order(*, order: Order, actor, reason: str) -> Order:
         )
     with transaction.atomic():
         transition(order, to=S.RETURNED, actor=actor, note=reason)
-        _move_stock(order, on_hand=+1)
+        stock_ledger.move_stock_for_orders(order_ids=[order.pk], kind=K.RETURNED, actor=actor, note=reason)
         commissions.post_reversal(order=order, actor=actor, note=reason)
     return order
 
@@ -637,7 +608,7 @@ def depart(*, order: Order, actor=None) -> Order:
     """The truck left the county warehouse: the reserved units leave its stock."""
     with transaction.atomic():
         transition(order, to=S.IN_TRANSIT, actor=actor)
-        _move_stock(order, reserved=-1, on_hand=-1)
+        stock_ledger.move_stock_for_orders(order_ids=[order.pk], kind=K.SHIPPED, actor=actor)
     return order
 
 

@@ -10,7 +10,7 @@ from orders import services
 from orders import stock as stocks
 from orders.models import LedgerIsAppendOnly, Order, Stock, StockMovement
 from tests.conftest import requires_postgres
-from tests.factories import ProductFactory
+from tests.factories import StockFactory, ProductFactory
 
 K = StockMovement.Kind
 
@@ -161,8 +161,7 @@ def test_the_database_itself_refuses_to_change_or_delete_a_movement(pump, wareho
 def test_the_helpers_for_the_order_services_keep_the_row_equal_to_its_movements(pump, warehouse_a, staff_a, place_at_a):
     # given 10 pumps received, and an order placed for 3 whose reservation is recorded as placement would
     stocks.receive_stock(product=pump, warehouse=warehouse_a, quantity=10, actor=staff_a)
-    order = place_at_a((pump, 3), notify=False).order
-    stocks.record_order_movements(order_ids=[order.pk], kind=K.RESERVED, actor=staff_a)
+    order = place_at_a((pump, 3), notify=False).order  # placement records its reservation itself
     assert_row_equals_its_movements(pump, warehouse_a)
 
     # when it is confirmed, batched and leaves on the truck, moved and recorded by move_stock_for_orders
@@ -183,11 +182,6 @@ def test_it_refuses_an_order_kind_it_does_not_know(order_placed):
         stocks.record_order_movements(order_ids=[order_placed.pk], kind=K.RECEIVED)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="orders.services does not record its stock movements yet: the lead wires record_order_movements / "
-    "move_stock_for_orders into place_order, cancel_order, depart(_orders) and return_order, then drops this mark",
-)
 def test_the_order_services_record_every_stock_change_they_make(pump, warehouse_a, staff_a, place_at_a, deliver):
     stocks.receive_stock(product=pump, warehouse=warehouse_a, quantity=10, actor=staff_a)
     cancelled = place_at_a((pump, 1), key="c", notify=False).order
@@ -208,8 +202,9 @@ def test_it_lists_a_row_that_differs_from_its_movements(fertilizer_stock, wareho
     assert [(s.pk, level) for s, level in mismatches] == [(fertilizer_stock.pk, stocks.StockLevel(0, 0))]
 
 
-def test_the_migration_turns_the_rows_as_they_stand_into_opening_balances(order_placed, fertilizer_stock):
+def test_the_migration_turns_the_rows_as_they_stand_into_opening_balances(fertilizer, warehouse_a):
     # given a row from before the ledger: 20 on hand, 2 reserved by a placed order
+    StockFactory(product=fertilizer, warehouse=warehouse_a, on_hand=20, reserved=2)
     migration = importlib.import_module("orders.migrations.0006_stock_movement")
 
     migration.record_opening_balances(django_apps, None)
