@@ -47,7 +47,8 @@ def send(notification_id: int) -> str:
         return SKIPPED
     try:
         get_backend().send(recipient=notification.recipient, text=render(notification.template, notification.payload))
-    except Exception as exc:  # SmsError, a soft time limit, a bug in a template: the claim is given back
+    except Exception as exc:  # SmsError, a soft time limit, a template's bug: the claim is given back, and
+        # the message waits for its retry (SmsError) or, the task failing, for the re-queue task
         outcome = _record_failure(notification, error=str(exc))
         if not isinstance(exc, SmsError):
             raise
@@ -72,7 +73,8 @@ def _claim(notification_id: int, *, now) -> Notification | None:
             "RETURNING id, recipient, template, payload, attempts",
             [adapt(until), adapt(until), notification_id, Notification.Status.PENDING, adapt(now)],
         )
-        return next(iter(list(claimed)), None)
+        rows = list(claimed)
+        return rows[0] if rows else None
     updated = (
         Notification.objects.filter(pk=notification_id, status=Notification.Status.PENDING)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
