@@ -346,7 +346,7 @@ def seed_statements() -> int:
     actor = county_user.user if county_user else None
     for statement in CommissionStatement.objects.filter(month__lt=this_month).order_by("month"):
         age = (this_month.year - statement.month.year) * 12 + this_month.month - statement.month.month
-        if age >= 2 and statement.status == CommissionStatement.Status.DRAFT:
+        if age >= 2 and statement.status == CommissionStatement.Status.DRAFT and statement.total >= 0:
             commissions.approve_statement(statement=statement, actor=actor)
         if age >= 3 and statement.status == CommissionStatement.Status.APPROVED:
             commissions.mark_paid(statement=statement, actor=actor)

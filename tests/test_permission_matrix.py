@@ -282,6 +282,20 @@ RULES: dict[str, Rule] = {
         post=county(REDIRECT, other=REDIRECT),
         post_allowed=frozenset({"county_a", "county_b", "admin"}),  # each plans their own county's warehouse
     ),
+    "county-exceptions": Rule(get=county(other=200)),  # county B sees its own (empty) queue
+    "exception-ship-again": Rule(
+        get=county(405, other=405),
+        post=county(REDIRECT),
+        post_allowed=frozenset({"county_a", "admin"}),
+        kwargs=lambda w: {"number": w.exception.number},
+    ),
+    "exception-cancel": Rule(
+        get=county(405, other=405),
+        post=county(REDIRECT),
+        post_allowed=frozenset({"county_a", "admin"}),
+        kwargs=lambda w: {"number": w.exception.number},
+        data=lambda w: {"reason": "找不到了"},
+    ),
     "batch-manifest": Rule(get=county(), kwargs=lambda w: {"code": w.batch_a.code}),
     "batch-manifest-csv": Rule(get=county(), kwargs=lambda w: {"code": w.batch_a.code}),
     # --- the station API
@@ -324,8 +338,7 @@ RULES: dict[str, Rule] = {
     "api-parcel": Rule(get=logistics_api(), kwargs=lambda w: {"label": w.parcel_a.label}),
     "api-parcel-exception": Rule(
         get=logistics_api(405, other=405),  # the method is refused before the batch is looked up
-        post=logistics_api(200),
-        post_allowed=frozenset({"logistics_a"}),
+        post=logistics_api(409),  # the run has not left: the parcel is not on a truck yet
         kwargs=lambda w: {"label": w.parcel_a.label},
         data=lambda w: {"kind": "damaged", "note": "矩阵"},
         json=True,
@@ -542,6 +555,11 @@ def build_world() -> World:
     services.depart(order=w.collected, actor=partner)
     services.arrive(order=w.collected, actor=partner, notify=False)
     services.hand_over(order=w.collected, actor=partner, pickup_code=w.collected.pickup_code)
+    w.exception = place()
+    services.confirm_payment(order=w.exception, actor=partner)
+    services.transition(w.exception, to=Order.Status.BATCHED, actor=partner)
+    services.depart(order=w.exception, actor=partner)
+    services.report_missing_or_damaged([w.exception.pk], actor=partner)
 
     w.statement_a = CommissionStatement.objects.create(service_center=station_a, month=date(2026, 10, 1))
     CommissionStatement.objects.create(service_center=station_b, month=date(2026, 10, 1))
@@ -553,6 +571,7 @@ def build_world() -> World:
         w.placed.number,
         w.at_station.number,
         w.collected.number,
+        w.exception.number,
         w.batch_a.code,
         w.parcel_a.label,
         station_a.name,
