@@ -212,8 +212,11 @@ def order_receipt(request, number: str):
     return render(request, "orders/receipt.html", {"order": order, "qr_svg": svg})
 
 
-def _act(request, number: str, action, form=None, form_name: str = ""):
-    """Run one order action; a refusal becomes a message (or a form error) on the order page."""
+def _act(request, number: str, action, form=None, form_name: str = "", done: str = "order-detail"):
+    """Run one order action; a refusal becomes a message (or a form error) on the order page.
+
+    ``done``: the page to show afterwards (the order page, or the receipt to print it paid).
+    """
     order = selectors.get_order_of_station(request.station, number)
     role = request.station_role
     if form is not None and not form.is_valid():
@@ -238,13 +241,14 @@ def _act(request, number: str, action, form=None, form_name: str = ""):
             "status": Order.Status(order.status).label,
         },
     )
-    return redirect("order-detail", number=order.number)
+    return redirect(done, number=order.number)
 
 
 @station_required
 @require_POST
 def order_confirm(request, number: str):
-    return _act(request, number, lambda order: services.confirm_payment(order=order, actor=request.user))
+    done = "order-receipt" if request.POST.get("next") == "receipt" else "order-detail"
+    return _act(request, number, lambda order: services.confirm_payment(order=order, actor=request.user), done=done)
 
 
 @station_required

@@ -112,9 +112,11 @@ def test_taking_payment_from_the_receipt_confirms_the_order(english, order_a):
     (form,) = confirm_forms(page, order_a.number)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)[1]
 
-    response = english.post(f"/orders/{order_a.number}/confirm/", {"csrfmiddlewaretoken": token})
+    response = english.post(f"/orders/{order_a.number}/confirm/", {"csrfmiddlewaretoken": token, "next": "receipt"})
 
+    assert 'name="next" value="receipt"' in form
     assert response.status_code == 302
+    assert response["Location"] == f"/orders/{order_a.number}/receipt/"  # back to print it, now paid
     order_a.refresh_from_db()
     assert order_a.status == S.CONFIRMED
 
