@@ -10,7 +10,7 @@ from orders import services
 from orders import stock as stocks
 from orders.models import LedgerIsAppendOnly, Order, Stock, StockMovement
 from tests.conftest import requires_postgres
-from tests.factories import StockFactory, ProductFactory
+from tests.factories import ProductFactory, StockFactory
 
 K = StockMovement.Kind
 
