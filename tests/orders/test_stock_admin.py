@@ -297,7 +297,9 @@ def test_it_imports_nothing_when_a_row_is_refused_at_confirmation(
     assert "Nothing was imported" in page
     assert "below the 4 units reserved" in page
     assert (levels(fertilizer_stock), levels(seeds_stock)) == ((20, 0), (5, 4))
-    assert StockMovement.objects.filter(order__isnull=True).count() == 1  # the seeds' first receipt only (and the reservation)
+    assert (
+        StockMovement.objects.filter(order__isnull=True).count() == 1
+    )  # the seeds' first receipt only (and the reservation)
 
 
 def test_it_exports_the_stock_as_csv(admin_client, fertilizer_stock, order_placed):
