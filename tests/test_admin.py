@@ -32,7 +32,9 @@ def demo(station_a, staff_a, county_manager, villager_a, fertilizer_stock):
     services.arrive(order=order)
     services.hand_over(order=order, actor=staff_a, pickup_code=order.pickup_code)
     product = fertilizer_stock.product
-    PromotionFactory(product=product, price="150.00", starts_at=timezone.now(), ends_at=timezone.now() + timedelta(days=1))
+    PromotionFactory(
+        product=product, price="150.00", starts_at=timezone.now(), ends_at=timezone.now() + timedelta(days=1)
+    )
     CommissionRuleFactory(seller=product.seller, rate="4.00")
 
 
