@@ -170,5 +170,6 @@ def test_the_receipt_offers_to_take_payment_and_prints_without_buttons_or_messag
     page.emulate_media(media="screen")
 
     take_payment.click()
-    page.wait_for_url(f"**/orders/{number}/")
+    page.wait_for_url(f"**/orders/{number}/receipt/")  # back on the receipt, to print it paid
     assert Order.objects.get(number=number).status == Order.Status.CONFIRMED
+    expect(take_payment).to_have_count(0)
