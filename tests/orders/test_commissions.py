@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
+from django.utils import translation
 
 from orders import commissions, services
 from orders.models import CommissionEntry, CommissionStatement, LedgerIsAppendOnly, Order, Stock
@@ -18,6 +19,13 @@ from tests.factories import CountyManagerFactory, UserFactory
 
 E = CommissionEntry.Kind
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(autouse=True)
+def english():
+    # The refusals are matched on their English text; the default language is Chinese.
+    with translation.override("en"):
+        yield
 
 
 def at(year, month, day, hour=12):

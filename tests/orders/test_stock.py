@@ -5,6 +5,7 @@ import importlib
 import pytest
 from django.apps import apps as django_apps
 from django.db import IntegrityError, connection, transaction
+from django.utils import translation
 
 from orders import services
 from orders import stock as stocks
@@ -13,6 +14,13 @@ from tests.conftest import requires_postgres
 from tests.factories import ProductFactory, StockFactory
 
 K = StockMovement.Kind
+
+
+@pytest.fixture(autouse=True)
+def english():
+    # The refusals are matched on their English text; the default language is Chinese.
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
