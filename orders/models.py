@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from partners.models import ServiceCenter, Villager, Warehouse
 
@@ -545,7 +546,7 @@ class StockMovement(models.Model):
 
     class Kind(models.TextChoices):
         OPENING = "opening", _("opening balance")  # the row as it stood when this ledger started
-        RECEIVED = "received", _("received")  # goods in at the warehouse: on hand +
+        RECEIVED = "received", pgettext_lazy("stock movement", "received")  # goods in at the warehouse: on hand +
         COUNTED = "counted", _("counted")  # a stock-take: on hand corrected to the count (either sign, or 0)
         WRITTEN_OFF = "written_off", _("written off")  # damaged, lost, expired: on hand -
         RESERVED = "reserved", _("reserved")  # an order placed: reserved +
