@@ -225,8 +225,8 @@ def _commit_batch(
                 )
                 for pk, number, station, kg, m3 in claimed
             )
-            # All or none (the rows are locked, so all): a refusal would roll the batch back.
-            order_services.transition_many(ids, from_status=S.CONFIRMED, to=S.BATCHED, note=batch.code)
+            # All or none (the rows are locked, so all): a refusal rolls the whole batch back.
+            order_services.transition_many(ids, from_status=S.CONFIRMED, to=S.BATCHED, note=batch.code, savepoint=False)
             # In a batch now: whatever reason an earlier run left goes with the batch (a run killed
             # before _record_reasons must not leave a truck's orders listed as waiting).
             UnplannedOrder.objects.filter(order_id__in=ids).delete()

@@ -154,7 +154,9 @@ def transition(order: Order, *, to: str, actor=None, note: str = "", **fields) -
     return order
 
 
-def transition_many(order_ids: list[int], *, from_status: str, to: str, actor=None, note: str = "", **fields) -> int:
+def transition_many(
+    order_ids: list[int], *, from_status: str, to: str, actor=None, note: str = "", savepoint: bool = True, **fields
+) -> int:
     """Move every order of ``order_ids`` from ``from_status`` to ``to``, or none of them.
 
     The one transition function, for one order and for many: a conditional
@@ -162,7 +164,9 @@ def transition_many(order_ids: list[int], *, from_status: str, to: str, actor=No
     cannot both succeed, and the events of the rows that moved, in one
     transaction of its own (a savepoint inside the caller's).  When not every
     row could move, nothing moves and InvalidTransition is raised: an event is
-    never written for an order that did not change.
+    never written for an order that did not change.  ``savepoint=False`` for
+    a caller whose own transaction is rolled back whole on a refusal (the
+    planner's batch): two statements fewer per batch.
     """
     if (from_status, to) not in TRANSITIONS:
         raise InvalidTransitionOf(from_status, to)
@@ -170,7 +174,7 @@ def transition_many(order_ids: list[int], *, from_status: str, to: str, actor=No
     if not order_ids:
         return 0
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         moved = Order.objects.filter(pk__in=order_ids, status=from_status).update(status=to, updated_at=now, **fields)
         if moved != len(order_ids):
             raise InvalidTransitionOf(from_status, to, stale=len(order_ids) - moved)
