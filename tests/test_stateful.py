@@ -1,0 +1,1342 @@
+"""A model-based (stateful) test of the whole order life cycle (issue #12).
+
+Hypothesis drives a small world (one county, its warehouse, two stations on one route with two
+trucks, three products, a partner and an assistant, a county manager, a logistics company with a
+key) through random sequences of everything a user or a task can do: register villagers, place
+orders (short of stock or not, through the page or the station API, replaying submission keys),
+confirm, cancel, plan dispatch, call a run off, depart, arrive, report parcel exceptions, receive
+with missing and damaged parcels, complete a run, resolve exceptions (ship again, cancel), hand
+over with the right and a wrong code (and pay on pickup), take returns, book stock in, count and
+write it off, build, approve and pay statements, post adjustments, and let days pass (with beat's
+tasks: planning at the cutoff, flagging uncollected parcels, last month's statements on the 9th).
+The user actions go through the real pages and APIs (Django's test client: /orders/new/, the
+order buttons, /deliveries/<id>/receive/, /county/..., the logistics API with a key, the station
+API); tasks and the warehouse call their service.  Most rules act on an order, run or statement
+that can take the step (``which`` picks one); the act_on_any_* rules try anything on anything.
+
+A model (``Model``) predicts each step's outcome; after every step the invariants compare the
+database with it:
+
+- stock: on_hand = initial + received - shipped at departure + returned, reserved = the lines of
+  the orders placed, confirmed or batched, 0 <= reserved <= on_hand;
+- orders: each in the status the model predicts, and each either in an end status (cancelled,
+  returned, collected after its return window) or with a next step some user can take;
+- commission: accruals = commission of the orders collected, reversals = minus that of the
+  orders returned, ledger per station = collected - returned + adjustments; every statement's
+  total is the sum of its entries, payouts are negative (-total), no negative statement is paid;
+- nothing answers 500;
+- every stock row is the sum of its recorded StockMovements (orders.stock).
+
+Known bugs being fixed by others are listed in KNOWN_BUGS: while listed, their violation is
+counted and reported as a warning at the end (never skipped silently), and a strict-xfail
+test below replays the minimal example hypothesis found; remove the name once fixed (the
+xfail then passes and fails the run, as a reminder).  STATEFUL_STRICT=1 ignores the list.
+
+Examples: STATEFUL_EXAMPLES (default 200 on PostgreSQL, 25 on SQLite), 40 steps each;
+HYPOTHESIS_SEED=<n> replays one run.  Each example runs in a savepoint rolled back at its end,
+so all start from the same world; the clock is frozen (time-machine) and moved by "days pass".
+"""
+
+import os
+import re
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import tablib
+import time_machine
+from django.conf import settings as django_settings
+from django.db import connection, transaction
+from django.test import Client
+from hypothesis import HealthCheck, Phase, Verbosity, event, seed
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from hypothesis.strategies._internal.featureflags import FeatureFlags
+
+from logistics import services as dispatch
+from logistics.api.authentication import PerClientThrottle
+from logistics.clients import create_client
+from logistics.models import BatchStop, DeliveryBatch, Parcel, UnplannedOrder
+from orders import commissions, money
+from orders import stock as stocks
+from orders import tasks as order_tasks
+from orders.admin import StockImportResource
+from orders.models import CommissionEntry, CommissionStatement, Order, Product, Stock, StockMovement
+from partners.models import ServiceCenter, StationStaff, Villager
+from tests.factories import (
+    CategoryFactory,
+    CountyManagerFactory,
+    ProductFactory,
+    RouteFactory,
+    RouteStopFactory,
+    SellerFactory,
+    ServiceCenterFactory,
+    StationStaffFactory,
+    UserFactory,
+    VehicleFactory,
+    VillagerFactory,
+    WarehouseFactory,
+)
+
+S = Order.Status
+B = DeliveryBatch.Status
+P = Parcel.Status
+E = CommissionEntry.Kind
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+START = datetime(2026, 11, 27, 9, 0, tzinfo=SHANGHAI)  # a Friday: a month ends within the first steps
+RESERVING = (S.PLACED, S.CONFIRMED, S.BATCHED)
+END_STATUSES = (S.CANCELLED, S.RETURNED)
+RETURN_WINDOW = timedelta(days=django_settings.ORDER_RETURN_WINDOW_DAYS)
+STATEMENT_DAY = 9  # beat builds last month's statements then (COMMISSION_STATEMENT_DAY)
+
+# --- known bugs ------------------------------------------------------------------------------------
+# Each name: a violation someone is fixing now.  While listed, the invariant counts it (reported
+# as a warning at the end) instead of failing, so the run goes on to find other bugs; the
+# strict-xfail test of the same name replays the minimal example.  Remove a name once fixed.
+KNOWN_BUGS = frozenset(
+    {
+        # Found here (F), for the lead: "confirm" (the partner's page, services.confirm_payment) takes a
+        # batched order back to confirmed, because TRANSITIONS allows batched -> confirmed (meant for a
+        # cancelled run) and confirm_payment checks no status: its parcel stays on the planned run, the run
+        # can no longer depart, and the next plan gives the order a second parcel.  It also confirms an
+        # order in exception without reserving its units again (ship_again's job).
+        "confirm-accepts-batched-and-exception-orders",
+    }
+)
+STRICT = os.environ.get("STATEFUL_STRICT", "") == "1"
+known_bugs_seen: Counter = Counter()
+reached: Counter = Counter()  # how many examples got each order, run and statement status: the rules' reach
+
+
+def tolerated(bug: str) -> bool:
+    """Whether a step that would run into ``bug`` is left out (counted, and reported at the end)."""
+    if bug in KNOWN_BUGS and not STRICT:
+        known_bugs_seen[bug] += 1
+        return True
+    return False
+
+
+def violation(bug: str, message: str) -> None:
+    if bug in KNOWN_BUGS and not STRICT:
+        known_bugs_seen[bug] += 1
+        event(f"known bug: {bug}")
+        return
+    raise AssertionError(f"[{bug}] {message}")
+
+
+# --- payment ---------------------------------------------------------------------------------------
+# Cash at the station is taken at confirmation; a pay-on-pickup order is confirmed without payment and
+# paid at hand-over, in the same step (the staff ticks "payment received", or the hand-over is refused).
+
+
+def paid_at_confirmation(order: "OrderModel") -> bool:
+    return order.payment == Order.PaymentMethod.CASH_AT_STATION
+
+
+def hand_over_allowed(order: "OrderModel", *, payment_taken: bool) -> bool:
+    return order.status == S.AT_STATION and (order.paid or payment_taken)
+
+
+# --- the world: built once per test; every example starts from it ----------------------------------
+
+PRODUCTS = {
+    # sku: (price, kg, m3, commission rate of its seller, units on hand at the start)
+    "FERT-25": (Decimal("168.00"), Decimal("25"), Decimal("0.0600"), Decimal("3.00"), 12),
+    "SEED-1": (Decimal("45.50"), Decimal("1"), Decimal("0.0020"), Decimal("5.00"), 4),
+    "HOE": (Decimal("19.90"), Decimal("2"), Decimal("0.0100"), Decimal("0.00"), 6),  # no commission
+}
+SKUS = sorted(PRODUCTS)
+STATIONS = ["A-001", "A-002"]  # the route calls at A-002 first, then A-001
+PHONES = ["", "13800000001", "13800000002"]  # few, so that duplicates happen
+PAYMENTS = [Order.PaymentMethod.CASH_AT_STATION, Order.PaymentMethod.PAY_ON_PICKUP]
+DELIVERIES = [Order.DeliveryMethod.STATION_PICKUP, Order.DeliveryMethod.HOME_DELIVERY]
+
+
+@dataclass
+class World:
+    warehouse: object
+    stations: dict  # code -> ServiceCenter
+    products: dict  # sku -> Product
+    villagers: list  # pks of the villagers registered before the first step
+    staff: dict  # (station code, "partner" | "assistant") -> Client logged in
+    manager: Client
+    admin: object  # a superuser, for the admin's adjustments
+    logistics: Client
+    logistics_headers: dict
+
+
+@pytest.fixture
+def world(db, settings, monkeypatch) -> World:
+    # Days pass in the examples: sessions must outlive them (8 hours otherwise).
+    settings.SESSION_COOKIE_AGE = 10 * 365 * 24 * 3600
+    # Every example starts at the same frozen moment, so the throttle's window would fill up.
+    monkeypatch.setattr(PerClientThrottle, "THROTTLE_RATES", {"logistics": None})
+    with time_machine.travel(START - timedelta(days=1), tick=False):
+        station_a = ServiceCenterFactory(code="A-001", name="里叶村服务站")
+        county = station_a.village.county
+        station_a2 = ServiceCenterFactory(code="A-002", name="胥岭村服务站", village__county=county)
+        warehouse = WarehouseFactory(county=county, code="WH-A")
+        route = RouteFactory(warehouse=warehouse, code="JD-R1", cutoff_time=time(16, 0))
+        RouteStopFactory(route=route, service_center=station_a2, sequence=1)
+        RouteStopFactory(route=route, service_center=station_a, sequence=2)
+        route.vehicles.add(
+            VehicleFactory(warehouse=warehouse, plate="浙A-BIG", capacity_kg=Decimal("300"), capacity_m3=Decimal("2")),
+            VehicleFactory(warehouse=warehouse, plate="浙A-SML", capacity_kg=Decimal("120"), capacity_m3=Decimal("1")),
+        )
+        category = CategoryFactory(slug="farm", name="农资")
+        products = {}
+        for sku, (price, kg, m3, rate, on_hand) in PRODUCTS.items():
+            seller = SellerFactory(name=f"卖家 {sku}", default_commission_rate=rate)
+            products[sku] = ProductFactory(
+                sku=sku, name=sku, category=category, seller=seller, price=price, weight_kg=kg, volume_m3=m3
+            )
+            stocks.receive_stock(product=products[sku], warehouse=warehouse, quantity=on_hand, actor=None)
+        users = {
+            ("A-001", "partner"): StationStaffFactory(user=UserFactory(username="alice"), service_center=station_a),
+            ("A-001", "assistant"): StationStaffFactory(
+                user=UserFactory(username="andy"), service_center=station_a, role=StationStaff.Role.ASSISTANT
+            ),
+            ("A-002", "partner"): StationStaffFactory(user=UserFactory(username="amy"), service_center=station_a2),
+        }
+        villagers = [
+            VillagerFactory(service_center=station_a, name="王建国", phone="+8613812345678").pk,
+            VillagerFactory(service_center=station_a2, name="李秀英", phone="", sms_consent=False).pk,
+        ]
+        staff = {}
+        for key, membership in users.items():
+            staff[key] = Client()
+            staff[key].force_login(membership.user)
+        manager = Client()
+        manager.force_login(CountyManagerFactory(user=UserFactory(username="carol"), county=county).user)
+        admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+        _, key = create_client(name="顺丰县域", warehouse_codes=[warehouse.code])
+    return World(
+        warehouse=warehouse,
+        stations={"A-001": station_a, "A-002": station_a2},
+        products=products,
+        villagers=villagers,
+        staff=staff,
+        manager=manager,
+        admin=admin,
+        logistics=Client(),
+        logistics_headers={"Authorization": f"Token {key}"},
+    )
+
+
+# --- the model -------------------------------------------------------------------------------------
+
+
+@dataclass
+class OrderModel:
+    key: str
+    number: str
+    station: str
+    lines: dict  # sku -> quantity
+    body: tuple  # what the submission key stands for
+    payment: str = Order.PaymentMethod.CASH_AT_STATION
+    status: str = S.PLACED
+    paid: bool = False
+    commission: Decimal = Decimal("0.00")
+    pickup_code: str = ""
+    batch: str | None = None
+    collected_at: datetime | None = None
+
+
+@dataclass
+class ParcelModel:
+    pk: int
+    label: str
+    order: str  # its order's key
+    status: str = P.LOADED
+    flagged: bool = False
+
+
+@dataclass
+class StopModel:
+    pk: int
+    sequence: int
+    station: str
+    status: str = BatchStop.Status.PENDING
+    received_at: datetime | None = None
+    parcels: list = field(default_factory=list)
+
+
+@dataclass
+class BatchModel:
+    code: str
+    status: str = B.PLANNED
+    stops: dict = field(default_factory=dict)  # sequence -> StopModel
+
+
+@dataclass
+class Model:
+    now: datetime
+    villagers: dict  # pk -> (station code, phone)
+    orders: dict = field(default_factory=dict)  # submission key -> OrderModel (only keys that placed an order)
+    submissions: dict = field(default_factory=dict)  # key -> (station, last body sent)
+    batches: dict = field(default_factory=dict)  # code -> BatchModel
+    received: Counter = field(default_factory=Counter)  # sku -> units booked in
+    shipped: Counter = field(default_factory=Counter)
+    returned: Counter = field(default_factory=Counter)
+    adjustments: Counter = field(default_factory=Counter)  # station code -> sum
+    statements: dict = field(default_factory=dict)  # pk -> status
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(SHANGHAI).date()
+
+    def reserved(self, sku: str) -> int:
+        return sum(o.lines.get(sku, 0) for o in self.orders.values() if o.status in RESERVING)
+
+    def on_hand(self, sku: str) -> int:
+        return PRODUCTS[sku][4] + self.received[sku] - self.shipped[sku] + self.returned[sku]
+
+    def available(self, sku: str) -> int:
+        return self.on_hand(sku) - self.reserved(sku)
+
+    def order(self, key: str) -> "OrderModel | None":
+        return self.orders.get(key)
+
+    def parcel_of(self, key: str) -> "tuple[BatchModel, StopModel, ParcelModel] | None":
+        order = self.orders[key]
+        if order.batch is None:
+            return None
+        batch = self.batches[order.batch]
+        for stop in batch.stops.values():
+            for parcel in stop.parcels:
+                if parcel.order == key:
+                    return batch, stop, parcel
+        raise AssertionError(f"order {order.number} is in batch {batch.code} but in none of its stops")
+
+
+def commission_of(lines: dict) -> Decimal:
+    """What the order's commission must be: rate of each line's total, half up to the fen, summed."""
+    return sum(
+        (money.percent_of(money.line_total(PRODUCTS[sku][0], qty), PRODUCTS[sku][3]) for sku, qty in lines.items()),
+        Decimal("0.00"),
+    )
+
+
+# --- HTTP ------------------------------------------------------------------------------------------
+
+
+def call(client: Client, method: str, path: str, expect: set[int], **kwargs):
+    """One request; a 500 (or an exception out of the view) or an unexpected status fails the step."""
+    try:
+        response = getattr(client, method)(path, **kwargs)
+    except Exception as exc:
+        raise AssertionError(f"[answered-500] {method.upper()} {path} raised {exc!r}") from exc
+    assert response.status_code != 500, f"[answered-500] {method.upper()} {path}"
+    assert response.status_code in expect, (
+        f"{method.upper()} {path} answered {response.status_code}, expected {sorted(expect)}"
+    )
+    return response
+
+
+ORDER_PATH = re.compile(r"^/orders/([0-9A-Z-]+)/receipt/$")
+
+
+# --- the machine -----------------------------------------------------------------------------------
+
+WHICH = st.integers(0, 7)
+CODES = st.sampled_from(["right", "right", "right in full-width digits", "wrong"])
+OUTCOMES = st.lists(st.sampled_from(["delivered"] * 6 + [P.MISSING, P.DAMAGED]), max_size=6)
+SHOWN = st.sampled_from(["as shown", "as shown", "stale"])
+
+
+def pick(candidates: list, which: int):
+    return candidates[which % len(candidates)]
+
+
+class RuralshopMachine(RuleBasedStateMachine):
+    world: World  # set by the test before running
+
+    villagers = Bundle("villagers")
+    orders = Bundle("orders")  # submission keys (an order exists for those that placed one)
+    batches = Bundle("batches")  # batch codes
+    statements = Bundle("statements")  # statement pks
+
+    def __init__(self):
+        super().__init__()
+        # Hypothesis' swarm testing switches a random share of the rules off in each example; an order
+        # needs seven different rules to get from placed to returned, so few examples would get there.
+        # Every rule stays on (hypothesis' own FeatureFlags without data: nothing disabled).
+        self._rules_strategy.enabled_rules_strategy = st.just(FeatureFlags())
+        self.keys = 0
+        self._travel = time_machine.travel(START, tick=False)
+        self._clock = self._travel.start()
+        self._atomic = transaction.atomic()
+        self._atomic.__enter__()
+        for client in [*self.world.staff.values(), self.world.manager]:
+            client.cookies.pop("messages", None)  # messages of the last example's redirects
+        self.model = Model(
+            now=START,
+            villagers={pk: (sc, str(phone or "")) for pk, sc, phone in self._villager_rows()},
+        )
+
+    def teardown(self):
+        # What the example reached (--hypothesis-show-statistics): the rules must get orders all the way round.
+        reached.update({f"an order ended {o.status}" for o in self.model.orders.values()})
+        reached.update({f"a statement ended {s}" for s in self.model.statements.values()})
+        reached.update({f"a run ended {b.status}" for b in self.model.batches.values()})
+        reached["examples"] += 1
+        transaction.set_rollback(True)
+        self._atomic.__exit__(None, None, None)
+        self._travel.stop()
+
+    def _villager_rows(self):
+        return Villager.objects.filter(pk__in=self.world.villagers).values_list("pk", "service_center__code", "phone")
+
+    def staff(self, station: str, assistant: bool = False) -> Client:
+        clients = self.world.staff
+        return clients.get((station, "assistant" if assistant else "partner"), clients[(station, "partner")])
+
+    def is_assistant(self, station: str, assistant: bool) -> bool:
+        return assistant and (station, "assistant") in self.world.staff
+
+    def api(self, method: str, path: str, expect: set[int], **kwargs):
+        return call(self.world.logistics, method, path, expect, headers=self.world.logistics_headers, **kwargs)
+
+    # --- villagers ---------------------------------------------------------------------------------
+
+    @initialize(target=villagers)
+    def the_villagers_already_registered(self):
+        return multiple(*self.world.villagers)
+
+    @rule(target=villagers, station=st.sampled_from(STATIONS), phone=st.sampled_from(PHONES), consent=st.booleans())
+    def register_villager(self, station, phone, consent):
+        taken = any(sc == station and p and p == f"+86{phone}" for sc, p in self.model.villagers.values())
+        data = {"name": f"村民{len(self.model.villagers)}", "phone": phone, "notes": ""}
+        if consent and phone:
+            data["sms_consent"] = "on"
+        response = call(self.staff(station), "post", "/villagers/new/", {200, 302}, data=data)
+        if taken:
+            assert response.status_code == 200, "a second villager with the same phone at one station"
+            return multiple()
+        assert response.status_code == 302, f"registering {data} was refused"
+        pk = int(re.fullmatch(r"/villagers/(\d+)/", response["Location"]).group(1))
+        self.model.villagers[pk] = (station, f"+86{phone}" if phone else "")
+        return pk
+
+    # --- placing -----------------------------------------------------------------------------------
+
+    def _send_order(self, *, key, station, body, channel, assistant) -> tuple[str, str | None]:
+        """Send one submission; (outcome, order number): outcome is placed, replayed, short or conflict."""
+        villager, lines, delivery, payment = body
+        client = self.staff(station, assistant)
+        if channel == "page":
+            data = {
+                "villager": villager,
+                "delivery_method": delivery,
+                "payment_method": payment,
+                "notes": "",
+                "idempotency_key": key,
+                "sku": [sku for sku, _ in lines],
+                "quantity": [qty for _, qty in lines],
+            }
+            response = call(client, "post", "/orders/new/", {200, 302}, data=data)
+            if response.status_code == 200:
+                return "refused", None
+            number = ORDER_PATH.match(response["Location"]).group(1)
+            return "sent", number
+        payload = {
+            "villager": villager,
+            "lines": [{"sku": sku, "quantity": qty} for sku, qty in lines],
+            "delivery_method": delivery,
+            "payment_method": payment,
+            "notes": "",
+        }
+        response = call(
+            client,
+            "post",
+            "/api/v1/orders/",
+            {200, 201, 409, 422},
+            data=payload,
+            content_type="application/json",
+            headers={"Idempotency-Key": key},
+        )
+        if response.status_code in (409, 422):
+            return "refused", None
+        return "sent", response.json()["number"]
+
+    def _place(self, *, key, station, body, channel, assistant):
+        _villager, lines, _delivery, _payment = body
+        existing = self.model.order(key)
+        before = Order.objects.count()
+        outcome, number = self._send_order(key=key, station=station, body=body, channel=channel, assistant=assistant)
+        self.model.submissions[key] = (station, body)
+        if existing is not None:
+            if existing.body == body:
+                assert number == existing.number, f"replaying key {key} answered {number}, not {existing.number}"
+            else:
+                assert outcome == "refused", f"key {key} with a different body placed {number}"
+            assert Order.objects.count() == before, "a replayed key placed a second order"
+            return
+        fits = all(qty <= self.model.available(sku) for sku, qty in lines)
+        if not fits:
+            assert outcome == "refused", f"{lines} placed with only {self._availability()} available"
+            assert Order.objects.count() == before
+            return
+        assert outcome == "sent", f"{lines} refused with {self._availability()} available"
+        order = Order.objects.get(number=number)
+        merged = dict(lines)
+        assert order.idempotency_key == key and order.status == S.PLACED
+        assert order.commission_total == commission_of(merged), f"{number}: commission {order.commission_total}"
+        self.model.orders[key] = OrderModel(
+            key=key,
+            number=number,
+            station=station,
+            lines=merged,
+            body=body,
+            payment=body[3],
+            commission=order.commission_total,
+            pickup_code=order.pickup_code,
+        )
+
+    def _availability(self) -> dict:
+        return {sku: self.model.available(sku) for sku in SKUS}
+
+    @rule(
+        target=orders,
+        villager=villagers,
+        lines=st.lists(
+            st.tuples(st.sampled_from(SKUS), st.integers(1, 7)), min_size=1, max_size=3, unique_by=lambda line: line[0]
+        ),
+        delivery=st.sampled_from(DELIVERIES),
+        payment=st.sampled_from(PAYMENTS),
+        channel=st.sampled_from(["page", "api"]),
+        assistant=st.booleans(),
+        then_confirm=st.booleans(),
+    )
+    def place_order(self, villager, lines, delivery, payment, channel, assistant, then_confirm):
+        """An order placed (and, from the receipt, confirmed at once: cash taken, or pay on pickup agreed)."""
+        self.keys += 1
+        key = f"k{self.keys}"
+        station = self.model.villagers[villager][0]
+        body = (villager, tuple(lines), delivery, payment)
+        self._place(key=key, station=station, body=body, channel=channel, assistant=assistant)
+        if then_confirm:
+            self.confirm(key, assistant)
+        return key
+
+    @rule(order=orders, same_body=st.booleans(), channel=st.sampled_from(["page", "api"]))
+    def replay_submission(self, order, same_body, channel):
+        """The same key sent again (a double click, a retry after a lost answer), or reused for other contents."""
+        station, body = self.model.submissions[order]
+        if not same_body:
+            villager, lines, delivery, payment = body
+            (sku, qty), *rest = lines
+            body = (villager, ((sku, qty + 1), *rest), delivery, payment)
+        self._place(key=order, station=station, body=body, channel=channel, assistant=False)
+
+    # --- at the counter ----------------------------------------------------------------------------
+
+    def _order_path(self, order: OrderModel, action: str) -> str:
+        return f"/orders/{order.number}/{action}/"
+
+    def _status_of(self, order: OrderModel) -> str:
+        return Order.objects.values_list("status", flat=True).get(number=order.number)
+
+    def confirm(self, order, assistant):
+        o = self.model.order(order)
+        if o is None:
+            return
+        if o.status in (S.BATCHED, S.EXCEPTION) and tolerated("confirm-accepts-batched-and-exception-orders"):
+            return
+        call(self.staff(o.station, assistant), "post", self._order_path(o, "confirm"), {302})
+        if o.status == S.PLACED:
+            o.status = S.CONFIRMED
+            o.paid = paid_at_confirmation(o)
+        assert self._status_of(o) == o.status
+
+    def cancel(self, order, assistant):
+        o = self.model.order(order)
+        if o is None:
+            return
+        allowed = o.status in (S.PLACED, S.CONFIRMED)
+        call(
+            self.staff(o.station, assistant),
+            "post",
+            self._order_path(o, "cancel"),
+            {302} if allowed else {409},
+            data={"cancel-reason": "村民改主意了"},
+        )
+        if allowed:
+            o.status = S.CANCELLED
+        assert self._status_of(o) == o.status
+
+    def hand_over(self, order, code, payment_taken, assistant):
+        o = self.model.order(order)
+        if o is None:
+            return
+        given = {
+            "right": o.pickup_code,
+            "right in full-width digits": o.pickup_code.translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+            "wrong": f"{(int(o.pickup_code) + 1) % 10**6:06d}",
+        }[code]
+        allowed = hand_over_allowed(o, payment_taken=payment_taken) and code != "wrong"
+        data = {"pickup_code": given}
+        if payment_taken:
+            data["payment_taken"] = "on"
+        call(
+            self.staff(o.station, assistant),
+            "post",
+            self._order_path(o, "hand-over"),
+            {302} if allowed else {409},
+            data=data,
+        )
+        if allowed:
+            o.status, o.paid = S.COLLECTED, True
+            o.collected_at = self.model.now
+        assert self._status_of(o) == o.status
+
+    def take_return(self, order, assistant):
+        o = self.model.order(order)
+        if o is None:
+            return
+        if self.is_assistant(o.station, assistant):
+            expect = {403}  # only the partner takes goods back
+        elif o.status == S.COLLECTED and self.model.now <= o.collected_at + RETURN_WINDOW:
+            expect = {302}
+        else:
+            expect = {409}
+        call(
+            self.staff(o.station, assistant),
+            "post",
+            self._order_path(o, "return"),
+            expect,
+            data={"return-reason": "质量问题"},
+        )
+        if expect == {302}:
+            o.status = S.RETURNED
+            self.model.returned.update(o.lines)
+        assert self._status_of(o) == o.status
+
+    # --- dispatch ----------------------------------------------------------------------------------
+
+    @rule(target=batches, through=st.sampled_from(["task", "county page"]))
+    def plan_dispatch(self, through):
+        return multiple(*self._plan(through))
+
+    def _plan(self, through: str) -> list[str]:
+        if through == "task":
+            dispatch.plan_dispatch(warehouse=self.world.warehouse, dispatch_date=self.model.today)
+        else:
+            call(self.world.manager, "post", "/county/dispatch/plan/", {302})
+        new = (
+            DeliveryBatch.objects.exclude(code__in=list(self.model.batches))
+            .prefetch_related("stops__parcels__order", "stops__service_center")
+            .select_related("vehicle")
+        )
+        number_to_key = {o.number: k for k, o in self.model.orders.items()}
+        codes = []
+        # In the order they were made, parcels in the order of their orders: random codes and order
+        # numbers must not decide what the next step picks (hypothesis replays a step to shrink it).
+        for batch in sorted(new, key=lambda b: b.pk):
+            assert batch.dispatch_date == self.model.today
+            assert batch.total_weight_kg <= batch.vehicle.capacity_kg, f"{batch.code} overloaded"
+            assert batch.total_volume_m3 <= batch.vehicle.capacity_m3, f"{batch.code} overloaded"
+            model = BatchModel(code=batch.code)
+            for stop in batch.stops.all():
+                parcels = []
+                for parcel in sorted(stop.parcels.all(), key=lambda p: int(number_to_key[p.order.number][1:])):
+                    key = number_to_key[parcel.order.number]
+                    order = self.model.orders[key]
+                    assert order.status == S.CONFIRMED, f"{order.number} was {order.status} and got planned"
+                    assert order.station == stop.service_center.code
+                    order.status, order.batch = S.BATCHED, batch.code
+                    parcels.append(ParcelModel(pk=parcel.pk, label=parcel.label, order=key))
+                model.stops[stop.sequence] = StopModel(
+                    pk=stop.pk, sequence=stop.sequence, station=stop.service_center.code, parcels=parcels
+                )
+            self.model.batches[batch.code] = model
+            codes.append(batch.code)
+        # An order left out says why, on the dispatch board.
+        waiting = {o.number for o in self.model.orders.values() if o.status == S.CONFIRMED}
+        with_reason = set(UnplannedOrder.objects.values_list("order__number", flat=True))
+        assert waiting <= with_reason, f"confirmed, not planned, and no reason given: {waiting - with_reason}"
+        return codes
+
+    def call_off_run(self, batch):
+        """The county cancels a planned run (the admin's action): its orders go back to confirmed."""
+        b = self.model.batches[batch]
+        try:
+            dispatch.cancel_batch(batch=DeliveryBatch.objects.get(code=batch), actor=self.world.admin)
+        except dispatch.DispatchError:
+            assert b.status != B.PLANNED, f"{batch} is planned and could not be called off"
+            return
+        assert b.status == B.PLANNED, f"{batch} was {b.status} and got called off"
+        b.status = B.CANCELLED
+        for stop in b.stops.values():
+            for parcel in stop.parcels:
+                order = self.model.orders[parcel.order]
+                order.status, order.batch = S.CONFIRMED, None
+        b.stops = {}
+
+    def depart(self, batch):
+        b = self.model.batches[batch]
+        ok = b.status in (B.PLANNED, B.IN_TRANSIT)
+        self.api("post", f"/api/v1/batches/{batch}/depart/", {200} if ok else {409})
+        if b.status == B.PLANNED:
+            b.status = B.IN_TRANSIT
+            for stop in b.stops.values():
+                for parcel in stop.parcels:
+                    order = self.model.orders[parcel.order]
+                    order.status = S.IN_TRANSIT
+                    self.model.shipped.update(order.lines)
+
+    def arrive(self, batch, sequence):
+        b = self.model.batches[batch]
+        stop = b.stops.get(sequence)
+        if stop is None:
+            self.api("post", f"/api/v1/batches/{batch}/stops/{sequence}/arrive/", {404})
+            return
+        ok = b.status == B.IN_TRANSIT
+        self.api("post", f"/api/v1/batches/{batch}/stops/{sequence}/arrive/", {200} if ok else {409})
+        if ok and stop.status == BatchStop.Status.PENDING:
+            stop.status = BatchStop.Status.ARRIVED
+
+    def report_parcel_exception(self, batch, sequence, index, kind):
+        """The logistics company reports a parcel missing or damaged (any time: the API allows it)."""
+        stop = self.model.batches[batch].stops.get(sequence)
+        if stop is None or not stop.parcels:
+            return
+        parcel = stop.parcels[index % len(stop.parcels)]
+        b = self.model.batches[batch]
+        problem = parcel.status in (P.MISSING, P.DAMAGED)
+        ok = problem or (parcel.status == P.LOADED and b.status == B.IN_TRANSIT)
+        self.api(
+            "post",
+            f"/api/v1/parcels/{parcel.label}/exception/",
+            {200} if ok else {409},
+            data={"kind": kind, "note": "司机报告"},
+            content_type="application/json",
+        )
+        if ok:
+            if not problem:
+                self.model.orders[parcel.order].status = S.EXCEPTION  # the county decides
+            parcel.status = kind
+
+    def receive(self, batch, sequence, outcomes, assistant):
+        """The station ticks off each parcel of a stop: received, missing or damaged."""
+        b = self.model.batches[batch]
+        stop = b.stops.get(sequence)
+        if stop is None:
+            return
+        data = {}
+        for parcel, outcome in zip(stop.parcels, outcomes, strict=False):
+            data[f"parcel-{parcel.pk}"] = outcome
+            data[f"note-{parcel.pk}"] = "" if outcome == "delivered" else "箱子破了"
+        call(self.staff(stop.station, assistant), "post", f"/deliveries/{stop.pk}/receive/", {302}, data=data)
+        if stop.status == BatchStop.Status.RECEIVED or b.status != B.IN_TRANSIT:
+            return  # already received (nothing changes), or the run is not on the road (refused)
+        for parcel in stop.parcels:
+            order = self.model.orders[parcel.order]
+            if parcel.status == P.LOADED:
+                parcel.status = data.get(f"parcel-{parcel.pk}", "delivered")
+            if parcel.status == P.DELIVERED:
+                order.status = S.AT_STATION
+            elif order.status == S.IN_TRANSIT:
+                order.status = S.EXCEPTION  # missing or damaged (now or reported before): the county decides
+        stop.status, stop.received_at = BatchStop.Status.RECEIVED, self.model.now
+        if all(s.status == BatchStop.Status.RECEIVED for s in b.stops.values()):
+            b.status = B.COMPLETED
+
+    def resolve_exception(self, order, decision):
+        """The county decides on a missing or damaged parcel (/county/exceptions/): send the goods again, or cancel."""
+        o = self.model.order(order)
+        if o is None:
+            return
+        call(
+            self.world.manager,
+            "post",
+            f"/county/exceptions/{o.number}/{decision}/",
+            {302},
+            data={"reason": "包裹丢失"} if decision == "cancel" else {},
+        )
+        if o.status != S.EXCEPTION:
+            pass
+        elif decision == "cancel":
+            o.status = S.CANCELLED
+        elif all(q <= self.model.available(k) for k, q in o.lines.items()):
+            o.status, o.batch = S.CONFIRMED, None  # a second set of units reserved, for the next run
+        assert self._status_of(o) == o.status
+
+    def complete_run(self, batch):
+        b = self.model.batches[batch]
+        pending = any(s.status == BatchStop.Status.PENDING for s in b.stops.values())
+        unreceived = any(p.status == P.LOADED for s in b.stops.values() for p in s.parcels)
+        ok = b.status == B.COMPLETED or (b.status == B.IN_TRANSIT and not pending and not unreceived)
+        self.api("post", f"/api/v1/batches/{batch}/complete/", {200} if ok else {409})
+        if ok:
+            b.status = B.COMPLETED
+
+    def flag_uncollected(self):
+        cutoff = datetime.combine(self.model.today, time.min, tzinfo=SHANGHAI) - timedelta(
+            days=django_settings.PARCEL_PICKUP_DAYS
+        )
+        expected = []
+        for b in self.model.batches.values():
+            for stop in b.stops.values():
+                for parcel in stop.parcels:
+                    if (
+                        parcel.status == P.DELIVERED
+                        and not parcel.flagged
+                        and self.model.orders[parcel.order].status == S.AT_STATION
+                        and stop.received_at < cutoff
+                    ):
+                        expected.append(parcel)
+        flagged = dispatch.flag_uncollected()
+        assert flagged == len(expected), f"flagged {flagged} parcels, expected {[p.label for p in expected]}"
+        for parcel in expected:
+            parcel.flagged = True
+
+    # --- stock -------------------------------------------------------------------------------------
+
+    def book_stock_in(self, sku, quantity, through):
+        """Goods arrive at the county warehouse and are booked in: a stock file with a received column, or one receipt."""
+        if through == "service":
+            stocks.receive_stock(
+                product=self.world.products[sku], warehouse=self.world.warehouse, quantity=quantity, actor=None
+            )
+        else:
+            dataset = tablib.Dataset(headers=["sku", "warehouse", "received", "note"])
+            dataset.append([sku, self.world.warehouse.code, quantity, "到货"])
+            result = StockImportResource().import_data(dataset, dry_run=False, raise_errors=False)
+            assert not result.has_errors() and not result.has_validation_errors(), f"import of {quantity} {sku}"
+        self.model.received[sku] += quantity
+
+    def count_stock(self, sku, difference):
+        """A stock-take finds ``difference`` units more (or fewer) than on hand; refused below what orders reserved."""
+        counted = self.model.on_hand(sku) + difference
+        if counted < 0:
+            return
+        try:
+            stocks.count_stock(
+                product=self.world.products[sku], warehouse=self.world.warehouse, counted=counted, actor=None
+            )
+        except stocks.StockError:
+            assert counted < self.model.reserved(sku), f"a count of {counted} {sku} refused"
+            return
+        assert counted >= self.model.reserved(sku), (
+            f"a count of {counted} {sku} below {self.model.reserved(sku)} reserved"
+        )
+        self.model.received[sku] += difference
+
+    def write_off_stock(self, sku, quantity):
+        free = self.model.available(sku)
+        try:
+            stocks.write_off_stock(
+                product=self.world.products[sku],
+                warehouse=self.world.warehouse,
+                quantity=quantity,
+                actor=None,
+                note="受潮",
+            )
+        except stocks.StockError:
+            assert quantity > free, f"writing off {quantity} {sku} refused with {free} free"
+            return
+        assert quantity <= free, f"{quantity} {sku} written off with only {free} free"
+        self.model.received[sku] -= quantity
+
+    @rule(
+        change=st.sampled_from(["received (admin import)", "received", "counted", "written off"]),
+        sku=st.sampled_from(SKUS),
+        quantity=st.integers(-4, 10),
+    )
+    def change_stock(self, change, sku, quantity):
+        """The warehouse books goods in (a stock file or one receipt), counts a shelf, or writes units off."""
+        if change == "counted":
+            self.count_stock(sku, difference=max(-4, min(quantity, 2)))
+        elif change == "written off":
+            self.write_off_stock(sku, quantity=max(1, min(quantity, 4)))
+        else:
+            self.book_stock_in(
+                sku, quantity=max(1, quantity), through="service" if change == "received" else "admin import"
+            )
+
+    # --- commission --------------------------------------------------------------------------------
+
+    @rule(target=statements, how=st.sampled_from(["monthly task", "command"]))
+    def build_statements(self, how):
+        if how == "monthly task":
+            order_tasks.build_last_months_statements()  # last month's and earlier, as beat runs it
+        else:
+            for month in commissions.months_with_unfiled_entries():  # manage.py build_statements
+                commissions.build_statements(month=month)
+        return multiple(*self._new_statements())
+
+    def _new_statements(self) -> list[int]:
+        new = list(
+            CommissionStatement.objects.exclude(pk__in=list(self.model.statements))
+            .order_by("service_center__code", "month")
+            .values_list("pk", flat=True)
+        )
+        for pk in new:
+            self.model.statements[pk] = CommissionStatement.Status.DRAFT
+        return new
+
+    # A statement below zero is never approved or paid: its balance carries forward (the design's "Money").
+    # The county confirms the amount shown on the confirmation page; a page left open while the
+    # statement changed ("stale") is refused.
+
+    def _statement_step(self, statement: int, action: str, shown: str, before: str, after: str) -> None:
+        total = CommissionStatement.objects.values_list("total", flat=True).get(pk=statement)
+        confirmed = total if shown == "as shown" else total + Decimal("1.00")
+        call(self.world.manager, "post", f"/county/statements/{statement}/{action}/", {302}, data={"total": confirmed})
+        if self.model.statements[statement] == before and total >= 0 and confirmed == total:
+            self.model.statements[statement] = after
+
+    def approve_statement(self, statement, shown):
+        self._statement_step(
+            statement, "approve", shown, CommissionStatement.Status.DRAFT, CommissionStatement.Status.APPROVED
+        )
+
+    def pay_statement(self, statement, shown):
+        self._statement_step(
+            statement, "paid", shown, CommissionStatement.Status.APPROVED, CommissionStatement.Status.PAID
+        )
+
+    @rule(station=st.sampled_from(STATIONS), amount=st.sampled_from([Decimal("-3.00"), Decimal("2.50")]))
+    def post_adjustment(self, station, amount):
+        commissions.post_adjustment(
+            station=self.world.stations[station], amount=amount, actor=self.world.admin, note="县里更正"
+        )
+        self.model.adjustments[station] += amount
+
+    # --- time --------------------------------------------------------------------------------------
+
+    @rule(target=batches, days=st.sampled_from([1, 1, 2, 3, 8]))
+    def days_pass(self, days):
+        """Days go by, with what beat runs in them: the planner at the cutoff (16:00), the flagging of
+        uncollected parcels at night, last month's statements on the COMMISSION_STATEMENT_DAY (9th)."""
+        planned = []
+        for _ in range(days):
+            day = self.model.today
+            self._move_to(datetime.combine(day, time(16, 1), tzinfo=SHANGHAI))
+            if self._orders_in(S.CONFIRMED):  # with nothing confirmed the planner has nothing to do
+                planned += self._plan("task")
+            night = datetime.combine(day + timedelta(days=1), time(2, 30), tzinfo=SHANGHAI)
+            self._move_to(night)
+            if night.day == STATEMENT_DAY:
+                order_tasks.build_last_months_statements()
+                self._new_statements()
+            self._move_to(night + timedelta(minutes=45))
+            if self._orders_in(S.AT_STATION):
+                self.flag_uncollected()
+            self._move_to(datetime.combine(night.date(), time(9, 0), tzinfo=SHANGHAI))
+        return multiple(*planned)
+
+    def _move_to(self, moment: datetime) -> None:
+        self.model.now = moment
+        self._clock.move_to(moment)
+
+    # --- the next step: someone acts on an order, run or statement that can take it ----------------
+    # ``which`` picks one of them (in the order they appeared), so most steps move something along;
+    # the rules after these try anything on anything, for the refusals.
+
+    def _orders_in(self, *statuses) -> list[str]:
+        return [k for k, o in self.model.orders.items() if o.status in statuses]
+
+    def _runs_in(self, *statuses) -> list[str]:
+        return [c for c, b in self.model.batches.items() if b.status in statuses]
+
+    def _stops(self, *statuses) -> list[tuple[str, int]]:
+        return [
+            (code, seq)
+            for code in self._runs_in(B.IN_TRANSIT)
+            for seq, stop in self.model.batches[code].stops.items()
+            if stop.status in statuses
+        ]
+
+    def _loaded_parcels(self) -> list[tuple[str, int, int]]:
+        return [
+            (code, seq, index)
+            for code, seq in self._stops(BatchStop.Status.PENDING, BatchStop.Status.ARRIVED)
+            for index, parcel in enumerate(self.model.batches[code].stops[seq].parcels)
+            if parcel.status == P.LOADED
+        ]
+
+    def _statements_in(self, status) -> list[int]:
+        return [pk for pk, st_ in self.model.statements.items() if st_ == status]
+
+    @precondition(lambda self: self._orders_in(S.PLACED))
+    @rule(which=WHICH, assistant=st.booleans())
+    def confirm_an_order(self, which, assistant):
+        self.confirm(pick(self._orders_in(S.PLACED), which), assistant)
+
+    @precondition(lambda self: self._runs_in(B.PLANNED))
+    @rule(which=WHICH)
+    def depart_a_run(self, which):
+        self.depart(pick(self._runs_in(B.PLANNED), which))
+
+    @precondition(lambda self: self._runs_in(B.PLANNED))
+    @rule(which=WHICH, outcomes=OUTCOMES, assistant=st.booleans())
+    def a_run_goes_out(self, which, outcomes, assistant):
+        """A whole delivery day: the truck departs, reaches each stop, each station receives, the run completes."""
+        code = pick(self._runs_in(B.PLANNED), which)
+        self.depart(code)
+        for sequence in sorted(self.model.batches[code].stops):
+            self.arrive(code, sequence)
+            self.receive(code, sequence, outcomes, assistant)
+        self.complete_run(code)
+
+    @precondition(lambda self: self._stops(BatchStop.Status.PENDING))
+    @rule(which=WHICH)
+    def arrive_at_a_stop(self, which):
+        self.arrive(*pick(self._stops(BatchStop.Status.PENDING), which))
+
+    @precondition(lambda self: self._loaded_parcels())
+    @rule(which=WHICH, kind=st.sampled_from([P.MISSING, P.DAMAGED]))
+    def report_a_parcel_exception(self, which, kind):
+        """The logistics company reports a parcel on the truck missing or damaged."""
+        self.report_parcel_exception(*pick(self._loaded_parcels(), which), kind)
+
+    @precondition(lambda self: self._stops(BatchStop.Status.PENDING, BatchStop.Status.ARRIVED))
+    @rule(which=WHICH, outcomes=OUTCOMES, assistant=st.booleans())
+    def receive_a_stop(self, which, outcomes, assistant):
+        self.receive(*pick(self._stops(BatchStop.Status.PENDING, BatchStop.Status.ARRIVED), which), outcomes, assistant)
+
+    @precondition(lambda self: self._runs_in(B.IN_TRANSIT))
+    @rule(which=WHICH)
+    def complete_a_run(self, which):
+        self.complete_run(pick(self._runs_in(B.IN_TRANSIT), which))
+
+    @precondition(lambda self: self._orders_in(S.AT_STATION))
+    @rule(which=WHICH, code=CODES, payment_taken=st.sampled_from([True, True, False]), assistant=st.booleans())
+    def hand_an_order_over(self, which, code, payment_taken, assistant):
+        self.hand_over(pick(self._orders_in(S.AT_STATION), which), code, payment_taken, assistant)
+
+    @precondition(lambda self: self._orders_in(S.COLLECTED))
+    @rule(which=WHICH, assistant=st.sampled_from([False, False, True]))
+    def take_an_order_back(self, which, assistant):
+        self.take_return(pick(self._orders_in(S.COLLECTED), which), assistant)
+
+    @precondition(lambda self: self._orders_in(S.EXCEPTION))
+    @rule(which=WHICH, decision=st.sampled_from(["ship-again", "cancel"]))
+    def resolve_an_exception(self, which, decision):
+        self.resolve_exception(pick(self._orders_in(S.EXCEPTION), which), decision)
+
+    @precondition(lambda self: self._statements_in(CommissionStatement.Status.DRAFT))
+    @rule(which=WHICH, shown=SHOWN)
+    def approve_a_statement(self, which, shown):
+        self.approve_statement(pick(self._statements_in(CommissionStatement.Status.DRAFT), which), shown)
+
+    @precondition(lambda self: self._statements_in(CommissionStatement.Status.APPROVED))
+    @rule(which=WHICH, shown=SHOWN)
+    def pay_a_statement(self, which, shown):
+        self.pay_statement(pick(self._statements_in(CommissionStatement.Status.APPROVED), which), shown)
+
+    # --- anything on anything: what must be refused is refused (no 500, nothing changes) -------------
+
+    @rule(
+        order=orders,
+        action=st.sampled_from(["confirm", "cancel", "hand over", "return", "ship again", "cancel exception"]),
+        code=CODES,
+        assistant=st.booleans(),
+    )
+    def act_on_any_order(self, order, action, code, assistant):
+        if action == "confirm":
+            self.confirm(order, assistant)
+        elif action == "cancel":
+            self.cancel(order, assistant)
+        elif action == "hand over":
+            self.hand_over(order, code, True, assistant)
+        elif action == "return":
+            self.take_return(order, assistant)
+        else:
+            self.resolve_exception(order, "ship-again" if action == "ship again" else "cancel")
+
+    @rule(
+        batch=batches,
+        action=st.sampled_from(["depart", "arrive", "receive", "complete", "report missing", "call off"]),
+        sequence=st.integers(1, 2),
+        outcomes=OUTCOMES,
+    )
+    def act_on_any_run(self, batch, action, sequence, outcomes):
+        if action == "depart":
+            self.depart(batch)
+        elif action == "arrive":
+            self.arrive(batch, sequence)
+        elif action == "receive":
+            self.receive(batch, sequence, outcomes, False)
+        elif action == "complete":
+            self.complete_run(batch)
+        elif action == "call off":
+            self.call_off_run(batch)
+        else:
+            self.report_parcel_exception(batch, sequence, 0, P.MISSING)
+
+    @rule(statement=statements, action=st.sampled_from(["approve", "pay"]), shown=SHOWN)
+    def act_on_any_statement(self, statement, action, shown):
+        (self.approve_statement if action == "approve" else self.pay_statement)(statement, shown)
+
+    # --- invariants --------------------------------------------------------------------------------
+    # Checked after every step, so they read the database in five plain queries (SQL below): the ORM
+    # would spend more time building them than the database spends answering.
+
+    @invariant()
+    def stock_matches_orders_and_movements(self):
+        """on_hand = initial + received - shipped + returned, reserved = the lines of placed/confirmed/batched
+        orders, 0 <= reserved <= on_hand; and each row is the sum of its recorded movements."""
+        unrecorded = []
+        for sku, on_hand, reserved, moved_on_hand, moved_reserved in sql(STOCK_SQL, [self.world.warehouse.pk]):
+            assert 0 <= reserved <= on_hand, f"{sku}: reserved {reserved}, on hand {on_hand}"
+            expected = (self.model.on_hand(sku), self.model.reserved(sku))
+            assert (on_hand, reserved) == expected, (
+                f"{sku}: (on_hand, reserved) = {(on_hand, reserved)}, the orders and movements say {expected}"
+            )
+            if (on_hand, reserved) != (moved_on_hand, moved_reserved):
+                unrecorded.append(
+                    f"{sku} {(on_hand, reserved)}, its movements sum to {(moved_on_hand, moved_reserved)}"
+                )
+        if unrecorded:
+            violation(
+                "order-stock-changes-not-recorded", "stock rows differ from their movements: " + "; ".join(unrecorded)
+            )
+
+    @invariant()
+    def orders_are_where_the_model_says_and_can_move_on(self):
+        """Each order (and run) where the model says; each order at an end or with a next step someone can take."""
+        model = {o.number: o for o in self.model.orders.values()}
+        actual = {number: (status, bool(paid)) for number, status, paid in sql(ORDERS_SQL)}
+        assert set(actual) == set(model), f"orders {set(actual) ^ set(model)} unexpected or missing"
+        wrong = {
+            n: (a, (model[n].status, model[n].paid)) for n, a in actual.items() if a != (model[n].status, model[n].paid)
+        }
+        assert not wrong, f"(status, paid) differ from the model's: {wrong}"
+        if self.model.batches:
+            runs = dict(sql(RUNS_SQL))
+            expected = {code: b.status for code, b in self.model.batches.items()}
+            assert runs == expected, f"runs {runs}, the model says {expected}"
+        for o in model.values():
+            if o.status in (S.BATCHED, S.IN_TRANSIT):
+                self._check_on_its_way(o)
+            # The others: placed (confirm, cancel), confirmed (planned, cancel), exception (the county ships
+            # it again or cancels), at_station (hand over), collected (return, until the window ends):
+            # each has its rule above, which the status check after it holds to the model.
+
+    def _check_on_its_way(self, o: OrderModel) -> None:
+        """A batched or in-transit order has a next step: its run departs, or its station receives it."""
+        batch, stop, parcel = self.model.parcel_of(o.key)
+        if o.status == S.BATCHED:
+            assert batch.status == B.PLANNED, f"{o.number} batched on {batch.code}, which is {batch.status}"
+            return
+        # In transit: the station will receive it (or find it missing or damaged: the county decides).
+        stranded = []
+        if parcel.status != P.LOADED:
+            stranded.append(f"its parcel {parcel.label} is {parcel.status}")
+        if stop.status == BatchStop.Status.RECEIVED:
+            stranded.append(f"stop {stop.sequence} ({stop.station}) was received")
+        if batch.status != B.IN_TRANSIT:
+            stranded.append(f"run {batch.code} is {batch.status}")
+        if stranded:
+            violation("order-stranded-in-transit", f"{o.number} is in transit but " + ", ".join(stranded))
+
+    @invariant()
+    def commission_ledger_matches_collections(self):
+        """Accruals = commission of the collected orders, reversals = minus that of the returned ones; per station
+        accruals + reversals + adjustments = collected - returned + adjustments posted; payouts negative."""
+        collected = {sc: ZERO for sc in STATIONS}
+        returned = {sc: ZERO for sc in STATIONS}
+        for o in self.model.orders.values():
+            if o.status in (S.COLLECTED, S.RETURNED):
+                collected[o.station] += o.commission
+            if o.status == S.RETURNED:
+                returned[o.station] += o.commission
+        sums, highest = {}, {}
+        for sc, kind, total, top in sql(LEDGER_SQL):
+            sums[sc, kind], highest[sc, kind] = money_of(total), money_of(top)
+        for sc in STATIONS:
+            accrued, reversed_ = sums.get((sc, E.ACCRUAL), ZERO), sums.get((sc, E.REVERSAL), ZERO)
+            adjusted = sums.get((sc, E.ADJUSTMENT), ZERO)
+            assert accrued == collected[sc], f"{sc}: accruals {accrued}, commission of collected orders {collected[sc]}"
+            assert reversed_ == -returned[sc], f"{sc}: reversals {reversed_}, returned orders {returned[sc]}"
+            assert adjusted == self.model.adjustments[sc], f"{sc}: adjustments {adjusted}"
+            assert accrued + reversed_ + adjusted == collected[sc] - returned[sc] + self.model.adjustments[sc]
+            assert highest.get((sc, E.PAYOUT), Decimal(-1)) < 0, f"{sc}: a payout that is not negative"
+
+    @invariant()
+    def statements_add_up(self):
+        """Each statement's total is the sum of its accrual, reversal and adjustment entries; a paid one has one
+        payout of -total; none below zero is paid."""
+        if not self.model.statements:
+            return
+        statuses = {}
+        for pk, status, total, filed, payouts, payout in sql(STATEMENTS_SQL):
+            total, filed, payout = money_of(total), money_of(filed), money_of(payout)
+            statuses[pk] = status
+            assert total == filed, f"statement {pk}: total {total}, its entries sum to {filed}"
+            if status == CommissionStatement.Status.PAID:
+                assert total >= 0, f"statement {pk} paid with a negative total {total}"
+                assert payouts == (1 if total else 0) and payout == -total, f"statement {pk}: payout {payout}"
+            else:
+                assert payouts == 0, f"statement {pk} is {status} and has a payout"
+        assert statuses == self.model.statements, f"statements {statuses}, the model says {self.model.statements}"
+
+
+ZERO = Decimal("0.00")
+
+
+def money_of(value) -> Decimal:
+    """A sum from SQL as yuan and fen: PostgreSQL answers Decimal, SQLite a float (or None for no rows)."""
+    if value is None:
+        return ZERO
+    return Decimal(f"{value:.2f}") if isinstance(value, float) else Decimal(value).quantize(Decimal("0.01"))
+
+
+def sql(query: str, params=()) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall()
+
+
+_t = {
+    m.__name__: m._meta.db_table
+    for m in (Stock, StockMovement, Product, Order, DeliveryBatch, CommissionEntry, CommissionStatement, ServiceCenter)
+}
+STOCK_SQL = f"""
+    SELECT p.sku, s.on_hand, s.reserved,
+           (SELECT COALESCE(SUM(m.on_hand_delta), 0) FROM {_t["StockMovement"]} m
+             WHERE m.product_id = s.product_id AND m.warehouse_id = s.warehouse_id),
+           (SELECT COALESCE(SUM(m.reserved_delta), 0) FROM {_t["StockMovement"]} m
+             WHERE m.product_id = s.product_id AND m.warehouse_id = s.warehouse_id)
+    FROM {_t["Stock"]} s JOIN {_t["Product"]} p ON p.id = s.product_id
+    WHERE s.warehouse_id = %s
+"""  # noqa: S608 - table names only
+ORDERS_SQL = f"SELECT number, status, paid_at IS NOT NULL FROM {_t['Order']}"  # noqa: S608
+RUNS_SQL = f"SELECT code, status FROM {_t['DeliveryBatch']}"  # noqa: S608
+LEDGER_SQL = f"""
+    SELECT sc.code, e.kind, SUM(e.amount), MAX(e.amount)
+    FROM {_t["CommissionEntry"]} e JOIN {_t["ServiceCenter"]} sc ON sc.id = e.service_center_id
+    GROUP BY sc.code, e.kind
+"""  # noqa: S608
+STATEMENTS_SQL = f"""
+    SELECT st.id, st.status, st.total,
+           SUM(CASE WHEN e.kind <> 'payout' THEN e.amount END),
+           COUNT(CASE WHEN e.kind = 'payout' THEN 1 END),
+           SUM(CASE WHEN e.kind = 'payout' THEN e.amount END)
+    FROM {_t["CommissionStatement"]} st LEFT JOIN {_t["CommissionEntry"]} e ON e.statement_id = st.id
+    GROUP BY st.id, st.status, st.total
+"""  # noqa: S608
+
+
+# --- the test --------------------------------------------------------------------------------------
+
+
+# STATEFUL_SHRINK=0: report the first failing sequence as found (quicker, longer), for development.
+PHASES = [p for p in Phase if p != Phase.explain and (p != Phase.shrink or os.environ.get("STATEFUL_SHRINK") != "0")]
+
+
+def examples() -> int:
+    default = 200 if django_settings.DATABASE_IS_POSTGRES else 25
+    return int(os.environ.get("STATEFUL_EXAMPLES", default))
+
+
+def test_it_keeps_stock_orders_and_commission_consistent_whatever_users_and_tasks_do(world):
+    RuralshopMachine.world = world
+    machine = RuralshopMachine
+    if os.environ.get("HYPOTHESIS_SEED"):
+        machine = seed(int(os.environ["HYPOTHESIS_SEED"]))(RuralshopMachine)
+    known_bugs_seen.clear()
+    reached.clear()
+    run_state_machine_as_test(
+        machine,
+        settings=hypothesis_settings(
+            max_examples=examples(),
+            stateful_step_count=40,
+            deadline=None,
+            print_blob=True,
+            phases=PHASES,
+            verbosity=Verbosity.debug if os.environ.get("STATEFUL_VERBOSE") else Verbosity.normal,
+            database=None,  # a shared checkout: no .hypothesis/ folder; HYPOTHESIS_SEED replays a run
+            suppress_health_check=[
+                HealthCheck.function_scoped_fixture,
+                HealthCheck.too_slow,
+                HealthCheck.filter_too_much,
+                HealthCheck.data_too_large,
+            ],
+        ),
+    )
+    print("stateful: examples reaching each status:", dict(sorted(reached.items())))  # noqa: T201 - shown with -s
+    for bug, times in sorted(known_bugs_seen.items()):
+        warnings.warn(f"KNOWN_BUGS {bug}: violated in {times} steps (tolerated while listed)", stacklevel=1)
+
+
+# --- the known bugs, replayed: each fails while the bug is there (strict xfail) --------------------
+
+
+@pytest.fixture
+def machine(world, monkeypatch):
+    """A machine outside hypothesis, strict about KNOWN_BUGS, for replaying a minimal example step by step."""
+    monkeypatch.setattr(f"{__name__}.STRICT", True)
+    RuralshopMachine.world = world
+    machine = RuralshopMachine()
+    yield machine
+    machine.teardown()
+
+
+def check_all(machine: RuralshopMachine) -> None:
+    machine.stock_matches_orders_and_movements()
+    machine.orders_are_where_the_model_says_and_can_move_on()
+    machine.commission_ledger_matches_collections()
+    machine.statements_add_up()
+
+
+@pytest.mark.xfail(strict=True, reason="KNOWN_BUGS: confirm-accepts-batched-and-exception-orders")
+def test_it_refuses_to_confirm_an_order_that_is_already_on_a_run(machine, world):
+    # given: an order placed, confirmed and planned into a run
+    key = machine.place_order(
+        villager=world.villagers[0],
+        lines=[("HOE", 1)],
+        delivery=Order.DeliveryMethod.STATION_PICKUP,
+        payment=Order.PaymentMethod.CASH_AT_STATION,
+        channel="page",
+        assistant=False,
+        then_confirm=True,
+    )
+    machine.plan_dispatch(through="task")
+    assert machine.model.orders[key].status == S.BATCHED
+    # when: the partner posts "confirm" again (a second tab, the back button)
+    machine.confirm(key, False)
+    # then: it was refused, the order is still on its run, which can depart
+    check_all(machine)
+    machine.depart(machine.model.orders[key].batch)
+    check_all(machine)
+
+
+@pytest.mark.xfail(strict=True, reason="KNOWN_BUGS: confirm-accepts-batched-and-exception-orders")
+def test_it_refuses_to_confirm_an_order_in_exception(machine, world):
+    # given: an order whose parcel the station found missing (the county has to decide)
+    key = machine.place_order(
+        villager=world.villagers[0],
+        lines=[("HOE", 2)],
+        delivery=Order.DeliveryMethod.STATION_PICKUP,
+        payment=Order.PaymentMethod.CASH_AT_STATION,
+        channel="page",
+        assistant=False,
+        then_confirm=True,
+    )
+    machine.plan_dispatch(through="task")
+    run = machine.model.orders[key].batch
+    machine.depart(run)
+    machine.receive(run, 1, [P.MISSING], False)
+    assert machine.model.orders[key].status == S.EXCEPTION
+    # when: the partner posts "confirm"
+    machine.confirm(key, False)
+    # then: refused (only the county's "ship again" reserves the units anew and confirms it)
+    check_all(machine)
