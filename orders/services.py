@@ -531,7 +531,11 @@ def confirm_payment(*, order: Order, actor) -> Order:
     """Confirm an order for dispatch: cash taken at the station, or pay on pickup agreed (nothing taken now).
 
     A pay-on-pickup order is paid at hand-over, in the same step (``hand_over``).
+    Only a placed order: the life cycle's other ways into ``confirmed`` (a run
+    called off, the county shipping an exception again) are their services' to take.
     """
+    if order.status != S.PLACED:
+        raise InvalidTransition(order, S.CONFIRMED)
     now = timezone.now()
     paid = {"paid_at": now} if order.payment_method == Order.PaymentMethod.CASH_AT_STATION else {}
     return transition(order, to=S.CONFIRMED, actor=actor, confirmed_at=now, **paid)

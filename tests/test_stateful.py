@@ -107,16 +107,9 @@ STATEMENT_DAY = 9  # beat builds last month's statements then (COMMISSION_STATEM
 # Each name: a violation someone is fixing now.  While listed, the invariant counts it (reported
 # as a warning at the end) instead of failing, so the run goes on to find other bugs; the
 # strict-xfail test of the same name replays the minimal example.  Remove a name once fixed.
-KNOWN_BUGS = frozenset(
-    {
-        # Found here (F), for the lead: "confirm" (the partner's page, services.confirm_payment) takes a
-        # batched order back to confirmed, because TRANSITIONS allows batched -> confirmed (meant for a
-        # cancelled run) and confirm_payment checks no status: its parcel stays on the planned run, the run
-        # can no longer depart, and the next plan gives the order a second parcel.  It also confirms an
-        # order in exception without reserving its units again (ship_again's job).
-        "confirm-accepts-batched-and-exception-orders",
-    }
-)
+# Found and fixed so far: "confirm-accepts-batched-and-exception-orders" (confirm_payment took a
+# batched order, or one in exception, back to confirmed; the two regression tests at the end).
+KNOWN_BUGS: frozenset[str] = frozenset()
 STRICT = os.environ.get("STATEFUL_STRICT", "") == "1"
 known_bugs_seen: Counter = Counter()
 reached: Counter = Counter()  # how many examples got each order, run and statement status: the rules' reach
@@ -554,8 +547,6 @@ class RuralshopMachine(RuleBasedStateMachine):
     def confirm(self, order, assistant):
         o = self.model.order(order)
         if o is None:
-            return
-        if o.status in (S.BATCHED, S.EXCEPTION) and tolerated("confirm-accepts-batched-and-exception-orders"):
             return
         call(self.staff(o.station, assistant), "post", self._order_path(o, "confirm"), {302})
         if o.status == S.PLACED:
@@ -1277,7 +1268,7 @@ def test_it_keeps_stock_orders_and_commission_consistent_whatever_users_and_task
         warnings.warn(f"KNOWN_BUGS {bug}: violated in {times} steps (tolerated while listed)", stacklevel=1)
 
 
-# --- the known bugs, replayed: each fails while the bug is there (strict xfail) --------------------
+# --- bugs it found, replayed: regression tests of the minimal examples ---------------------------
 
 
 @pytest.fixture
@@ -1297,7 +1288,6 @@ def check_all(machine: RuralshopMachine) -> None:
     machine.statements_add_up()
 
 
-@pytest.mark.xfail(strict=True, reason="KNOWN_BUGS: confirm-accepts-batched-and-exception-orders")
 def test_it_refuses_to_confirm_an_order_that_is_already_on_a_run(machine, world):
     # given: an order placed, confirmed and planned into a run
     key = machine.place_order(
@@ -1319,7 +1309,6 @@ def test_it_refuses_to_confirm_an_order_that_is_already_on_a_run(machine, world)
     check_all(machine)
 
 
-@pytest.mark.xfail(strict=True, reason="KNOWN_BUGS: confirm-accepts-batched-and-exception-orders")
 def test_it_refuses_to_confirm_an_order_in_exception(machine, world):
     # given: an order whose parcel the station found missing (the county has to decide)
     key = machine.place_order(
