@@ -432,22 +432,47 @@ class CommissionStatement(models.Model):
         return f"{self.service_center.code} {self.month:%Y-%m}"
 
 
-class CommissionEntryQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        # The one change the ledger allows: filing unfiled entries into a statement.
-        if set(kwargs) != {"statement"} and set(kwargs) != {"statement_id"}:
-            raise LedgerIsAppendOnly("commission entries are never updated; post an adjustment instead")
-        return models.QuerySet.update(self.filter(statement__isnull=True), **kwargs)
-
-    def delete(self):
-        raise LedgerIsAppendOnly("commission entries are never deleted; post an adjustment instead")
-
-
 class LedgerIsAppendOnly(Exception):
     pass
 
 
-class CommissionEntry(models.Model):
+class AppendOnlyQuerySet(models.QuerySet):
+    """A ledger's rows in bulk: never updated, never deleted (a correction is a new row)."""
+
+    def update(self, **kwargs):
+        raise LedgerIsAppendOnly(self.model.never_updated)
+
+    def delete(self):
+        raise LedgerIsAppendOnly(self.model.never_deleted)
+
+
+class AppendOnlyModel(models.Model):
+    """A ledger row: written once, never updated, never deleted (on PostgreSQL a trigger says so too)."""
+
+    never_updated = "ledger rows are never updated"
+    never_deleted = "ledger rows are never deleted"
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise LedgerIsAppendOnly(self.never_updated)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerIsAppendOnly(self.never_deleted)
+
+
+class CommissionEntryQuerySet(AppendOnlyQuerySet):
+    def update(self, **kwargs):
+        # The one change the ledger allows: filing unfiled entries into a statement.
+        if set(kwargs) != {"statement"} and set(kwargs) != {"statement_id"}:
+            return super().update(**kwargs)
+        return models.QuerySet.update(self.filter(statement__isnull=True), **kwargs)
+
+
+class CommissionEntry(AppendOnlyModel):
     """One line of the commission ledger.  Never updated (but for filing into a statement), never deleted."""
 
     class Kind(models.TextChoices):
@@ -489,6 +514,8 @@ class CommissionEntry(models.Model):
     )
 
     objects = CommissionEntryQuerySet.as_manager()
+    never_updated = "commission entries are never updated; post an adjustment instead"
+    never_deleted = "commission entries are never deleted; post an adjustment instead"
 
     class Meta:
         verbose_name = _("commission entry")
@@ -518,27 +545,11 @@ class CommissionEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise LedgerIsAppendOnly("commission entries are never updated; post an adjustment instead")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise LedgerIsAppendOnly("commission entries are never deleted; post an adjustment instead")
-
 
 # --- stock movements: every change of a Stock row, append-only --------------------
 
 
-class StockMovementQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise LedgerIsAppendOnly("stock movements are never updated; record a correcting movement instead")
-
-    def delete(self):
-        raise LedgerIsAppendOnly("stock movements are never deleted; record a correcting movement instead")
-
-
-class StockMovement(models.Model):
+class StockMovement(AppendOnlyModel):
     """One change of a product's stock at a warehouse: the sums of its deltas are the Stock row.
 
     Written by orders.stock in the transaction that moves the Stock row; never updated, never deleted.
@@ -580,7 +591,9 @@ class StockMovement(models.Model):
     note = models.CharField(_("note"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("at"), auto_now_add=True)
 
-    objects = StockMovementQuerySet.as_manager()
+    objects = AppendOnlyQuerySet.as_manager()
+    never_updated = "stock movements are never updated; record a correcting movement instead"
+    never_deleted = "stock movements are never deleted; record a correcting movement instead"
 
     class Meta:
         verbose_name = _("stock movement")
@@ -608,11 +621,3 @@ class StockMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.on_hand_delta:+d}/{self.reserved_delta:+d}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise LedgerIsAppendOnly("stock movements are never updated; record a correcting movement instead")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise LedgerIsAppendOnly("stock movements are never deleted; record a correcting movement instead")
