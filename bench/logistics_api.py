@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("RURALSHOP_URLCONF", "bench.urls")  # /bench/list/ in-process too
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")  # bench.urls: /bench/list/ in-process too
 os.environ.setdefault("LOGISTICS_API_RATE", "100000000/min")  # as run.py's gunicorn: the code, not the limit
 from django.conf import settings  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ruralshop_bench")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/3")
 os.environ.setdefault("RURALSHOP_ENV", "development")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ruralshop.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")  # serves bench.urls
 os.environ["DEBUG"] = "false"  # DEBUG keeps every query in memory: not how it runs
 
 import django  # noqa: E402
@@ -133,7 +133,7 @@ def start_gunicorn(extra_env: dict | None = None) -> subprocess.Popen:
     # The per-client throttle would cap the logistics phase: measure the code, not the limit.
     env = {
         **os.environ,
-        "RURALSHOP_URLCONF": "bench.urls",
+        "DJANGO_SETTINGS_MODULE": "bench.settings",  # bench.urls: the reference endpoints too
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LOGISTICS_API_RATE": "100000000/min",
     }

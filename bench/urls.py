@@ -1,6 +1,6 @@
 """The product's URLs plus the bare reference endpoints the benchmark compares against.
 
-Served only by bench/run.py (RURALSHOP_URLCONF=bench.urls); never part of ruralshop.urls.
+Served only by bench/run.py (bench/settings.py); never part of ruralshop.urls.
 """
 
 from django.db import connection

@@ -10,6 +10,7 @@ confirmed orders, and the next run picks the rest up.
 
 import logging
 import secrets
+import time
 from collections import Counter, defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -169,11 +170,9 @@ def _plan(warehouse: Warehouse, day: date, route_ids: list[int] | None, report: 
             else:
                 report.batches.append(summary)
                 busy.add(load.truck.vehicle_id)
-            if settings.DISPATCH_DRILL_PAUSE_AFTER_BATCH:
-                # Fault drills only (tests/drills): a window in which to kill the planner.
-                import time
-
-                time.sleep(settings.DISPATCH_DRILL_PAUSE_AFTER_BATCH)
+            if pause := getattr(settings, "DISPATCH_DRILL_PAUSE_AFTER_BATCH", 0):
+                # Fault drills only (set by tests/settings.py): a window in which to kill the planner.
+                time.sleep(pause)
 
     _record_reasons(warehouse, day, reasons, route_ids=route_ids)
     report.unplanned = Counter(reasons.values())

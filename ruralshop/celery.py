@@ -5,6 +5,8 @@ import os
 from celery import Celery
 from celery.signals import setup_logging, task_postrun, task_prerun
 
+from .folders import create_var_folders
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ruralshop.settings")
 
 app = Celery("ruralshop")
@@ -17,6 +19,12 @@ app.autodiscover_tasks()
 # is recycled after this many tasks instead; the handler below applies Django's
 # CONN_MAX_AGE and health check around each task.  (The fixup reads this name.)
 app.conf.CELERY_DB_REUSE_MAX = 1000
+
+
+@app.on_after_configure.connect
+def create_broker_folders(sender=None, **kwargs) -> None:
+    """The file-system broker's folders, made by the app's first use (worker, beat, a sender), not by the settings."""
+    create_var_folders()
 
 
 @task_prerun.connect

@@ -57,7 +57,8 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if RURALSHOP_ENV != "production" else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# SQLite file, file-system broker and cache of the embedded setup; tests get their own.
+# SQLite file, file-system broker and cache of the embedded setup; tests get their own.  Importing
+# the settings creates nothing: the processes that write there create the folders (ruralshop.folders).
 VAR_DIR = Path(
     env.str("RURALSHOP_VAR_DIR", default=str(BASE_DIR / "var" / ("test" if RURALSHOP_ENV == "test" else "")))
 )
@@ -104,8 +105,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-# bench/run.py serves bench.urls (the product's URLs plus bare reference endpoints); nothing else should.
-ROOT_URLCONF = env.str("RURALSHOP_URLCONF", default="ruralshop.urls")
+# Not from the environment: only bench/settings.py serves bench.urls (with its bare reference endpoints).
+ROOT_URLCONF = "ruralshop.urls"
 WSGI_APPLICATION = "ruralshop.wsgi.application"
 
 TEMPLATES = [
@@ -131,7 +132,6 @@ if "DATABASE_URL" in env.ENVIRON:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -224,7 +224,6 @@ PHONENUMBER_DEFAULT_REGION = "CN"
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Precompressed (gzip and brotli) copies, served by WhiteNoise: pages stay small on a slow link.
@@ -392,8 +391,6 @@ else:
         "store_processed": False,
     }
     CELERY_RESULT_BACKEND = "file://" + str(VAR_DIR / "celery" / "results")
-    for folder in (CELERY_BROKER_DIR, VAR_DIR / "celery" / "control", VAR_DIR / "celery" / "results"):
-        folder.mkdir(parents=True, exist_ok=True)
 
 # --- Orders -----------------------------------------------------------------
 ORDER_RETURN_WINDOW_DAYS = env.int("ORDER_RETURN_WINDOW_DAYS", default=7)
@@ -405,9 +402,6 @@ SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
 # --- Logistics --------------------------------------------------------------
 # Parcels waiting at a station longer than this are flagged for return to the warehouse.
 PARCEL_PICKUP_DAYS = env.int("PARCEL_PICKUP_DAYS", default=14)
-# Fault drills only: seconds the planner sleeps after each committed batch, so a
-# drill can SIGKILL it half way (tests/drills).  Always 0 in a deployment.
-DISPATCH_DRILL_PAUSE_AFTER_BATCH = env.float("DISPATCH_DRILL_PAUSE_AFTER_BATCH", default=0.0)
 
 # Webhook endpoints must be https://, except in development and tests (a receiver on localhost).
 WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=RURALSHOP_ENV != "production")

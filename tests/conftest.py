@@ -3,6 +3,7 @@
 import pytest
 from django.conf import settings
 
+from ruralshop.folders import create_var_folders
 from tests.factories import (
     CountyManagerFactory,
     ServiceCenterFactory,
@@ -15,6 +16,11 @@ requires_postgres = pytest.mark.skipif(
     not settings.DATABASE_IS_POSTGRES, reason="needs PostgreSQL: set DATABASE_URL=postgres://..."
 )
 requires_redis = pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis: set REDIS_URL=redis://...")
+
+
+def pytest_configure(config) -> None:
+    # The test database's folder (SQLite) and the static and broker folders: pytest runs no manage.py.
+    create_var_folders()
 
 
 @pytest.fixture

@@ -182,7 +182,7 @@ REPO = Path(__file__).resolve().parents[2]
 GUNICORN_PORT = 8813  # this drill suite's own port: nothing else on the machine uses it
 DJANGO_SCRIPT = """
 import os, sys
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ruralshop.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 import django
 django.setup()
 """
@@ -195,7 +195,8 @@ def child_env(**extra: str) -> dict:
     url += f"{db['PORT'] or 5432}/{quote(db['NAME'])}"
     env = os.environ.copy()
     env.pop("DISPATCH_DRILL_PAUSE_AFTER_BATCH", None)
-    env.update(DATABASE_URL=url, RURALSHOP_ENV="test", PYTHONUNBUFFERED="1", **extra)
+    env.update(DATABASE_URL=url, RURALSHOP_ENV="test", DJANGO_SETTINGS_MODULE="tests.settings", PYTHONUNBUFFERED="1")
+    env.update(extra)
     return env
 
 

@@ -179,7 +179,7 @@ def planner_env(**extra: str) -> dict[str, str]:
     url = f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{quote(db['NAME'])}"
     env = os.environ.copy()
     env.pop("DISPATCH_DRILL_PAUSE_AFTER_BATCH", None)
-    env.update(DATABASE_URL=url, RURALSHOP_ENV="test", **extra)
+    env.update(DATABASE_URL=url, RURALSHOP_ENV="test", DJANGO_SETTINGS_MODULE="tests.settings", **extra)
     return env
 
 
@@ -219,7 +219,7 @@ class Planners:
 
 SCRIPT_PREAMBLE = """
 import os, sys
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ruralshop.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 import django
 django.setup()
 """

@@ -40,11 +40,13 @@ print(json.dumps(out, default=str))
 """
 
 
-def run_settings(tmp_path, **environ) -> subprocess.CompletedProcess:
+def run_settings(tmp_path, *argv: str, **environ) -> subprocess.CompletedProcess:
+    """``python -c DUMP``, or ``python *argv``, in a fresh interpreter with ``environ``."""
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY"}}
     env.update({"DJANGO_SETTINGS_MODULE": "ruralshop.settings", "RURALSHOP_VAR_DIR": str(tmp_path)})
     env.update(environ)
-    return subprocess.run([sys.executable, "-c", DUMP], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    argv = argv or ("-c", DUMP)
+    return subprocess.run([sys.executable, *argv], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 
 def dump(tmp_path, **environ) -> dict:
@@ -143,3 +145,45 @@ def test_defaults_are_shanghai_time_and_simplified_chinese(tmp_path):
     assert conf["time_zone"] == "Asia/Shanghai"
     assert conf["language"] == "zh-hans"
     assert conf["use_tz"] is True
+
+
+SETTINGS_ONLY = """
+import json
+from django.conf import settings
+print(json.dumps({"urlconf": settings.ROOT_URLCONF, "drill": hasattr(settings, "DISPATCH_DRILL_PAUSE_AFTER_BATCH")}))
+"""
+
+
+def test_importing_the_settings_creates_no_folder(tmp_path):
+    var = tmp_path / "var"
+
+    result = run_settings(tmp_path, "-c", SETTINGS_ONLY, RURALSHOP_ENV="development", RURALSHOP_VAR_DIR=str(var))
+
+    assert result.returncode == 0, result.stderr
+    assert not var.exists()
+
+
+def test_manage_py_creates_the_folders_of_the_embedded_setup(tmp_path):
+    var = tmp_path / "var"
+
+    result = run_settings(tmp_path, "manage.py", "check", RURALSHOP_ENV="development", RURALSHOP_VAR_DIR=str(var))
+
+    assert result.returncode == 0, result.stderr
+    assert {p.relative_to(var).as_posix() for p in var.rglob("*") if p.is_dir()} >= {
+        "static",
+        "celery/broker",
+        "celery/control",
+        "celery/results",
+    }
+
+
+def test_the_drill_and_bench_hooks_are_not_in_the_production_settings(tmp_path):
+    production = run_settings(tmp_path, "-c", SETTINGS_ONLY, RURALSHOP_ENV="development")
+    bench = run_settings(
+        tmp_path, "-c", SETTINGS_ONLY, RURALSHOP_ENV="development", DJANGO_SETTINGS_MODULE="bench.settings"
+    )
+    tests = run_settings(tmp_path, "-c", SETTINGS_ONLY, RURALSHOP_ENV="test", DJANGO_SETTINGS_MODULE="tests.settings")
+
+    assert json.loads(production.stdout) == {"urlconf": "ruralshop.urls", "drill": False}, production.stderr
+    assert json.loads(bench.stdout) == {"urlconf": "bench.urls", "drill": False}, bench.stderr
+    assert json.loads(tests.stdout) == {"urlconf": "ruralshop.urls", "drill": True}, tests.stderr
