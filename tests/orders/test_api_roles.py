@@ -14,6 +14,7 @@ from orders.api.views import StationApiView
 from partners.access import station_may
 from partners.models import StationStaff
 from tests.factories import StationStaffFactory, UserFactory
+from tests.orders.test_placement_costs import PLACEMENT_QUERIES  # the queries are listed there
 
 URL = "/api/v1/orders/"
 
@@ -102,12 +103,6 @@ def test_placing_by_token_costs_the_same_queries_for_both_roles(
 
     assert placed.status_code == 201
     assert len(queries) == PLACEMENT_QUERIES, "\n".join(q["sql"][:120] for q in queries.captured_queries)
-
-
-# The token with its user, station and role (one query: the role costs none), the villager, the stock, the
-# promotions, the commission rules, then a savepoint around the order, its line, its event, its SMS, the
-# reservation and its stock movement (bench/placement_costs.py measures the same path).
-PLACEMENT_QUERIES = 13
 
 
 class CommissionApi(StationApiView):
