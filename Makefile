@@ -35,6 +35,7 @@ bench: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache --no-logo
 
 ## messages: refresh and compile the translation catalogs
 messages: $(VENV)/.installed-dev

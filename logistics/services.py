@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from orders import services as order_services
 from orders.models import Notification, Order
 from orders.tasks import send_notification
-from partners.models import Warehouse
+from partners.models import ServiceCenter, Warehouse
 from ruralshop.broker import delay_each_on_commit
 
 from . import webhooks
@@ -249,8 +249,6 @@ def _commit_batch(
 
 def _notify_stations(batch: DeliveryBatch, parcels_per_station: Counter) -> None:
     """An SMS to each station with a phone: how many parcels come, on which run (the outbox, sent after commit)."""
-    from partners.models import ServiceCenter
-
     phones = dict(ServiceCenter.objects.filter(pk__in=parcels_per_station).exclude(phone="").values_list("pk", "phone"))
     notifications = Notification.objects.bulk_create(
         Notification(

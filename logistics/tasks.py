@@ -7,9 +7,10 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from partners.models import Warehouse
+from ruralshop.broker import delay_each
 
-from . import services
-from .models import Route
+from . import services, webhooks
+from .models import Route, WebhookDelivery
 
 PLAN_LIMITS = {"time_limit": 900, "soft_time_limit": 840}  # below the broker's visibility timeout (3600 s)
 
@@ -95,12 +96,8 @@ def _summary(report: services.PlanReport) -> dict:
 @shared_task(bind=True, acks_late=True, max_retries=8, time_limit=60, soft_time_limit=45)
 def deliver_webhook(self, delivery_id: int) -> str:
     """POST one signed webhook; a failing receiver is retried with exponential backoff, then marked failed."""
-    from . import webhooks
-
     outcome = webhooks.deliver(delivery_id)
     if outcome == webhooks.RETRY:
-        from .models import WebhookDelivery
-
         attempts = WebhookDelivery.objects.filter(pk=delivery_id).values_list("attempts", flat=True).first() or 1
         raise self.retry(countdown=webhooks.backoff(attempts), max_retries=webhooks.MAX_ATTEMPTS)
     return outcome
@@ -110,10 +107,6 @@ def deliver_webhook(self, delivery_id: int) -> str:
 def resend_stuck_webhooks() -> int:
     """Re-queue webhook deliveries whose task was lost: never queued (a broker outage at commit), or whose retry
     vanished (a broker restart, a worker killed mid-POST), once their backoff and grace have passed."""
-    from ruralshop.broker import delay_each
-
-    from . import webhooks
-
     ids = webhooks.requeue(webhooks.stuck_ids())
     delay_each(deliver_webhook, ids, left_for="the next resend_stuck_webhooks")
     return len(ids)

@@ -1,8 +1,13 @@
 """Celery tasks of the orders app: thin callers of services."""
 
-from celery import shared_task
+from datetime import date
 
-from . import notifications
+from celery import shared_task
+from django.utils import timezone
+
+from ruralshop.broker import delay_each
+
+from . import commissions, notifications, privacy
 
 
 @shared_task(
@@ -28,8 +33,6 @@ def send_notification(self, notification_id: int) -> str:
 def resend_stuck_notifications() -> int:
     """Re-queue pending messages whose task was lost: never queued (a broker outage at commit), or whose
     retry vanished (a broker restart, a worker killed mid-send), once their backoff and grace have passed."""
-    from ruralshop.broker import delay_each
-
     ids = notifications.requeue(notifications.stuck_ids())
     delay_each(send_notification, ids, left_for="the next resend_stuck_notifications")
     return len(ids)
@@ -41,12 +44,6 @@ def build_last_months_statements() -> str:
 
     Entries of earlier months still unfiled (a build that failed) are filed too.
     """
-    from datetime import date
-
-    from django.utils import timezone
-
-    from . import commissions
-
     this_month: date = commissions.month_start(timezone.localdate())
     built = []
     for month in commissions.months_with_unfiled_entries(before=this_month):
@@ -58,6 +55,4 @@ def build_last_months_statements() -> str:
 @shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
 def purge_old_notification_payloads() -> int:
     """Daily: phone numbers and texts of messages older than NOTIFICATION_RETENTION_DAYS are scrubbed."""
-    from . import privacy
-
     return privacy.purge_old_payloads()

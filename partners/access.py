@@ -22,7 +22,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from . import selectors
-from .models import StationStaff
+from .models import County, StationStaff
 
 PARTNER = StationStaff.Role.PARTNER
 ASSISTANT = StationStaff.Role.ASSISTANT
@@ -53,8 +53,6 @@ def staff_of_request(request) -> StationStaff | None:
 
 def counties_of_user(user) -> list:
     """The counties ``user`` manages: every county for a superuser, none for anyone else (one query)."""
-    from .models import County
-
     if not user.is_authenticated:
         return []
     if user.is_superuser:
