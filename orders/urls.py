@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import commission_views, county_views, views
+from . import commission_views, views
 
 
 class OrderNumberConverter:
@@ -16,7 +16,6 @@ class OrderNumberConverter:
 register_converter(OrderNumberConverter, "order_number")
 
 urlpatterns = [
-    path("", county_views.home, name="dashboard"),  # a county manager lands on the county workspace
     path("orders/", views.order_list, name="order-list"),
     path("orders/new/", views.order_create, name="order-create"),
     path("orders/new/villagers/", views.order_villager_search, name="order-villager-search"),
@@ -31,7 +30,6 @@ urlpatterns = [
     path("commissions/", commission_views.commission_overview, name="commission-overview"),
     path("commissions/<int:pk>/", commission_views.statement_detail, name="statement-detail"),
     path("commissions/<int:pk>/csv/", commission_views.statement_csv, name="statement-csv"),
-    path("county/", county_views.workspace, name="county-home"),
     path("county/commissions/", commission_views.county_commissions, name="county-commissions"),
     path("county/statements/<int:pk>/approve/", commission_views.statement_approve, name="statement-approve"),
     path("county/statements/<int:pk>/paid/", commission_views.statement_mark_paid, name="statement-paid"),

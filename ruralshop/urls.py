@@ -34,6 +34,7 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="ruralshop/swagger_ui.html"),
         name="api-docs",
     ),
+    path("", include("county.urls")),
     path("", include("orders.urls")),
     path("", include("logistics.urls")),
     path("", include("partners.urls")),

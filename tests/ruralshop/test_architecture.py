@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("ruralshop", "accounts", "partners", "orders", "logistics")  # the root packages of the contract
+APPS = ("ruralshop", "accounts", "partners", "orders", "logistics", "county")  # the root packages of the contract
 
 
 def lint_imports(*config: str) -> subprocess.CompletedProcess:

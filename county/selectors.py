@@ -11,11 +11,10 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from logistics.models import DeliveryBatch, Parcel, UnplannedOrder
+from orders.commissions import local_midnight
+from orders.models import CommissionStatement, Order
+from orders.money import to_fen
 from partners.models import County
-
-from .commissions import local_midnight
-from .models import CommissionStatement, Order
-from .money import to_fen
 
 S = Order.Status
 DECISIONS_SHOWN = 10  # statements listed per kind of decision; the statements page has them all

@@ -3,9 +3,10 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
+from orders import views
 from partners.access import counties_of_user, county_manager_required, staff_of_request
 
-from . import county_selectors, views
+from . import selectors
 
 
 @login_required
@@ -23,8 +24,8 @@ def home(request):
 def workspace(request):
     counties = request.counties
     context = {
-        "figures": county_selectors.today_figures(counties),
-        "unplanned": county_selectors.unplanned_reasons(counties),
-        "decisions": county_selectors.statement_decisions(counties),
+        "figures": selectors.today_figures(counties),
+        "unplanned": selectors.unplanned_reasons(counties),
+        "decisions": selectors.statement_decisions(counties),
     }
     return render(request, "county/workspace.html", context)
