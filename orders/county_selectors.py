@@ -10,12 +10,12 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from catalog.money import to_fen
 from logistics.models import DeliveryBatch, Parcel, UnplannedOrder
 from partners.models import County
 
 from .commissions import local_midnight
 from .models import CommissionStatement, Order
-from .money import to_fen
 
 S = Order.Status
 DECISIONS_SHOWN = 10  # statements listed per kind of decision; the statements page has them all
