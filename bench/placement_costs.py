@@ -32,7 +32,8 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
-from orders.models import Order, Product, Stock  # noqa: E402
+from catalog.models import Product, Stock  # noqa: E402
+from orders.models import Order  # noqa: E402
 from partners.selectors import station_for_user  # noqa: E402
 
 ROUNDS = int(os.environ.get("ROUNDS", "200"))

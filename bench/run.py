@@ -56,10 +56,11 @@ from django.utils import timezone  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
 from bench.sms import sms_bench  # noqa: E402
+from catalog.models import Product, Stock  # noqa: E402
 from logistics import services as dispatch  # noqa: E402
 from logistics.clients import create_client  # noqa: E402
 from logistics.models import DeliveryBatch, Route, Vehicle  # noqa: E402
-from orders.models import Order, Product, Stock  # noqa: E402
+from orders.models import Order  # noqa: E402
 from partners.models import ServiceCenter, Warehouse  # noqa: E402
 from partners.selectors import station_for_user  # noqa: E402
 

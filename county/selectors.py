@@ -10,10 +10,10 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from catalog.money import to_fen
 from logistics.models import DeliveryBatch, Parcel, UnplannedOrder
 from orders.commissions import local_midnight
 from orders.models import CommissionStatement, Order
-from orders.money import to_fen
 from partners.models import County
 
 S = Order.Status

@@ -13,12 +13,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods
 
+from catalog.money import to_fen
 from partners.access import county_manager_required, station_required
 from partners.models import ServiceCenter
 
 from . import commissions
 from .models import MONEY, CommissionEntry, CommissionStatement
-from .money import to_fen
 
 E = CommissionEntry.Kind
 

@@ -1,6 +1,6 @@
-"""Prices and commission rates in force at a moment, for a set of products, in two queries.
+"""Commission rates in force at a moment, for a set of products, in one query (prices: catalog.pricing).
 
-Both run on every placement, so they are written as SQL (``Model.objects.raw``,
+It runs on every placement, so it is written as SQL (``Model.objects.raw``,
 which still converts the columns to Decimal and datetime on every backend):
 building the same query through the ORM costs ten times the CPU of running it.
 """
@@ -10,23 +10,13 @@ from decimal import Decimal
 
 from django.db import connection
 
-from .models import CommissionRule, Product, Promotion
-from .money import discounted
+from catalog.models import Product
+
+from .models import CommissionRule
 
 
 def _marks(values) -> str:
     return ", ".join(["%s"] * len(values))
-
-
-def _promotions_running(products: list[Product], at: datetime) -> list[Promotion]:
-    product_ids, category_ids = [p.pk for p in products], sorted({p.category_id for p in products})
-    at_db = connection.ops.adapt_datetimefield_value(at)
-    sql = (
-        f"SELECT * FROM {Promotion._meta.db_table} "  # noqa: S608 - a table name and placeholders, no input
-        f"WHERE (product_id IN ({_marks(product_ids)}) OR category_id IN ({_marks(category_ids)})) "
-        "AND starts_at <= %s AND ends_at > %s"
-    )
-    return list(Promotion.objects.raw(sql, [*product_ids, *category_ids, at_db, at_db]))
 
 
 def _commission_rules_in_force(products: list[Product], at: datetime) -> list[CommissionRule]:
@@ -44,27 +34,6 @@ def _commission_rules_in_force(products: list[Product], at: datetime) -> list[Co
     # The newest rule wins a tie on the same target: the latest valid_from, open-ended ones last, then the latest row.
     rules.sort(key=lambda rule: (rule.valid_from is not None, rule.valid_from or at, rule.pk), reverse=True)
     return rules
-
-
-def unit_prices(products: list[Product], *, at: datetime) -> dict[int, Decimal]:
-    """The price of each product at ``at``: the lowest of its list price and the promotions running.
-
-    A product's own promotion and its category's both apply; the villager gets the lower price.
-    """
-    prices = {p.pk: p.price for p in products}
-    promotions = _promotions_running(products, at) if products else []
-    by_category: dict[int, list[Promotion]] = {}
-    by_product: dict[int, list[Promotion]] = {}
-    for promo in promotions:
-        if promo.product_id:
-            by_product.setdefault(promo.product_id, []).append(promo)
-        else:
-            by_category.setdefault(promo.category_id, []).append(promo)
-    for product in products:
-        for promo in by_product.get(product.pk, []) + by_category.get(product.category_id, []):
-            offer = promo.price if promo.price is not None else discounted(product.price, promo.percent_off)
-            prices[product.pk] = min(prices[product.pk], offer)
-    return prices
 
 
 def commission_rates(products: list[Product], *, at: datetime) -> dict[int, Decimal]:

@@ -7,10 +7,11 @@ from django.db.models import Case, Count, Prefetch, Q, QuerySet, Sum, Value, Whe
 from django.http import Http404
 from django.utils import timezone
 
+from catalog.models import Category, Product, Stock
+from catalog.money import to_fen
 from partners.models import ServiceCenter
 
-from .models import Category, Order, OrderEvent, OrderLine, Product, Stock
-from .money import to_fen
+from .models import Order, OrderEvent, OrderLine
 
 
 def orders_of_station(
@@ -82,7 +83,7 @@ def catalog(*, warehouse_id: int | None, query: str = "", category: Category | N
     query = " ".join(query.split())
     order = ["category__position", "name", "pk"]
     if query:
-        for word in query.lower().split()[:5]:  # the stored text is lower-cased (orders.search_text)
+        for word in query.lower().split()[:5]:  # the stored text is lower-cased (catalog.search_text)
             products = products.filter(search_text__icontains=word)
         products = products.annotate(
             rank=Case(

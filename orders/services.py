@@ -18,12 +18,15 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog import money
+from catalog import pricing as catalog_pricing
+from catalog.models import Product, Stock, StockMovement
 from partners.models import ServiceCenter, Villager
 from ruralshop.broker import delay_each_on_commit
 
-from . import commissions, money, pricing
-from . import stock as stock_ledger
-from .models import Notification, Order, OrderEvent, OrderLine, Product, Stock, StockMovement
+from . import commissions, pricing
+from . import stock_moves as stock_ledger
+from .models import Notification, Order, OrderEvent, OrderLine
 
 S = Order.Status
 K = StockMovement.Kind
@@ -451,7 +454,7 @@ def _place_new(
 
     now = timezone.now()
     product_list = list(products.values())
-    prices = pricing.unit_prices(product_list, at=now)
+    prices = catalog_pricing.unit_prices(product_list, at=now)
     rates = pricing.commission_rates(product_list, at=now)
 
     order_lines = []

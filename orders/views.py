@@ -11,13 +11,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from catalog import pricing
+from catalog.models import Category
 from partners.access import is_htmx, station_may, station_required
 from partners.forms import VillagerSearchForm
 from partners.selectors import villagers_of_station
 
-from . import commissions, pricing, selectors, services
+from . import commissions, selectors, services
 from .forms import CatalogSearchForm, OptionalReasonForm, OrderFilterForm, OrderForm, PickupCodeForm, ReasonForm
-from .models import Category, Order
+from .models import Order
 
 ORDERS_PER_PAGE = 25
 CATALOG_RESULTS = 20

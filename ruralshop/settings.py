@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "phonenumber_field",
     "partners",
+    "catalog",  # sellers, products, prices, stock and its movements; orders build on it
     "orders",
     "logistics",
     "accounts",  # sessions that know their user: "log out everywhere"

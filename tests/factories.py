@@ -83,7 +83,8 @@ class VillagerFactory(factory.django.DjangoModelFactory):
 
 from decimal import Decimal  # noqa: E402
 
-from orders.models import Category, CommissionRule, Product, Promotion, Seller, Stock  # noqa: E402
+from catalog.models import Category, Product, Promotion, Seller, Stock  # noqa: E402
+from orders.models import CommissionRule  # noqa: E402
 
 
 class SellerFactory(factory.django.DjangoModelFactory):

@@ -7,8 +7,9 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
+from catalog.models import Product
 from orders import services
-from orders.models import Order, Product
+from orders.models import Order
 from tests.factories import CommissionRuleFactory, PromotionFactory
 
 MODELS = sorted(admin.site._registry, key=lambda m: m._meta.label)
@@ -61,7 +62,7 @@ def test_it_exports_the_catalog_as_csv(client, admin_user, demo):
     client.force_login(admin_user)
 
     response = client.post(
-        reverse("admin:orders_product_export"),
+        reverse("admin:catalog_product_export"),
         {"format": "0", "resource": "0", **{f"productresource_{f}": "on" for f in ["sku", "name", "price"]}},
     )
 

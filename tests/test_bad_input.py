@@ -28,18 +28,11 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from catalog.models import Stock
 from logistics import services as dispatch
 from logistics.models import BatchStop, DeliveryBatch, Parcel
 from orders import services
-from orders.models import (
-    CommissionEntry,
-    CommissionStatement,
-    Notification,
-    Order,
-    OrderEvent,
-    OrderLine,
-    Stock,
-)
+from orders.models import CommissionEntry, CommissionStatement, Notification, Order, OrderEvent, OrderLine
 from partners.models import Villager
 from tests.factories import (
     CategoryFactory,

@@ -363,12 +363,12 @@ RULES: dict[str, Rule] = {
     ),
     # django-import-export on the catalog and the stock: the model's view (export) and change (import) permission
     **{
-        f"admin:orders_{model}_{view}": Rule(get=admin_page(), post=admin_page(200), post_allowed=frozenset({"admin"}))
+        f"admin:catalog_{model}_{view}": Rule(get=admin_page(), post=admin_page(200), post_allowed=frozenset({"admin"}))
         for model in ("product", "stock")
         for view in ("export", "import")
     },
     **{
-        f"admin:orders_{model}_process_import": Rule(
+        f"admin:catalog_{model}_process_import": Rule(
             get=admin_page(405, staff=405), post=admin_page(200), post_allowed=frozenset({"admin"})
         )
         for model in ("product", "stock")

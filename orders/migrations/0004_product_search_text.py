@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from orders import search_text
+from catalog import search_text  # (orders.search_text when this migration was written)
 
 
 def fill_search_text(apps, schema_editor):

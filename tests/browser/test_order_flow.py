@@ -9,8 +9,9 @@ import re
 
 import pytest
 
+from catalog.models import Stock
 from orders import services
-from orders.models import CommissionEntry, Order, OrderEvent, Stock
+from orders.models import CommissionEntry, Order, OrderEvent
 from partners.models import Villager
 from tests.factories import VillagerFactory
 

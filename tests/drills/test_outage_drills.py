@@ -21,7 +21,8 @@ from django.db import connection
 from django.db.models import F
 from rest_framework.authtoken.models import Token
 
-from orders.models import Notification, Order, OrderEvent, OrderLine, Stock
+from catalog.models import Stock
+from orders.models import Notification, Order, OrderEvent, OrderLine
 from tests.conftest import requires_postgres
 
 from . import sms_stub

@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from catalog.models import Stock
 from logistics import services as dispatch
 from logistics.models import DeliveryBatch
 from orders import services
-from orders.models import Order, Stock
+from orders.models import Order
 from tests.factories import (
     ProductFactory,
     RouteFactory,

@@ -45,7 +45,7 @@ def api(client_key):
 @pytest.fixture
 def other_batch(station_b, warehouse_b, confirm):
     """A batch of another county's warehouse, which the client must never see."""
-    from orders.models import Product
+    from catalog.models import Product
     from tests.factories import RouteFactory, RouteStopFactory, StockFactory, VehicleFactory
 
     route = RouteFactory(warehouse=warehouse_b, code="B-R1")

@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import pytest
 
+from catalog.models import Product
 from orders import services
-from orders.models import Order, Product
+from orders.models import Order
 from tests.factories import ProductFactory, StockFactory
 
 

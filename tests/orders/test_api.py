@@ -9,8 +9,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
+from catalog.models import Stock
 from orders import services
-from orders.models import Order, Stock
+from orders.models import Order
 from partners.models import ServiceCenter
 from tests.factories import ProductFactory, StationStaffFactory, StockFactory, UserFactory
 from tests.orders.conftest import place

@@ -14,7 +14,8 @@ from collections import Counter
 import pytest
 from rest_framework.authtoken.models import Token
 
-from orders.models import Order, Stock
+from catalog.models import Stock
+from orders.models import Order
 from tests.conftest import requires_postgres
 from tests.factories import VillagerFactory
 

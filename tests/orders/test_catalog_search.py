@@ -3,12 +3,13 @@
 import importlib
 
 import pytest
-from django.apps import apps
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 
-from orders import demo, selectors
-from orders.models import Category, Product
+from catalog import demo
+from catalog.models import Category, Product
+from orders import selectors
 from tests.factories import CategoryFactory, ProductFactory, SellerFactory, StockFactory
 
 
@@ -122,6 +123,8 @@ def test_the_data_migration_fills_products_saved_before_it(urea, tv):
     Product.objects.update(search_text="")
     assert found("hf") == []
     migration = importlib.import_module("orders.migrations.0004_product_search_text")
+    # The models as the migration saw them (Product was in orders then); the same tables.
+    apps = MigrationExecutor(connection).loader.project_state(("orders", "0004_product_search_text")).apps
 
     # when
     migration.fill_search_text(apps, None)

@@ -9,8 +9,9 @@ from collections import Counter
 import pytest
 from django.db import connection
 
+from catalog.models import Stock
 from orders import services
-from orders.models import Order, Stock
+from orders.models import Order
 from partners.models import ServiceCenter, Villager
 from tests.conftest import requires_postgres
 from tests.factories import ProductFactory, StockFactory

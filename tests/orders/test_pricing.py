@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from catalog import pricing as catalog_pricing
+from catalog.models import Product
 from orders import pricing
-from orders.models import Product
 from tests.factories import (
     CategoryFactory,
     CommissionRuleFactory,
@@ -40,7 +41,7 @@ def promo(now, *, starts=-DAY, ends=DAY, **target_and_offer):
 
 
 def price_of(product, at):
-    return pricing.unit_prices([product], at=at)[product.pk]
+    return catalog_pricing.unit_prices([product], at=at)[product.pk]
 
 
 # --- prices ----------------------------------------------------------------------
@@ -136,7 +137,7 @@ def test_it_prices_many_products_in_one_query(fertilizers, now, django_assert_nu
 
     # the promotions running for these products or their categories
     with django_assert_num_queries(1):
-        prices = pricing.unit_prices(products, at=now)
+        prices = catalog_pricing.unit_prices(products, at=now)
 
     assert prices == {p.pk: D("50.00") if p == products[0] else D("90.00") for p in products}
 

@@ -8,8 +8,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone, translation
 
-from orders import money, services
-from orders.models import Order, OrderEvent, OrderLine, Stock
+from catalog import money
+from catalog.models import Stock
+from orders import services
+from orders.models import Order, OrderEvent, OrderLine
 from partners.models import ServiceCenter
 from tests.factories import (
     CommissionRuleFactory,

@@ -1,15 +1,16 @@
-"""Stock through orders.stock: goods in, stock-takes and write-offs, each recorded as a StockMovement."""
+"""Stock through catalog.stock: goods in, stock-takes and write-offs, each recorded as a StockMovement."""
 
 import importlib
 
 import pytest
-from django.apps import apps as django_apps
 from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import translation
 
-from orders import services
-from orders import stock as stocks
-from orders.models import LedgerIsAppendOnly, Order, Stock, StockMovement
+from catalog import stock as stocks
+from catalog.models import LedgerIsAppendOnly, Stock, StockMovement
+from orders import services, stock_moves
+from orders.models import Order
 from tests.conftest import requires_postgres
 from tests.factories import ProductFactory, StockFactory
 
@@ -177,7 +178,7 @@ def test_the_helpers_for_the_order_services_keep_the_row_equal_to_its_movements(
     services.transition(order, to=Order.Status.BATCHED)
     with transaction.atomic():
         services.transition(order, to=Order.Status.IN_TRANSIT)
-        shipped = stocks.move_stock_for_orders(order_ids=[order.pk], kind=K.SHIPPED)
+        shipped = stock_moves.move_stock_for_orders(order_ids=[order.pk], kind=K.SHIPPED)
 
     # then the units left the stock, and the row still equals its movements
     assert [(m.kind, m.on_hand_delta, m.reserved_delta, m.order_id) for m in shipped] == [(K.SHIPPED, -3, -3, order.pk)]
@@ -187,7 +188,7 @@ def test_the_helpers_for_the_order_services_keep_the_row_equal_to_its_movements(
 
 def test_it_refuses_an_order_kind_it_does_not_know(order_placed):
     with pytest.raises(ValueError, match="received"):
-        stocks.record_order_movements(order_ids=[order_placed.pk], kind=K.RECEIVED)
+        stock_moves.record_order_movements(order_ids=[order_placed.pk], kind=K.RECEIVED)
 
 
 def test_the_order_services_record_every_stock_change_they_make(pump, warehouse_a, staff_a, place_at_a, deliver):
@@ -215,6 +216,8 @@ def test_the_migration_turns_the_rows_as_they_stand_into_opening_balances(fertil
     StockFactory(product=fertilizer, warehouse=warehouse_a, on_hand=20, reserved=2)
     migration = importlib.import_module("orders.migrations.0006_stock_movement")
 
+    # The models as the migration saw them (Stock was in orders then); the same tables.
+    django_apps = MigrationExecutor(connection).loader.project_state(("orders", "0006_stock_movement")).apps
     migration.record_opening_balances(django_apps, None)
 
     opening = StockMovement.objects.get()

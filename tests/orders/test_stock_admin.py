@@ -8,8 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
 
-from orders import stock as stocks
-from orders.models import Stock, StockMovement
+from catalog import stock as stocks
+from catalog.models import Stock, StockMovement
 from tests.factories import ProductFactory
 
 K = StockMovement.Kind
@@ -34,7 +34,7 @@ def levels(stock) -> tuple[int, int]:
 
 
 def change_url(stock) -> str:
-    return reverse("admin:orders_stock_change", args=[stock.pk])
+    return reverse("admin:catalog_stock_change", args=[stock.pk])
 
 
 def as_typed(stock, *, on_hand: int) -> dict:
@@ -143,7 +143,7 @@ def test_it_adds_a_stock_row_as_its_first_receipt(admin_client, admin_user, ware
     product = ProductFactory(sku="HOSE-9")
 
     response = admin_client.post(
-        reverse("admin:orders_stock_add"),
+        reverse("admin:catalog_stock_add"),
         {"product": product.pk, "warehouse": warehouse_a.pk, "quantity": "40", "note": "opening delivery"},
     )
 
@@ -156,7 +156,7 @@ def test_it_adds_a_stock_row_as_its_first_receipt(admin_client, admin_user, ware
 
 
 def test_it_keeps_the_stock_rows_on_the_product_page_read_only(admin_client, fertilizer_stock):
-    page = admin_client.get(reverse("admin:orders_product_change", args=[fertilizer_stock.product_id]))
+    page = admin_client.get(reverse("admin:catalog_product_change", args=[fertilizer_stock.product_id]))
 
     body = page.content.decode()
     assert page.status_code == 200
@@ -166,7 +166,7 @@ def test_it_keeps_the_stock_rows_on_the_product_page_read_only(admin_client, fer
 
 
 def test_it_does_not_delete_a_stock_row(admin_client, fertilizer_stock):
-    response = admin_client.post(reverse("admin:orders_stock_delete", args=[fertilizer_stock.pk]), {"post": "yes"})
+    response = admin_client.post(reverse("admin:catalog_stock_delete", args=[fertilizer_stock.pk]), {"post": "yes"})
 
     assert response.status_code == 403
     assert Stock.objects.filter(pk=fertilizer_stock.pk).exists()
@@ -174,7 +174,7 @@ def test_it_does_not_delete_a_stock_row(admin_client, fertilizer_stock):
 
 def test_it_lists_the_movements_of_a_row(admin_client, fertilizer_stock, seeds_stock):
     page = admin_client.get(change_url(seeds_stock)).content.decode()
-    link = reverse("admin:orders_stockmovement_changelist") + (
+    link = reverse("admin:catalog_stockmovement_changelist") + (
         f"?product__id__exact={seeds_stock.product_id}&amp;warehouse__id__exact={seeds_stock.warehouse_id}"
     )
     assert link in page
@@ -191,7 +191,7 @@ def test_it_lists_the_movements_of_a_row(admin_client, fertilizer_stock, seeds_s
 def upload(client, text: str):
     """The first step of the admin import: the rolled-back preview."""
     return client.post(
-        reverse("admin:orders_stock_import"),
+        reverse("admin:catalog_stock_import"),
         {
             "resource": "0",
             "format": "0",  # CSV
@@ -209,7 +209,7 @@ def after(row_result, column: str) -> str:
 
 def confirm(client, preview):
     form = preview.context["confirm_form"]
-    return client.post(reverse("admin:orders_stock_process_import"), {k: form.initial[k] for k in form.initial})
+    return client.post(reverse("admin:catalog_stock_process_import"), {k: form.initial[k] for k in form.initial})
 
 
 def test_it_imports_receipts_and_counts_through_the_services_after_a_preview(
@@ -292,7 +292,7 @@ def test_it_imports_nothing_when_a_row_is_refused_at_confirmation(
 
     # then the whole file is refused, with the reason, and the receipt of the other row is undone too
     assert response.status_code == 302
-    assert response["Location"] == reverse("admin:orders_stock_import")
+    assert response["Location"] == reverse("admin:catalog_stock_import")
     page = admin_client.get(response["Location"]).content.decode()
     assert "Nothing was imported" in page
     assert "below the 4 units reserved" in page
@@ -303,10 +303,10 @@ def test_it_imports_nothing_when_a_row_is_refused_at_confirmation(
 
 
 def test_it_exports_the_stock_as_csv(admin_client, fertilizer_stock, order_placed):
-    form = admin_client.get(reverse("admin:orders_stock_export")).context["form"]
+    form = admin_client.get(reverse("admin:catalog_stock_export")).context["form"]
     checked = {name: "on" for name in form.fields if name.startswith("stockexportresource_")}
 
-    response = admin_client.post(reverse("admin:orders_stock_export"), {"format": "0", "resource": "0", **checked})
+    response = admin_client.post(reverse("admin:catalog_stock_export"), {"format": "0", "resource": "0", **checked})
 
     assert response.status_code == 200
     lines = response.content.decode().splitlines()

@@ -8,9 +8,10 @@ from collections import Counter
 import pytest
 from django.db.models import Sum
 
+from catalog import stock as stocks
+from catalog.models import Stock, StockMovement
 from orders import services
-from orders import stock as stocks
-from orders.models import Order, OrderLine, Stock, StockMovement
+from orders.models import Order, OrderLine
 from tests.conftest import requires_postgres
 from tests.factories import ProductFactory
 from tests.orders.test_concurrency import at_once, place

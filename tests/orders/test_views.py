@@ -6,8 +6,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from catalog.models import Stock
 from orders import services
-from orders.models import Order, Stock
+from orders.models import Order
 from tests.factories import ProductFactory
 from tests.orders.conftest import place
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("ruralshop", "accounts", "partners", "orders", "logistics", "county")  # the root packages of the contract
+# The root packages of the contract.
+APPS = ("ruralshop", "accounts", "partners", "catalog", "orders", "logistics", "county")
 
 
 def lint_imports(*config: str) -> subprocess.CompletedProcess:

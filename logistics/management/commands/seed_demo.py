@@ -9,10 +9,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
+from catalog.demo import seed_catalog
 from logistics.clients import create_client
 from logistics.demo import carry, seed_cancelled_run, seed_routes
 from logistics.models import LogisticsClient
-from orders.demo import seed_catalog, seed_orders, seed_statements
+from orders.demo import seed_commission_rules, seed_orders, seed_statements
 from partners.demo import DEMO_USERS, seed_network
 from partners.models import ServiceCenter, Warehouse
 
@@ -53,6 +54,7 @@ class Command(BaseCommand):
             self.stdout.write("The demo network already exists; nothing to add.")
         self.stdout.write("Seeding the catalog and stock...")
         made = seed_catalog()
+        seed_commission_rules()
         self.stdout.write(
             ", ".join(f"{n} {what}" for what, n in made.items()) + " created." if made else "Catalog exists."
         )

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from orders import money
+from catalog import money
 
 D = Decimal
 

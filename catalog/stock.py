@@ -1,7 +1,7 @@
 """Every change of warehouse stock outside an order, and the record behind each change.
 
-A Stock row changes only here or in orders.services, and each change writes a
-StockMovement in the same transaction, so ``on_hand`` and ``reserved`` can be
+A Stock row changes only here or in orders (its placement in orders.services,
+and orders.stock_moves), and each change writes a StockMovement in the same transaction, so ``on_hand`` and ``reserved`` can be
 re-derived from the movements (``stock_from_movements``; ``stock_mismatches``
 lists the rows that disagree).
 
@@ -9,9 +9,9 @@ Goods in, stock-takes and write-offs are the services below: each owns its
 transaction, locks the Stock row (``select_for_update``, rows in primary-key
 order when there are several) and moves it with F() expressions, never by
 writing a number read earlier, so a placement reserving the same row at the
-same moment is never overwritten.  ``reserved`` is never set here: it belongs to
-the orders (``record_order_movements`` / ``move_stock_for_orders`` are for
-orders.services).
+same moment is never overwritten.  ``reserved`` belongs to the orders: only
+``shift_stock`` moves it, for orders.stock_moves (which reads the order lines,
+since the catalog sits below orders and never imports them).
 """
 
 from collections.abc import Iterable
@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from partners.models import Warehouse
 
-from .models import OrderLine, Product, Stock, StockMovement
+from .models import Product, Stock, StockMovement
 
 Kind = StockMovement.Kind
 
@@ -210,68 +210,22 @@ def write_off_stock(*, product: Product, warehouse: Warehouse, quantity: int, ac
         )
 
 
-# --- orders: the record of what orders.services moves -----------------------------------
-
-# What each order kind does to a line's quantity: (on hand, reserved) per unit.
-ORDER_DELTAS: dict[str, tuple[int, int]] = {
-    Kind.RESERVED: (0, +1),  # place_order
-    Kind.RELEASED: (0, -1),  # cancel_order of a placed or confirmed order
-    Kind.SHIPPED: (-1, -1),  # depart / depart_orders
-    Kind.RETURNED: (+1, 0),  # return_order
-}
+# --- orders: what orders.stock_moves moves ---------------------------------------------
 
 
-def record_order_movements(*, order_ids: list[int], kind: str, actor=None, note: str = "") -> list[StockMovement]:
-    """Write the movements of what ``kind`` did to the stock of these orders: one per order line, one INSERT.
+def shift_stock(*, quantities: dict[tuple[int, int], int], on_hand: int, reserved: int) -> None:
+    """Move each (product_id, warehouse_id) row of ``quantities`` by quantity × (on_hand, reserved) per unit.
 
-    Records only: call it in the transaction that moved the Stock rows (after
-    ``_reserve`` in placement, or after ``_move_stock``/``_move_stock_of_orders``).
+    For the orders (placing, cancelling, shipping, returning): inside the
+    caller's transaction, which records the movements.  One UPDATE per row,
+    rows locked in primary-key order; the CHECK constraint (reserved <= on_hand,
+    neither negative) refuses anything impossible.
     """
-    if kind not in ORDER_DELTAS:
-        raise ValueError(f"{kind!s} is not an order movement kind")
-    on_hand, reserved = ORDER_DELTAS[kind]
-    lines = OrderLine.objects.filter(order_id__in=order_ids).values_list(
-        "order_id", "order__warehouse_id", "product_id", "quantity"
-    )
-    return StockMovement.objects.bulk_create(
-        StockMovement(
-            product_id=product_id,
-            warehouse_id=warehouse_id,
-            order_id=order_id,
-            kind=kind,
-            on_hand_delta=on_hand * quantity,
-            reserved_delta=reserved * quantity,
-            actor=actor,
-            note=note[:NOTE_LENGTH],
+    for pair, stock in lock_stock(pairs=quantities).items():  # locked in primary-key order
+        qty = quantities[pair]
+        Stock.objects.filter(pk=stock.pk).update(
+            on_hand=F("on_hand") + on_hand * qty, reserved=F("reserved") + reserved * qty
         )
-        for order_id, warehouse_id, product_id, quantity in lines.order_by("order_id", "product_id")
-    )
-
-
-def move_stock_for_orders(*, order_ids: list[int], kind: str, actor=None, note: str = "") -> list[StockMovement]:
-    """Move the stock of these orders for ``kind`` and record it: a drop-in for ``_move_stock(_of_orders)``.
-
-    One UPDATE per Stock row touched, rows locked in primary-key order; the
-    CHECK constraint (reserved <= on_hand, neither negative) refuses anything
-    impossible.  Inside the caller's transaction (the one of the transition).
-    """
-    if kind not in ORDER_DELTAS:
-        raise ValueError(f"{kind!s} is not an order movement kind")
-    on_hand, reserved = ORDER_DELTAS[kind]
-    totals = (
-        OrderLine.objects.filter(order_id__in=order_ids)
-        .values("order__warehouse_id", "product_id")
-        .annotate(quantity=Sum("quantity"))
-        .order_by()
-    )
-    by_pair = {(t["product_id"], t["order__warehouse_id"]): t["quantity"] for t in totals}
-    with transaction.atomic():
-        for pair, stock in lock_stock(pairs=by_pair).items():  # locked in primary-key order
-            qty = by_pair[pair]
-            Stock.objects.filter(pk=stock.pk).update(
-                on_hand=F("on_hand") + on_hand * qty, reserved=F("reserved") + reserved * qty
-            )
-        return record_order_movements(order_ids=order_ids, kind=kind, actor=actor, note=note)
 
 
 # --- reading the record -------------------------------------------------------------------

@@ -1,0 +1,72 @@
+"""The stock of orders: what placing, cancelling, shipping and returning an order does to the Stock rows.
+
+The catalog cannot read order lines (it sits below orders), so the order side of
+the stock ledger is here, on top of catalog.stock's locking and movement kinds.
+"""
+
+from django.db import transaction
+from django.db.models import Sum
+
+from catalog.models import StockMovement
+from catalog.stock import NOTE_LENGTH, shift_stock
+
+from .models import OrderLine
+
+Kind = StockMovement.Kind
+
+# What each order kind does to a line's quantity: (on hand, reserved) per unit.
+ORDER_DELTAS: dict[str, tuple[int, int]] = {
+    Kind.RESERVED: (0, +1),  # place_order
+    Kind.RELEASED: (0, -1),  # cancel_order of a placed or confirmed order
+    Kind.SHIPPED: (-1, -1),  # depart / depart_orders
+    Kind.RETURNED: (+1, 0),  # return_order
+}
+
+
+def record_order_movements(*, order_ids: list[int], kind: str, actor=None, note: str = "") -> list[StockMovement]:
+    """Write the movements of what ``kind`` did to the stock of these orders: one per order line, one INSERT.
+
+    Records only: call it in the transaction that moved the Stock rows (after
+    ``_reserve`` in placement, or after ``_move_stock``/``_move_stock_of_orders``).
+    """
+    if kind not in ORDER_DELTAS:
+        raise ValueError(f"{kind!s} is not an order movement kind")
+    on_hand, reserved = ORDER_DELTAS[kind]
+    lines = OrderLine.objects.filter(order_id__in=order_ids).values_list(
+        "order_id", "order__warehouse_id", "product_id", "quantity"
+    )
+    return StockMovement.objects.bulk_create(
+        StockMovement(
+            product_id=product_id,
+            warehouse_id=warehouse_id,
+            order_id=order_id,
+            kind=kind,
+            on_hand_delta=on_hand * quantity,
+            reserved_delta=reserved * quantity,
+            actor=actor,
+            note=note[:NOTE_LENGTH],
+        )
+        for order_id, warehouse_id, product_id, quantity in lines.order_by("order_id", "product_id")
+    )
+
+
+def move_stock_for_orders(*, order_ids: list[int], kind: str, actor=None, note: str = "") -> list[StockMovement]:
+    """Move the stock of these orders for ``kind`` and record it: a drop-in for ``_move_stock(_of_orders)``.
+
+    One UPDATE per Stock row touched, rows locked in primary-key order; the
+    CHECK constraint (reserved <= on_hand, neither negative) refuses anything
+    impossible.  Inside the caller's transaction (the one of the transition).
+    """
+    if kind not in ORDER_DELTAS:
+        raise ValueError(f"{kind!s} is not an order movement kind")
+    on_hand, reserved = ORDER_DELTAS[kind]
+    totals = (
+        OrderLine.objects.filter(order_id__in=order_ids)
+        .values("order__warehouse_id", "product_id")
+        .annotate(quantity=Sum("quantity"))
+        .order_by()
+    )
+    by_pair = {(t["product_id"], t["order__warehouse_id"]): t["quantity"] for t in totals}
+    with transaction.atomic():
+        shift_stock(quantities=by_pair, on_hand=on_hand, reserved=reserved)
+        return record_order_movements(order_ids=order_ids, kind=kind, actor=actor, note=note)
