@@ -16,6 +16,7 @@ from orders.models import CommissionEntry, CommissionStatement, LedgerIsAppendOn
 from orders.money import percent_of
 from tests.conftest import requires_postgres
 from tests.factories import CountyManagerFactory, UserFactory
+from tests.order_steps import arrive, depart
 
 E = CommissionEntry.Kind
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -39,8 +40,8 @@ def deliver(staff_a):
     def run(order: Order) -> Order:
         services.confirm_payment(order=order, actor=staff_a)
         services.transition(order, to=Order.Status.BATCHED)
-        services.depart(order=order)
-        services.arrive(order=order, notify=False)
+        depart(order=order)
+        arrive(order=order, notify=False)
         return services.hand_over(order=order, actor=staff_a, pickup_code=order.pickup_code)
 
     return run

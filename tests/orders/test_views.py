@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from orders import services
 from orders.models import Order, Stock
 from tests.factories import ProductFactory
+from tests.order_steps import arrive, depart
 from tests.orders.conftest import place
 
 S = Order.Status
@@ -240,8 +241,8 @@ def test_the_partner_cancels_and_the_stock_is_released(client_a, order_a, fertil
 def at_station(order: Order) -> Order:
     services.confirm_payment(order=order, actor=None)
     services.transition(order, to=S.BATCHED)
-    services.depart(order=order)
-    return services.arrive(order=order)
+    depart(order=order)
+    return arrive(order=order)
 
 
 def test_a_wrong_pickup_code_changes_nothing(client_a, order_a):
