@@ -102,7 +102,8 @@ def plan_now(request):
         if warehouse is None:
             continue
         try:
-            # A run that finds the warehouse busy (a cutoff's run) retries after it (tasks.plan_warehouse).
+            # No transaction is open here, so on_commit publishes at once and a broker outage is caught
+            # below.  A run that finds the warehouse busy (a cutoff's run) retries after it.
             tasks.plan_warehouse.delay_on_commit(warehouse.pk, day.isoformat())
         except BrokerUnavailable:
             messages.error(request, _("Planning could not be started; try again in a minute."))
