@@ -67,15 +67,6 @@ def plan_route(self, route_id: int, dispatch_date: str | None = None) -> dict:
     return _summary(report)
 
 
-@shared_task(time_limit=60)
-def plan_all_warehouses(dispatch_date: str | None = None) -> int:
-    """Fan out: one planning task per warehouse, so the warehouses plan in parallel on several workers."""
-    ids = list(Warehouse.objects.values_list("pk", flat=True))
-    for warehouse_id in ids:
-        plan_warehouse.delay(warehouse_id, dispatch_date)
-    return len(ids)
-
-
 @shared_task(time_limit=300)
 def flag_uncollected_parcels() -> int:
     return services.flag_uncollected()

@@ -4,51 +4,36 @@ import csv
 from datetime import date
 
 from django.contrib import messages
-from django.db.models import Count, Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from orders import services as order_services
 from orders.models import Order
 from partners.access import county_manager_required, station_required
 from partners.phones import mask_name
 
-from . import services
-from .models import BatchStop, DeliveryBatch, Parcel, UnplannedOrder
-
-B = DeliveryBatch.Status
-
+from . import selectors, services, tasks
+from .models import BatchStop, DeliveryBatch, Parcel
 
 # --- stations -----------------------------------------------------------------------------
 
 
 @station_required
 def deliveries(request):
-    stops = (
-        BatchStop.objects.filter(service_center=request.station)
-        .exclude(batch__status=B.CANCELLED)
-        .select_related("batch__vehicle")
-        .annotate(parcels_expected=Count("parcels"))
-    )
-    # What is coming (every one of them), then the last few received.
-    incoming = list(stops.exclude(status=BatchStop.Status.RECEIVED).order_by("batch__dispatch_date", "pk"))
-    recent = list(stops.filter(status=BatchStop.Status.RECEIVED).order_by("-received_at", "-pk")[:5])
-    overdue = (
-        Parcel.objects.filter(batch_stop__service_center=request.station, overdue_since__isnull=False)
-        .filter(order__status=Order.Status.AT_STATION)
-        .select_related("order__villager")
-    )
-    return render(request, "logistics/deliveries.html", {"stops": incoming + recent, "overdue": overdue})
+    stops = selectors.station_stops(station=request.station)
+    overdue = selectors.overdue_parcels(station=request.station).select_related("order__villager")
+    return render(request, "logistics/deliveries.html", {"stops": stops, "overdue": overdue})
 
 
 def _stop_of_station(request, pk: int) -> BatchStop:
-    try:
-        return BatchStop.objects.select_related("batch__vehicle").get(pk=pk, service_center=request.station)
-    except BatchStop.DoesNotExist:
-        raise Http404("No such delivery for this station") from None
+    stop = selectors.station_stop(station=request.station, pk=pk)
+    if stop is None:
+        raise Http404("No such delivery for this station")
+    return stop
 
 
 @station_required
@@ -80,9 +65,7 @@ def receive(request, pk: int):
 
 @station_required
 def overdue_tile(request):
-    count = Parcel.objects.filter(
-        batch_stop__service_center=request.station, overdue_since__isnull=False, order__status=Order.Status.AT_STATION
-    ).count()
+    count = selectors.overdue_parcels(station=request.station).count()
     return render(request, "logistics/_overdue_tile.html", {"count": count})
 
 
@@ -99,29 +82,11 @@ def _board_date(request) -> date:
 @county_manager_required
 def dispatch_board(request):
     day = _board_date(request)
-    batches = (
-        DeliveryBatch.objects.filter(warehouse__county__in=request.counties, dispatch_date=day)
-        .select_related("vehicle", "route", "warehouse")
-        .prefetch_related(Prefetch("stops", queryset=BatchStop.objects.select_related("service_center")))
-        .order_by("warehouse__code", "route__code", "code")
-    )
-    pending = (
-        Order.objects.filter(warehouse__county__in=request.counties, status=Order.Status.CONFIRMED)
-        .select_related("service_center", "dispatch_issue")
-        .order_by("service_center__code", "confirmed_at")[:200]
-    )
-    reasons = (
-        UnplannedOrder.objects.filter(warehouse__county__in=request.counties, order__status=Order.Status.CONFIRMED)
-        .values("reason")
-        .annotate(count=Count("pk"))
-        .order_by("reason")
-    )
-    labels = dict(UnplannedOrder.Reason.choices)
     context = {
         "day": day,
-        "batches": batches,
-        "pending": pending,
-        "reasons": [(labels.get(r["reason"], r["reason"]), r["count"]) for r in reasons],
+        "batches": selectors.board_batches(counties=request.counties, day=day),
+        "pending": selectors.board_pending_orders(counties=request.counties),
+        "reasons": selectors.board_unplanned_reasons(counties=request.counties),
         "warehouses": [c.warehouse for c in request.counties if hasattr(c, "warehouse")],
     }
     return render(request, "logistics/dispatch_board.html", context)
@@ -130,46 +95,38 @@ def dispatch_board(request):
 @county_manager_required
 @require_POST
 def plan_now(request):
+    """Queue the planning of the county's warehouse for the day: a worker plans it, this request does not wait."""
     day = _board_date(request) if request.GET.get("date") else timezone.localdate()
     for county in request.counties:
         warehouse = getattr(county, "warehouse", None)
         if warehouse is None:
             continue
-        report = services.plan_dispatch(warehouse=warehouse, dispatch_date=day)
-        if report.busy:
-            messages.warning(
-                request, _("%(code)s is being planned right now; try again in a minute.") % {"code": warehouse.code}
-            )
+        try:
+            # No transaction is open here, so on_commit publishes at once and a broker outage is caught
+            # below.  A run that finds the warehouse busy (a cutoff's run) retries after it.
+            tasks.plan_warehouse.delay_on_commit(warehouse.pk, day.isoformat())
+        except BrokerUnavailable:
+            messages.error(request, _("Planning could not be started; try again in a minute."))
         else:
             messages.success(
                 request,
-                _("%(code)s: %(batches)s batches, %(parcels)s parcels planned.")
-                % {"code": warehouse.code, "batches": len(report.batches), "parcels": report.parcels},
+                _("Planning %(code)s has started; its batches show on this board when it is done.")
+                % {"code": warehouse.code},
             )
     return redirect(f"/county/dispatch/?date={day.isoformat()}")
 
 
 def _batch_of_county(request, code: str) -> DeliveryBatch:
-    if "\x00" in code:  # from %00 in the path: no batch has it, and PostgreSQL refuses it in a query (a 500)
+    batch = selectors.county_batch(counties=request.counties, code=code)
+    if batch is None:
         raise Http404("No such batch in your county")
-    try:
-        return DeliveryBatch.objects.select_related("vehicle", "route", "warehouse").get(
-            code=code, warehouse__county__in=request.counties
-        )
-    except DeliveryBatch.DoesNotExist:
-        raise Http404("No such batch in your county") from None
-
-
-def _manifest_stops(batch: DeliveryBatch):
-    return batch.stops.select_related("service_center").prefetch_related(
-        Prefetch("parcels", queryset=Parcel.objects.select_related("order__villager").order_by("label"))
-    )
+    return batch
 
 
 @county_manager_required
 def manifest(request, code: str):
     batch = _batch_of_county(request, code)
-    return render(request, "logistics/manifest.html", {"batch": batch, "stops": _manifest_stops(batch)})
+    return render(request, "logistics/manifest.html", {"batch": batch, "stops": selectors.manifest_stops(batch=batch)})
 
 
 @county_manager_required
@@ -180,7 +137,7 @@ def manifest_csv(request, code: str):
     response.write("\ufeff")
     writer = csv.writer(response)
     writer.writerow(["stop", "station", "address", "label", "order", "villager", "weight_kg", "volume_m3", "status"])
-    for stop in _manifest_stops(batch):
+    for stop in selectors.manifest_stops(batch=batch):
         for parcel in stop.parcels.all():
             writer.writerow(
                 [
@@ -204,19 +161,6 @@ def manifest_csv(request, code: str):
 @county_manager_required
 def exception_queue(request):
     """Orders whose parcel was missing or damaged, oldest first, with the run, the stop and the note."""
-    parcels = (
-        Parcel.objects.filter(
-            order__status=Order.Status.EXCEPTION,
-            order__warehouse__county__in=request.counties,
-            status__in=services.PROBLEM_KINDS,
-        )
-        .select_related("batch_stop__batch__vehicle", "batch_stop__service_center", "order__villager")
-        .order_by("batch_stop__batch__dispatch_date", "pk")
-    )
-    # An order shipped again and lost again has two problem parcels: the queue shows the latest.
-    latest = {}
-    for parcel in parcels:
-        latest[parcel.order_id] = parcel
     now = timezone.now()
     rows = [
         {
@@ -225,7 +169,7 @@ def exception_queue(request):
             "villager": mask_name(p.order.villager.name),
             "age_days": (now - p.order.updated_at).days,
         }
-        for p in latest.values()
+        for p in selectors.exception_parcels(counties=request.counties)
     ]
     return render(request, "logistics/exceptions.html", {"rows": rows})
 

@@ -31,10 +31,9 @@ from .models import Notification, Order, OrderEvent, OrderLine
 S = Order.Status
 K = StockMovement.Kind
 
-# (from, to): the order life cycle of the design, and nothing else.
+# (from, to): the order life cycle of the design, and nothing else.  An order is created placed
+# (``place_order``): its first event reads draft -> placed, and no order is ever in draft.
 TRANSITIONS = {
-    (S.DRAFT, S.PLACED),
-    (S.DRAFT, S.CANCELLED),
     (S.PLACED, S.CONFIRMED),
     (S.PLACED, S.CANCELLED),
     (S.CONFIRMED, S.CANCELLED),
@@ -553,13 +552,11 @@ def amount_due_at_pickup(order: Order) -> Decimal:
 
 def cancel_order(*, order: Order, actor, reason: str = "") -> Order:
     """Call an order off before it is batched; its reserved stock is released."""
-    if order.status not in (S.PLACED, S.CONFIRMED, S.DRAFT):
+    if order.status not in (S.PLACED, S.CONFIRMED):
         raise InvalidTransition(order, S.CANCELLED)
     with transaction.atomic():
-        was_reserved = order.status != S.DRAFT
         transition(order, to=S.CANCELLED, actor=actor, note=reason)
-        if was_reserved:
-            stock_ledger.move_stock_for_orders(order_ids=[order.pk], kind=K.RELEASED, actor=actor, note=reason)
+        stock_ledger.move_stock_for_orders(order_ids=[order.pk], kind=K.RELEASED, actor=actor, note=reason)
     return order
 
 
@@ -612,23 +609,6 @@ def return_order(*, order: Order, actor, reason: str) -> Order:
         transition(order, to=S.RETURNED, actor=actor, note=reason)
         stock_ledger.move_stock_for_orders(order_ids=[order.pk], kind=K.RETURNED, actor=actor, note=reason)
         commissions.post_reversal(order=order, actor=actor, note=reason)
-    return order
-
-
-def depart(*, order: Order, actor=None) -> Order:
-    """The truck left the county warehouse: the reserved units leave its stock."""
-    with transaction.atomic():
-        transition(order, to=S.IN_TRANSIT, actor=actor)
-        stock_ledger.move_stock_for_orders(order_ids=[order.pk], kind=K.SHIPPED, actor=actor)
-    return order
-
-
-def arrive(*, order: Order, actor=None, notify: bool = True) -> Order:
-    """The goods reached the station; the villager is told to come and collect them."""
-    with transaction.atomic():
-        transition(order, to=S.AT_STATION, actor=actor)
-        if notify:
-            _notify_villager(order, template="order_arrived")
     return order
 
 

@@ -11,6 +11,7 @@ from catalog.models import Product
 from orders import services
 from orders.models import Order
 from tests.factories import CommissionRuleFactory, PromotionFactory
+from tests.order_steps import arrive, depart
 
 MODELS = sorted(admin.site._registry, key=lambda m: m._meta.label)
 
@@ -29,8 +30,8 @@ def demo(station_a, staff_a, county_manager, villager_a, fertilizer_stock):
     ).order
     services.confirm_payment(order=order, actor=staff_a)
     services.transition(order, to="batched")
-    services.depart(order=order)
-    services.arrive(order=order)
+    depart(order=order)
+    arrive(order=order)
     services.hand_over(order=order, actor=staff_a, pickup_code=order.pickup_code)
     product = fertilizer_stock.product
     PromotionFactory(

@@ -49,6 +49,7 @@ from tests.factories import (
     WarehouseFactory,
 )
 from tests.logistics.conftest import DAY, local
+from tests.order_steps import arrive, depart
 
 S = Order.Status
 PASSWORD = "pw-for-tests"  # noqa: S105 - the factories' test password
@@ -213,8 +214,8 @@ def world(db) -> World:
     def carry(order):
         services.confirm_payment(order=order, actor=staff)
         services.transition(order, to=S.BATCHED, actor=staff)
-        services.depart(order=order, actor=staff)
-        return services.arrive(order=order, actor=staff, notify=False)
+        depart(order=order, actor=staff)
+        return arrive(order=order, actor=staff, notify=False)
 
     # two confirmed orders planned into a batch that left: a stop the station receives
     with time_machine.travel(local(DAY, 9), tick=False):

@@ -93,6 +93,7 @@ from tests.factories import (
     VillagerFactory,
     WarehouseFactory,
 )
+from tests.queued_tasks import queued_tasks_run_here
 
 S = Order.Status
 B = DeliveryBatch.Status
@@ -629,7 +630,8 @@ class RuralshopMachine(RuleBasedStateMachine):
         if through == "task":
             dispatch.plan_dispatch(warehouse=self.world.warehouse, dispatch_date=self.model.today)
         else:
-            call(self.world.manager, "post", "/county/dispatch/plan/", {302})
+            with queued_tasks_run_here():  # the planning task the page queues
+                call(self.world.manager, "post", "/county/dispatch/plan/", {302})
         new = (
             DeliveryBatch.objects.exclude(code__in=list(self.model.batches))
             .prefetch_related("stops__parcels__order", "stops__service_center")

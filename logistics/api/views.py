@@ -1,13 +1,14 @@
 """The logistics REST API: a company's batches, manifests, state changes and parcel exceptions.
 
-Every lookup goes through ``_client_batches``: an object outside the
-client's warehouses does not exist (404) and nothing changes.  State changes
-that already happened answer 200 with the current state; impossible ones 409.
+Every lookup goes through ``logistics.selectors``, scoped to the client: an
+object outside the client's warehouses does not exist (404) and nothing
+changes; a path that cannot name one (``logistics.converters``) is a 404 too.
+State changes that already happened answer 200 with the current state;
+impossible ones 409.
 """
 
 import django_filters
 from django.core.validators import validate_slug
-from django.db.models import Prefetch
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -16,12 +17,11 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from logistics import services
+from logistics import selectors, services
 from logistics.models import BatchStop, DeliveryBatch, Parcel
-from orders.models import OrderEvent
 
 from .authentication import IsLogisticsClient, LogisticsKeyAuthentication, PerClientThrottle
-from .output import BATCH_VALUES, RenderedJSONResponse, batch_json, rendered_manifest
+from .output import RenderedJSONResponse, batch_json, rendered_manifest
 from .serializers import (
     BatchOutputSerializer,
     ErrorOutputSerializer,
@@ -37,6 +37,8 @@ ERRORS = {
     404: OpenApiResponse(ErrorOutputSerializer, description="No such object among your warehouses."),
     429: OpenApiResponse(ErrorOutputSerializer, description="Too many requests; see the Retry-After header."),
 }
+NO_BATCH = "No such batch among your warehouses"
+NO_PARCEL = "No such parcel among your warehouses"
 CONFLICT = {409: OpenApiResponse(ErrorOutputSerializer, description="The change is impossible in the current state.")}
 
 
@@ -46,36 +48,26 @@ class LogisticsAPIView(APIView):
     throttle_classes = [PerClientThrottle]
 
 
-def _client_batches(request):
-    return DeliveryBatch.objects.filter(warehouse__logistics_clients=request.user).select_related(
-        "warehouse", "route", "vehicle"
-    )
-
-
 def _get_batch(request, code: str) -> DeliveryBatch:
-    _check_code(code)
-    try:
-        return _client_batches(request).get(code=code)
-    except DeliveryBatch.DoesNotExist:
-        raise Http404("No such batch among your warehouses") from None
+    batch = selectors.client_batch(client=request.user, code=code)
+    if batch is None:
+        raise Http404(NO_BATCH)
+    return batch
 
 
 def _get_batch_row(request, code: str) -> dict:
     """The batch as a ``.values()`` row (BATCH_VALUES and its version), scoped to the client's warehouses."""
-    _check_code(code)
-    row = (
-        DeliveryBatch.objects.filter(code=code, warehouse__logistics_clients=request.user)
-        .values(*BATCH_VALUES, "version")
-        .first()
-    )
+    row = selectors.client_batch_row(client=request.user, code=code)
     if row is None:
-        raise Http404("No such batch among your warehouses")
+        raise Http404(NO_BATCH)
     return row
 
 
-def _check_code(code: str) -> None:
-    if "\x00" in code or len(code) > 50:  # a NUL byte never reaches the database (PostgreSQL refuses it)
-        raise Http404("No such batch among your warehouses")
+def _get_parcel(request, label: str) -> Parcel:
+    parcel = selectors.client_parcel(client=request.user, label=label)
+    if parcel is None:
+        raise Http404(NO_PARCEL)
+    return parcel
 
 
 def _conflict(exc: Exception) -> Response:
@@ -131,7 +123,7 @@ class BatchListApi(LogisticsAPIView, generics.ListAPIView):
             return DeliveryBatch.objects.none()
         # Rows, not instances: 50 batches with their warehouse, route and vehicle were 200 model
         # instances and 50 serializer runs per page.  The cursor reads dispatch_date and id off the dicts.
-        return DeliveryBatch.objects.filter(warehouse__logistics_clients=self.request.user).values(*BATCH_VALUES)
+        return selectors.client_batch_rows(client=self.request.user)
 
     def filter_queryset(self, queryset):
         # No filter named in the query string: the FilterSet (a form, validated) would filter nothing.
@@ -213,20 +205,6 @@ class BatchCompleteApi(LogisticsAPIView):
         return Response(BatchOutputSerializer(_get_batch(request, code)).data)
 
 
-def _get_parcel(request, label: str) -> Parcel:
-    if "\x00" in label or len(label) > 40:
-        raise Http404("No such parcel among your warehouses")
-    parcel = (
-        Parcel.objects.filter(label=label, batch_stop__batch__warehouse__logistics_clients=request.user)
-        .select_related("batch_stop__batch", "batch_stop__service_center", "order")
-        .prefetch_related(Prefetch("order__events", queryset=OrderEvent.objects.order_by("created_at", "pk")))
-        .first()
-    )
-    if parcel is None:
-        raise Http404("No such parcel among your warehouses")
-    return parcel
-
-
 class ParcelTrackingApi(LogisticsAPIView):
     @extend_schema(tags=TAGS, responses={200: ParcelTrackingSerializer, **ERRORS})
     def get(self, request, label: str):
@@ -257,3 +235,13 @@ class ParcelExceptionApi(LogisticsAPIView):
         except services.DispatchError as exc:
             return _conflict(exc)
         return Response(ParcelTrackingSerializer(_get_parcel(request, label)).data)
+
+
+@extend_schema(exclude=True)
+class NotFoundApi(LogisticsAPIView):
+    """What is left under batches/ and parcels/ (the converters refused the code or label): a JSON 404."""
+
+    def _not_found(self, request, kind: str, rest: str):
+        raise Http404(NO_BATCH if kind == "batches" else NO_PARCEL)
+
+    get = post = put = patch = delete = _not_found

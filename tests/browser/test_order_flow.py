@@ -14,6 +14,7 @@ from orders import services
 from orders.models import CommissionEntry, Order, OrderEvent
 from partners.models import Villager
 from tests.factories import VillagerFactory
+from tests.order_steps import arrive, depart
 
 from .conftest import PASSWORD, fits_the_screen, log_in, shot
 
@@ -118,8 +119,8 @@ def test_a_partner_registers_a_villager_orders_takes_payment_and_hands_over(
 
     # --- 5. the county warehouse batches it, the truck leaves and reaches the station
     services.transition(order, to="batched")
-    services.depart(order=order)
-    services.arrive(order=order)
+    depart(order=order)
+    arrive(order=order)
     assert stock_of(fertilizer_stock) == (18, 0)
     page.reload()
     assert page.locator(".heading .status-at_station").is_visible()

@@ -198,6 +198,24 @@ def test_nul_bytes_and_huge_parameters_are_4xx(api, batch, path):
     assert 400 <= api.get(path).status_code < 500
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/batches/%00/",
+        "/api/v1/batches/a%20b/depart/",
+        "/api/v1/parcels/" + "P" * 41 + "/",
+        "/api/v1/parcels/x/",
+    ],
+)
+def test_a_path_that_names_no_batch_or_parcel_is_the_apis_json_404_after_the_key(api, batch, path):
+    # the path converters refuse it: a JSON 404 as from the views, and a 401 without a key
+    response = api.post(path) if path.endswith("depart/") else api.get(path)
+
+    assert (response.status_code, response["Content-Type"]) == (404, "application/json")
+    assert "among your warehouses" in response.json()["detail"]
+    assert APIClient().get(path).status_code == 401
+
+
 def test_list_and_manifest_queries_do_not_grow_with_parcels(api, batch, confirm, station_a, warehouse_a):
     api.get("/api/v1/batches/")  # the first request of the minute also records last_used_at
     with CaptureQueriesContext(connection) as small_list:

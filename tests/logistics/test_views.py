@@ -1,12 +1,17 @@
 """Station deliveries and the county's dispatch board: scoped, and doing what they say."""
 
 from datetime import timedelta
+from unittest.mock import patch
 
+import pytest
 import time_machine
+from django.contrib.messages import constants, get_messages
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from logistics import services
+from logistics import services, tasks
 from logistics.models import BatchStop, DeliveryBatch
 from orders.models import Order
+from tests.queued_tasks import queued_tasks_run_here
 
 from .conftest import DAY, local
 
@@ -114,10 +119,45 @@ def test_the_county_manager_plans_from_the_board(client, county_manager, warehou
 
     with time_machine.travel(local(DAY, 16, 5), tick=False):
         client.force_login(county_manager)  # a session of that day: an older one would have expired
-        response = client.post(f"/county/dispatch/plan/?date={DAY.isoformat()}")
+        with queued_tasks_run_here():  # the planning task the page queues
+            response = client.post(f"/county/dispatch/plan/?date={DAY.isoformat()}")
 
     assert response["Location"] == f"/county/dispatch/?date={DAY.isoformat()}"
     assert Order.objects.get(pk=order.pk).status == Order.Status.BATCHED
+
+
+def test_plan_now_queues_the_warehouses_planning_and_does_not_plan_in_the_request(
+    client, county_manager, warehouse_a, big_truck, confirm, station_a, django_capture_on_commit_callbacks
+):
+    order = confirm(station_a)
+    client.force_login(county_manager)
+
+    with patch.object(tasks.plan_warehouse, "delay") as delay:
+        with django_capture_on_commit_callbacks() as queued:
+            response = client.post(f"/county/dispatch/plan/?date={DAY.isoformat()}", follow=True)
+        for callback in queued:  # the commit
+            callback()
+
+    delay.assert_called_once_with(warehouse_a.pk, DAY.isoformat())
+    assert Order.objects.get(pk=order.pk).status == Order.Status.CONFIRMED
+    assert [(m.level, warehouse_a.code in m.message) for m in response.context["messages"]] == [
+        (constants.SUCCESS, True)  # its planning has started
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_plan_now_with_the_broker_down_is_a_message_not_a_500(client, county_manager, warehouse_a, monkeypatch):
+    # given no broker (outside a transaction, the task is published at once)
+    def refuse(*args, **kwargs):
+        raise BrokerUnavailable("connection refused")
+
+    monkeypatch.setattr(tasks.plan_warehouse, "delay", refuse)
+    client.force_login(county_manager)
+
+    response = client.post("/county/dispatch/plan/")
+
+    assert response.status_code == 302
+    assert [m.level for m in get_messages(response.wsgi_request)] == [constants.ERROR]
 
 
 def test_a_domain_refusal_while_receiving_is_a_message_not_a_500(

@@ -8,6 +8,7 @@ from catalog.models import Product
 from orders import services
 from orders.models import Order
 from tests.factories import ProductFactory, StockFactory
+from tests.order_steps import arrive, depart
 
 
 @pytest.fixture
@@ -69,8 +70,8 @@ def deliver():
     def deliver(order: Order, *, actor) -> Order:
         services.confirm_payment(order=order, actor=actor)
         services.transition(order, to=Order.Status.BATCHED, actor=actor)
-        services.depart(order=order, actor=actor)
-        services.arrive(order=order, actor=actor, notify=False)
+        depart(order=order, actor=actor)
+        arrive(order=order, actor=actor, notify=False)
         return order
 
     return deliver

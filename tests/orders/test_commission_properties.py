@@ -12,6 +12,7 @@ from hypothesis.extra.django import TestCase
 from orders import commissions, services
 from orders.models import CommissionEntry, CommissionStatement, Order
 from tests.factories import ProductFactory, StationStaffFactory, StockFactory, VillagerFactory, WarehouseFactory
+from tests.order_steps import arrive, depart
 
 E = CommissionEntry.Kind
 START = datetime(2026, 1, 20, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -60,8 +61,8 @@ class LedgerProperties(TestCase):
                     if order:
                         services.confirm_payment(order=order, actor=staff.user)
                         services.transition(order, to=Order.Status.BATCHED)
-                        services.depart(order=order)
-                        services.arrive(order=order, notify=False)
+                        depart(order=order)
+                        arrive(order=order, notify=False)
                         services.hand_over(order=order, actor=staff.user, pickup_code=order.pickup_code)
                 elif op == "return":
                     order = (

@@ -17,6 +17,7 @@ from orders import commissions, services
 from orders.models import CommissionEntry, CommissionStatement, Order
 from tests.conftest import requires_postgres
 from tests.factories import CountyManagerFactory, UserFactory
+from tests.order_steps import arrive, depart
 
 E = CommissionEntry.Kind
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -40,8 +41,8 @@ def deliver(staff_a):
     def run(order: Order) -> Order:
         services.confirm_payment(order=order, actor=staff_a)
         services.transition(order, to=Order.Status.BATCHED)
-        services.depart(order=order)
-        services.arrive(order=order, notify=False)
+        depart(order=order)
+        arrive(order=order, notify=False)
         return services.hand_over(order=order, actor=staff_a, pickup_code=order.pickup_code)
 
     return run

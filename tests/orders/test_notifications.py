@@ -16,6 +16,7 @@ from ruralshop.celery import app
 from tests.celery_worker import worker_thread
 from tests.conftest import requires_postgres
 from tests.factories import VillagerFactory
+from tests.order_steps import arrive, depart
 
 N = Notification.Status
 
@@ -108,9 +109,9 @@ def test_a_refused_order_writes_no_sms(place_at_a, fertilizer_stock):
 def test_arrival_at_the_station_writes_an_sms(order_placed, staff_a):
     services.confirm_payment(order=order_placed, actor=staff_a)
     services.transition(order_placed, to=Order.Status.BATCHED)
-    services.depart(order=order_placed)
+    depart(order=order_placed)
 
-    services.arrive(order=order_placed)
+    arrive(order=order_placed)
 
     arrived = Notification.objects.get(template="order_arrived")
     assert arrived.order == order_placed

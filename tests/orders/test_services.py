@@ -22,6 +22,7 @@ from tests.factories import (
     StockFactory,
     VillagerFactory,
 )
+from tests.order_steps import arrive, depart
 
 S = Order.Status
 D = Decimal
@@ -426,7 +427,7 @@ def test_departure_takes_the_goods_out_of_the_warehouse(order_placed, staff_a, f
     services.confirm_payment(order=order_placed, actor=staff_a)
     services.transition(order_placed, to=S.BATCHED)
 
-    services.depart(order=order_placed)
+    depart(order=order_placed)
 
     fertilizer_stock.refresh_from_db()
     assert (fertilizer_stock.reserved, fertilizer_stock.on_hand) == (0, 18)
@@ -546,8 +547,8 @@ def test_every_change_of_the_life_cycle_is_an_event_with_its_actor(place_at_a, f
 
     services.confirm_payment(order=order, actor=staff_a)
     services.transition(order, to=S.BATCHED)  # the planner: no user
-    services.depart(order=order)
-    services.arrive(order=order, notify=False)
+    depart(order=order)
+    arrive(order=order, notify=False)
     services.hand_over(order=order, actor=staff_a, pickup_code=order.pickup_code)
     services.return_order(order=order, actor=staff_a, reason="尺寸不对")
 

@@ -14,6 +14,7 @@ from orders import services
 from orders.models import Order, OrderLine
 from tests.conftest import requires_postgres
 from tests.factories import ProductFactory
+from tests.order_steps import depart
 from tests.orders.test_concurrency import at_once, place
 
 pytestmark = [requires_postgres, pytest.mark.postgres]
@@ -60,7 +61,7 @@ def test_receipts_and_departures_while_orders_reserve_lose_no_update(pump_at_a, 
             return stocks.receive_stock(
                 product=pump_at_a, warehouse=warehouse_a, quantity=2, actor=staff_a, note=f"truck {i}"
             )
-        return services.depart(order=Order.objects.get(pk=batched[i - 15].pk), actor=staff_a)
+        return depart(order=Order.objects.get(pk=batched[i - 15].pk), actor=staff_a)
 
     outcomes = at_once(work)
 

@@ -10,6 +10,7 @@ from catalog.models import Stock
 from orders import services
 from orders.models import Order
 from tests.factories import ProductFactory
+from tests.order_steps import arrive, depart
 from tests.orders.conftest import place
 
 S = Order.Status
@@ -241,8 +242,8 @@ def test_the_partner_cancels_and_the_stock_is_released(client_a, order_a, fertil
 def at_station(order: Order) -> Order:
     services.confirm_payment(order=order, actor=None)
     services.transition(order, to=S.BATCHED)
-    services.depart(order=order)
-    return services.arrive(order=order)
+    depart(order=order)
+    return arrive(order=order)
 
 
 def test_a_wrong_pickup_code_changes_nothing(client_a, order_a):

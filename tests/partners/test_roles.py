@@ -9,6 +9,7 @@ from orders.models import CommissionStatement, Order
 from partners.access import ASSISTANT, PARTNER, STATION_ACTIONS, station_may, station_required
 from partners.models import StationStaff
 from tests.factories import StationStaffFactory, UserFactory
+from tests.order_steps import arrive, depart
 from tests.orders.conftest import place
 
 S = Order.Status
@@ -35,8 +36,8 @@ def order_a(station_a, villager_a, staff_a, fertilizer_stock):
 def at_station(order: Order) -> Order:
     services.confirm_payment(order=order, actor=None)
     services.transition(order, to=S.BATCHED)
-    services.depart(order=order)
-    return services.arrive(order=order)
+    depart(order=order)
+    return arrive(order=order)
 
 
 def test_it_has_one_table_of_what_only_the_partner_may_do():
@@ -86,8 +87,8 @@ def test_an_assistant_confirms_payment_and_hands_over(assistant_client, order_a)
     assert order_a.status == S.CONFIRMED
 
     services.transition(order_a, to=S.BATCHED)
-    services.depart(order=order_a)
-    services.arrive(order=order_a)
+    depart(order=order_a)
+    arrive(order=order_a)
     response = assistant_client.post(f"/orders/{order_a.number}/hand-over/", {"pickup_code": order_a.pickup_code})
 
     assert response.status_code == 302

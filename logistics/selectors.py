@@ -1,0 +1,154 @@
+"""Reads of logistics that views and the API share: scoped to a logistics client, a station or counties.
+
+Each lookup does its scoping and its ``select_related`` in one place; an
+object outside the scope is ``None`` (the caller answers 404), never another
+client's, station's or county's row.  List querysets cost the same number of
+queries for 5 rows or 500.
+"""
+
+from collections.abc import Iterable
+from datetime import date
+
+from django.db.models import Count, Prefetch, QuerySet
+
+from orders.models import Order, OrderEvent
+from partners.models import County, ServiceCenter
+
+from .api.output import BATCH_VALUES
+from .models import BatchStop, DeliveryBatch, LogisticsClient, Parcel, UnplannedOrder
+from .services import PROBLEM_KINDS
+
+B = DeliveryBatch.Status
+
+# --- a logistics client (the API) ---------------------------------------------------------------
+
+
+def client_batches(*, client: LogisticsClient) -> QuerySet[DeliveryBatch]:
+    """The batches of the client's warehouses, with their warehouse, route and vehicle."""
+    return DeliveryBatch.objects.filter(warehouse__logistics_clients=client).select_related(
+        "warehouse", "route", "vehicle"
+    )
+
+
+def client_batch(*, client: LogisticsClient, code: str) -> DeliveryBatch | None:
+    return client_batches(client=client).filter(code=code).first()
+
+
+def client_batch_rows(*, client: LogisticsClient) -> QuerySet:
+    """The client's batches as ``.values()`` rows of ``BATCH_VALUES`` (the list: no model instances)."""
+    return DeliveryBatch.objects.filter(warehouse__logistics_clients=client).values(*BATCH_VALUES)
+
+
+def client_batch_row(*, client: LogisticsClient, code: str) -> dict | None:
+    """One batch as a row of ``BATCH_VALUES`` and its ``version`` (the manifest's cache key)."""
+    return (
+        DeliveryBatch.objects.filter(code=code, warehouse__logistics_clients=client)
+        .values(*BATCH_VALUES, "version")
+        .first()
+    )
+
+
+def client_parcel(*, client: LogisticsClient, label: str) -> Parcel | None:
+    """A parcel of the client's warehouses with its stop, batch, station and its order's events in order."""
+    return (
+        Parcel.objects.filter(label=label, batch_stop__batch__warehouse__logistics_clients=client)
+        .select_related("batch_stop__batch", "batch_stop__service_center", "order")
+        .prefetch_related(Prefetch("order__events", queryset=OrderEvent.objects.order_by("created_at", "pk")))
+        .first()
+    )
+
+
+# --- a station ----------------------------------------------------------------------------------
+
+
+def station_stops(*, station: ServiceCenter, recent: int = 5) -> list[BatchStop]:
+    """What is coming to the station (every stop not received yet), then the last ``recent`` received."""
+    stops = (
+        BatchStop.objects.filter(service_center=station)
+        .exclude(batch__status=B.CANCELLED)
+        .select_related("batch__vehicle")
+        .annotate(parcels_expected=Count("parcels"))
+    )
+    incoming = list(stops.exclude(status=BatchStop.Status.RECEIVED).order_by("batch__dispatch_date", "pk"))
+    received = list(stops.filter(status=BatchStop.Status.RECEIVED).order_by("-received_at", "-pk")[:recent])
+    return incoming + received
+
+
+def station_stop(*, station: ServiceCenter, pk: int) -> BatchStop | None:
+    return BatchStop.objects.select_related("batch__vehicle").filter(pk=pk, service_center=station).first()
+
+
+def overdue_parcels(*, station: ServiceCenter) -> QuerySet[Parcel]:
+    """Parcels at the station that were not collected in time (``services.flag_uncollected``)."""
+    return Parcel.objects.filter(
+        batch_stop__service_center=station, overdue_since__isnull=False, order__status=Order.Status.AT_STATION
+    )
+
+
+# --- the county -----------------------------------------------------------------------------------
+
+
+def board_batches(*, counties: Iterable[County], day: date) -> QuerySet[DeliveryBatch]:
+    """The counties' batches of a day with their vehicle, route and stops, by warehouse, route and code."""
+    return (
+        DeliveryBatch.objects.filter(warehouse__county__in=counties, dispatch_date=day)
+        .select_related("vehicle", "route", "warehouse")
+        .prefetch_related(Prefetch("stops", queryset=BatchStop.objects.select_related("service_center")))
+        .order_by("warehouse__code", "route__code", "code")
+    )
+
+
+def board_pending_orders(*, counties: Iterable[County], limit: int = 200) -> QuerySet[Order]:
+    """Confirmed orders not in a batch yet, with why the last plan left them out (if it did)."""
+    return (
+        Order.objects.filter(warehouse__county__in=counties, status=Order.Status.CONFIRMED)
+        .select_related("service_center", "dispatch_issue")
+        .order_by("service_center__code", "confirmed_at")[:limit]
+    )
+
+
+def board_unplanned_reasons(*, counties: Iterable[County]) -> list[tuple[str, int]]:
+    """(the reason's label, how many orders) of the confirmed orders the last plans left out."""
+    counts = (
+        UnplannedOrder.objects.filter(warehouse__county__in=counties, order__status=Order.Status.CONFIRMED)
+        .values("reason")
+        .annotate(count=Count("pk"))
+        .order_by("reason")
+    )
+    labels = dict(UnplannedOrder.Reason.choices)
+    return [(labels.get(r["reason"], r["reason"]), r["count"]) for r in counts]
+
+
+def county_batch(*, counties: Iterable[County], code: str) -> DeliveryBatch | None:
+    return (
+        DeliveryBatch.objects.select_related("vehicle", "route", "warehouse")
+        .filter(code=code, warehouse__county__in=counties)
+        .first()
+    )
+
+
+def manifest_stops(*, batch: DeliveryBatch) -> QuerySet[BatchStop]:
+    """The batch's stops with their station and their parcels (by label, with the order and its villager)."""
+    return batch.stops.select_related("service_center").prefetch_related(
+        Prefetch("parcels", queryset=Parcel.objects.select_related("order__villager").order_by("label"))
+    )
+
+
+def exception_parcels(*, counties: Iterable[County]) -> list[Parcel]:
+    """The problem parcel of each order in exception in the counties, oldest run first.
+
+    An order shipped again and lost again has two problem parcels: only the latest is in the list.
+    """
+    parcels = (
+        Parcel.objects.filter(
+            order__status=Order.Status.EXCEPTION,
+            order__warehouse__county__in=counties,
+            status__in=PROBLEM_KINDS,
+        )
+        .select_related("batch_stop__batch__vehicle", "batch_stop__service_center", "order__villager")
+        .order_by("batch_stop__batch__dispatch_date", "pk")
+    )
+    latest = {}
+    for parcel in parcels:
+        latest[parcel.order_id] = parcel
+    return list(latest.values())
