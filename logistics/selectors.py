@@ -14,9 +14,26 @@ from django.db.models import Count, Prefetch, QuerySet
 from orders.models import Order, OrderEvent
 from partners.models import County, ServiceCenter
 
-from .api.output import BATCH_VALUES
 from .models import BatchStop, DeliveryBatch, LogisticsClient, Parcel, UnplannedOrder
 from .services import PROBLEM_KINDS
+
+# The batch fields of the list and the manifest, as .values() names.
+BATCH_VALUES = (
+    "id",
+    "code",
+    "status",
+    "dispatch_date",
+    "warehouse__code",
+    "route__code",
+    "vehicle__plate",
+    "vehicle__capacity_kg",
+    "vehicle__capacity_m3",
+    "parcel_count",
+    "total_weight_kg",
+    "total_volume_m3",
+    "departed_at",
+    "completed_at",
+)
 
 B = DeliveryBatch.Status
 

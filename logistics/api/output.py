@@ -30,23 +30,6 @@ from partners.phones import mask_name
 MANIFEST_CACHE_SECONDS = 60
 MANIFEST_FORMAT = 1  # bump when the manifest's JSON changes shape: old cache entries are then never read
 
-# The batch fields of the list and the manifest, as .values() names.
-BATCH_VALUES = (
-    "id",
-    "code",
-    "status",
-    "dispatch_date",
-    "warehouse__code",
-    "route__code",
-    "vehicle__plate",
-    "vehicle__capacity_kg",
-    "vehicle__capacity_m3",
-    "parcel_count",
-    "total_weight_kg",
-    "total_volume_m3",
-    "departed_at",
-    "completed_at",
-)
 _EXPONENT = {places: Decimal(1).scaleb(-places) for places in range(5)}
 
 

@@ -9,10 +9,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from logistics import services
-from logistics.api.output import BATCH_VALUES, batch_json, manifest_json
+from logistics.api.output import batch_json, manifest_json
 from logistics.api.serializers import BatchOutputSerializer, ManifestOutputSerializer
 from logistics.clients import create_client
 from logistics.models import BatchStop, DeliveryBatch, LogisticsClient, Parcel
+from logistics.selectors import BATCH_VALUES
 
 from .conftest import DAY, local
 
