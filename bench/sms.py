@@ -54,13 +54,13 @@ from django.db import connection, transaction  # noqa: E402
 from django.db.models import Count, Max, Min, Q  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from orders import notifications  # noqa: E402
-from orders.models import Notification  # noqa: E402
-from orders.tasks import send_notification  # noqa: E402
+from notifications import services as notifications  # noqa: E402
+from notifications.models import Notification  # noqa: E402
+from notifications.tasks import send_notification  # noqa: E402
 from ruralshop.celery import app  # noqa: E402
 
 N = Notification.Status
-CONSOLE = "orders.sms.ConsoleBackend"
+CONSOLE = "notifications.sms.ConsoleBackend"
 
 
 def say(message: str) -> None:
@@ -183,7 +183,7 @@ def one_run(n: int, concurrency: int, *, prefetch_multiplier: int | None) -> dic
                 say(f"concurrency {concurrency}: worker {name} up; {n} messages, {purged} stale tasks purged")
                 load_before = load()
                 # The product's path: delay_on_commit inside the transaction that wrote the rows,
-                # published at commit (orders.services._notify_villagers).
+                # published at commit (notifications.services.queue_sms).
                 started = time.time()
                 with transaction.atomic():
                     for pk in ids:

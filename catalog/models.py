@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from partners.models import Warehouse
+from ruralshop.ledgers import AppendOnlyModel, AppendOnlyQuerySet
 
 from . import search_text as catalog_text
 
@@ -200,41 +201,6 @@ class Promotion(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-# --- ledgers: append-only rows (stock movements here, commission entries in orders) ---------
-
-
-class LedgerIsAppendOnly(Exception):
-    pass
-
-
-class AppendOnlyQuerySet(models.QuerySet):
-    """A ledger's rows in bulk: never updated, never deleted (a correction is a new row)."""
-
-    def update(self, **kwargs):
-        raise LedgerIsAppendOnly(self.model.never_updated)
-
-    def delete(self):
-        raise LedgerIsAppendOnly(self.model.never_deleted)
-
-
-class AppendOnlyModel(models.Model):
-    """A ledger row: written once, never updated, never deleted (on PostgreSQL a trigger says so too)."""
-
-    never_updated = "ledger rows are never updated"
-    never_deleted = "ledger rows are never deleted"
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise LedgerIsAppendOnly(self.never_updated)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise LedgerIsAppendOnly(self.never_deleted)
 
 
 # --- stock movements: every change of a Stock row, append-only --------------------

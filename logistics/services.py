@@ -23,11 +23,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from notifications import services as notifications
 from orders import services as order_services
-from orders.models import Notification, Order
-from orders.tasks import send_notification
+from orders.models import Order
 from partners.models import ServiceCenter, Warehouse
-from ruralshop.broker import delay_each_on_commit
 
 from . import webhooks
 from .models import BatchStop, DeliveryBatch, Parcel, Route, UnplannedOrder, Vehicle
@@ -250,15 +249,13 @@ def _commit_batch(
 def _notify_stations(batch: DeliveryBatch, parcels_per_station: Counter) -> None:
     """An SMS to each station with a phone: how many parcels come, on which run (the outbox, sent after commit)."""
     phones = dict(ServiceCenter.objects.filter(pk__in=parcels_per_station).exclude(phone="").values_list("pk", "phone"))
-    notifications = Notification.objects.bulk_create(
-        Notification(
-            recipient=str(phone),
-            template="batch_planned",
-            payload={"batch": batch.code, "date": batch.dispatch_date.isoformat(), "parcels": parcels_per_station[pk]},
+    payload = {"batch": batch.code, "date": batch.dispatch_date.isoformat()}
+    notifications.queue_sms(
+        notifications.Sms(
+            str(phone), "batch_planned", {**payload, "parcels": parcels_per_station[pk]}, reference=batch.code
         )
         for pk, phone in phones.items()
     )
-    delay_each_on_commit(send_notification, [n.pk for n in notifications], left_for="resend_stuck_notifications")
 
 
 def _record_reasons(warehouse: Warehouse, day: date, reasons: dict[int, str], *, route_ids=None) -> None:

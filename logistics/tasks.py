@@ -7,10 +7,9 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from partners.models import Warehouse
-from ruralshop.broker import delay_each
 
 from . import services, webhooks
-from .models import Route, WebhookDelivery
+from .models import Route
 
 PLAN_LIMITS = {"time_limit": 900, "soft_time_limit": 840}  # below the broker's visibility timeout (3600 s)
 
@@ -84,20 +83,17 @@ def _summary(report: services.PlanReport) -> dict:
     }
 
 
-@shared_task(bind=True, acks_late=True, max_retries=8, time_limit=60, soft_time_limit=45)
+@shared_task(bind=True, acks_late=True, max_retries=webhooks.MAX_ATTEMPTS - 1, time_limit=60, soft_time_limit=45)
 def deliver_webhook(self, delivery_id: int) -> str:
     """POST one signed webhook; a failing receiver is retried with exponential backoff, then marked failed."""
     outcome = webhooks.deliver(delivery_id)
     if outcome == webhooks.RETRY:
-        attempts = WebhookDelivery.objects.filter(pk=delivery_id).values_list("attempts", flat=True).first() or 1
-        raise self.retry(countdown=webhooks.backoff(attempts), max_retries=webhooks.MAX_ATTEMPTS)
-    return outcome
+        raise self.retry(countdown=outcome.retry_in)
+    return str(outcome)
 
 
 @shared_task(time_limit=120, soft_time_limit=100)
 def resend_stuck_webhooks() -> int:
     """Re-queue webhook deliveries whose task was lost: never queued (a broker outage at commit), or whose retry
     vanished (a broker restart, a worker killed mid-POST), once their backoff and grace have passed."""
-    ids = webhooks.requeue(webhooks.stuck_ids())
-    delay_each(deliver_webhook, ids, left_for="the next resend_stuck_webhooks")
-    return len(ids)
+    return webhooks.OUTBOX.requeue_stuck()

@@ -5,8 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 from ruralshop.admin_inlines import ReadOnlyTabularInline
 
-from . import commissions, notifications
-from .models import CommissionEntry, CommissionRule, CommissionStatement, Notification, Order, OrderEvent, OrderLine
+from . import commissions
+from .models import CommissionEntry, CommissionRule, CommissionStatement, Order, OrderEvent, OrderLine
 
 
 @admin.register(CommissionRule)
@@ -45,33 +45,6 @@ class OrderAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["pk", "template", "masked_recipient", "status", "attempts", "last_error", "created_at", "sent_at"]
-    list_filter = ["status", "template", "channel"]
-    search_fields = ["order__number"]
-    readonly_fields = [f.name for f in Notification._meta.fields if f.name != "recipient"] + ["masked_recipient"]
-    exclude = ["recipient"]
-    actions = ["resend"]
-
-    @admin.display(description=_("recipient"))
-    def masked_recipient(self, obj):
-        from partners.phones import mask_phone
-
-        return mask_phone(obj.recipient)
-
-    @admin.action(description=_("Send the selected messages again"))
-    def resend(self, request, queryset):
-        count = 0
-        for notification in queryset.exclude(status=Notification.Status.SENT):
-            notifications.resend(notification)
-            count += 1
-        self.message_user(request, _("%(count)s messages queued again.") % {"count": count}, messages.SUCCESS)
-
-    def has_add_permission(self, request):
         return False
 
 

@@ -7,8 +7,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import MONEY, PERCENT, AppendOnlyModel, AppendOnlyQuerySet, Category, Product, Seller
+from catalog.models import MONEY, PERCENT, Category, Product, Seller
 from partners.models import ServiceCenter, Villager, Warehouse
+from ruralshop.ledgers import AppendOnlyModel, AppendOnlyQuerySet
 
 
 class CommissionRule(models.Model):
@@ -155,46 +156,6 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.from_status} → {self.to_status}"
-
-
-class Notification(models.Model):
-    """The outbox: written in the transaction that decides to notify, sent by a task after commit."""
-
-    class Channel(models.TextChoices):
-        SMS = "sms", _("SMS")
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("pending")  # waiting for (another) attempt
-        SENT = "sent", _("sent")  # accepted by the gateway
-        FAILED = "failed", _("failed")  # gave up after the last retry; can be re-sent from the admin
-
-    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.SMS)
-    recipient = models.CharField(_("recipient"), max_length=32)
-    template = models.CharField(_("template"), max_length=50)
-    payload = models.JSONField(_("payload"), default=dict)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    last_error = models.CharField(_("last error"), max_length=500, blank=True)
-    order = models.ForeignKey(
-        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="notifications", verbose_name=_("order")
-    )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    # A worker claims the message before the gateway call and holds it until then: another delivery of
-    # its task leaves it alone meanwhile; a worker killed mid-send lets it go when the time passes.
-    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True, editable=False)
-    # When the retry of a failed attempt is due; a message still pending well after it has lost its
-    # retry task (a broker restart) and is queued again by resend_stuck_notifications.
-    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True, editable=False)
-
-    class Meta:
-        verbose_name = _("notification")
-        verbose_name_plural = _("notifications")
-        ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["status", "created_at"], name="notification_pending")]
-
-    def __str__(self) -> str:
-        return f"{self.template} #{self.pk}"
 
 
 # --- commissions: an append-only ledger and its monthly statements -----------------

@@ -21,12 +21,12 @@ from django.utils.translation import gettext as _
 from catalog import money
 from catalog import pricing as catalog_pricing
 from catalog.models import Product, Stock, StockMovement
+from notifications import services as notifications
 from partners.models import ServiceCenter, Villager
-from ruralshop.broker import delay_each_on_commit
 
 from . import commissions, pricing
 from . import stock_moves as stock_ledger
-from .models import Notification, Order, OrderEvent, OrderLine
+from .models import Order, OrderEvent, OrderLine
 
 S = Order.Status
 K = StockMovement.Kind
@@ -207,7 +207,7 @@ def arrive_orders(order_ids: list[int], *, actor=None, notify: bool = True) -> i
             raise OrderError(_("Some of these orders are not in transit.")) from None
         if notify:
             orders = Order.objects.filter(pk__in=order_ids).select_related("villager", "service_center")
-            _notify_villagers(list(orders), template="order_arrived")
+            _tell_villagers(list(orders), template="order_arrived")
     return moved
 
 
@@ -495,7 +495,7 @@ def _place_new(
         OrderLine.objects.bulk_create(order_lines)
         OrderEvent.objects.create(order=order, from_status=S.DRAFT, to_status=S.PLACED, actor=placed_by)
         if notify:
-            _notify_villager(order, template="order_placed")
+            _tell_villagers([order], template="order_placed")
         # Reserve last, so the stock rows stay locked only from here to the
         # commit: a conditional F() update per line, in primary-key order
         # (two orders for the same products queue instead of deadlocking).
@@ -615,29 +615,14 @@ def return_order(*, order: Order, actor, reason: str) -> Order:
 # --- notifications ---------------------------------------------------------------
 
 
-def _notify_villager(order: Order, *, template: str) -> Notification | None:
-    """Queue an SMS to the villager, if they have a phone and agreed to SMS."""
-    queued = _notify_villagers([order], template=template)
-    return queued[0] if queued else None
-
-
-def _notify_villagers(orders: list[Order], *, template: str) -> list[Notification]:
-    """Queue an SMS to each order's villager who has a phone and agreed to SMS: one INSERT for all.
-
-    Written in the caller's transaction (they exist exactly when the order
-    change does) and sent by a task only after commit.
-    """
-    notifications = Notification.objects.bulk_create(
-        Notification(
-            recipient=str(order.villager.phone),
+def _tell_villagers(orders: list[Order], *, template: str) -> None:
+    """Queue an SMS to each order's villager who has a phone and agreed to SMS (one INSERT, sent after commit)."""
+    notifications.queue_sms(
+        notifications.to_villager(
+            order.villager,
             template=template,
             payload={"order": order.number, "pickup_code": order.pickup_code, "station": order.service_center.name},
-            order=order,
+            reference=order.number,
         )
         for order in orders
-        if order.villager.phone and order.villager.sms_consent
     )
-    from .tasks import send_notification
-
-    delay_each_on_commit(send_notification, [n.pk for n in notifications], left_for="resend_stuck_notifications")
-    return notifications

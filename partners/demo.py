@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from .models import County, CountyManager, ServiceCenter, StationStaff, Village, Villager, Warehouse
+from .signals import villager_consent_changed
 
 VILLAGERS_PER_STATION = 25
 
@@ -129,6 +130,9 @@ def seed_network(*, password: str) -> NetworkReport:
                 taken = set(station.villagers.exclude(phone="").values_list("phone", flat=True))
                 rows = _villager_rows(station, rng, wanted=VILLAGERS_PER_STATION - have, taken=taken)
                 Villager.objects.bulk_create(rows)
+                for villager in rows:  # asked at the counter, as register_villager records it
+                    if villager.phone:
+                        villager_consent_changed.send(sender=Villager, villager=villager, granted=villager.sms_consent)
                 report.created["villagers"] = report.created.get("villagers", 0) + len(rows)
 
     jiande = County.objects.get(code="330182")

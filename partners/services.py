@@ -6,7 +6,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from .models import ServiceCenter, Villager
-from .signals import villager_anonymised
+from .signals import villager_anonymised, villager_consent_changed
 
 
 class DuplicatePhone(Exception):
@@ -32,7 +32,7 @@ def register_villager(
     """Register a neighbour at the station.  Raises DuplicatePhone."""
     try:
         with transaction.atomic():
-            return Villager.objects.create(
+            villager = Villager.objects.create(
                 service_center=station,
                 name=name.strip(),
                 phone=phone or "",
@@ -40,6 +40,11 @@ def register_villager(
                 notes=notes,
                 created_by=created_by,
             )
+            if villager.phone:  # asked at the counter, with a number to send to: their answer is recorded
+                villager_consent_changed.send(
+                    sender=Villager, villager=villager, granted=villager.sms_consent, actor=created_by
+                )
+            return villager
     except IntegrityError:
         # Two counters registering the same number at once: the constraint decides.
         existing = _existing_with_phone(station=station, phone=phone)
@@ -48,8 +53,14 @@ def register_villager(
         raise DuplicatePhone(existing) from None
 
 
-def update_villager(*, villager: Villager, name: str, phone="", sms_consent: bool = False, notes: str = "") -> Villager:
-    """Change a villager's details.  Raises DuplicatePhone."""
+def update_villager(
+    *, villager: Villager, name: str, phone="", sms_consent: bool = False, notes: str = "", actor=None
+) -> Villager:
+    """Change a villager's details; a changed answer to SMS is recorded (``villager_consent_changed``).
+
+    Raises DuplicatePhone.
+    """
+    consented_before = villager.sms_consent
     villager.name = name.strip()
     villager.phone = phone or ""
     # Consent to SMS means nothing without a number to send to.
@@ -58,6 +69,10 @@ def update_villager(*, villager: Villager, name: str, phone="", sms_consent: boo
     try:
         with transaction.atomic():
             villager.save(update_fields=["name", "phone", "sms_consent", "notes", "updated_at"])
+            if villager.sms_consent != consented_before:
+                villager_consent_changed.send(
+                    sender=Villager, villager=villager, granted=villager.sms_consent, actor=actor
+                )
     except IntegrityError:
         existing = _existing_with_phone(station=villager.service_center, phone=phone, exclude_pk=villager.pk)
         if existing is None:

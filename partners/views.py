@@ -69,7 +69,7 @@ def villager_edit(request, pk: int):
     form = VillagerForm(request.POST or None, instance=villager)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_villager(villager=villager, **form.cleaned_data)
+            services.update_villager(villager=villager, actor=request.user, **form.cleaned_data)
         except services.DuplicatePhone as exc:
             form.add_error("phone", str(exc))
         else:

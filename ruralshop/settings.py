@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "phonenumber_field",
     "partners",
+    "notifications",  # the SMS outbox and the consent record; orders and logistics queue messages in it
     "catalog",  # sellers, products, prices, stock and its movements; orders build on it
     "orders",
     "logistics",
@@ -359,14 +360,14 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Synced into the database by beat on start; edit them in the admin afterwards.
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "ruralshop.tasks.heartbeat", "schedule": 60.0},
-    "resend-stuck-notifications": {"task": "orders.tasks.resend_stuck_notifications", "schedule": 300.0},
+    "resend-stuck-notifications": {"task": "notifications.tasks.resend_stuck_notifications", "schedule": 300.0},
     "resend-stuck-webhooks": {"task": "logistics.tasks.resend_stuck_webhooks", "schedule": 300.0},
     "flag-uncollected-parcels": {
         "task": "logistics.tasks.flag_uncollected_parcels",
         "schedule": crontab(minute=0, hour=6),
     },
     "purge-old-notification-payloads": {
-        "task": "orders.tasks.purge_old_notification_payloads",
+        "task": "notifications.tasks.purge_old_notification_payloads",
         "schedule": crontab(minute=15, hour=3),
     },
     # After last month's return window has passed, so few returns land as clawbacks.
@@ -395,8 +396,8 @@ else:
 
 # --- Orders -----------------------------------------------------------------
 ORDER_RETURN_WINDOW_DAYS = env.int("ORDER_RETURN_WINDOW_DAYS", default=7)
-# orders.sms.ConsoleBackend writes messages to the log; orders.sms.HttpGatewayBackend posts them.
-SMS_BACKEND = env.str("SMS_BACKEND", default="orders.sms.ConsoleBackend")
+# notifications.sms.ConsoleBackend writes messages to the log; notifications.sms.HttpGatewayBackend posts them.
+SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.sms.ConsoleBackend")
 SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
 

@@ -31,8 +31,9 @@ from hypothesis import strategies as st
 from catalog.models import Stock
 from logistics import services as dispatch
 from logistics.models import BatchStop, DeliveryBatch, Parcel
+from notifications.models import Notification
 from orders import services
-from orders.models import CommissionEntry, CommissionStatement, Notification, Order, OrderEvent, OrderLine
+from orders.models import CommissionEntry, CommissionStatement, Order, OrderEvent, OrderLine
 from partners.models import Villager
 from tests.factories import (
     CategoryFactory,

@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from django.db.models import F
 
-from orders.models import Notification
+from notifications.models import Notification
 from tests.conftest import requires_postgres
 
 from . import sms_stub
@@ -26,12 +26,12 @@ N = Notification.Status
 MESSAGES = 10
 
 QUEUE = """
-from orders.tasks import send_notification
+from notifications.tasks import send_notification
 for pk in sys.argv[1:]:
     send_notification.delay(int(pk))
 """
 REQUEUE = """
-from orders.tasks import resend_stuck_notifications
+from notifications.tasks import resend_stuck_notifications
 print(resend_stuck_notifications.apply().get())
 """
 # What the broker does once the visibility timeout (an hour) has passed: hand unacknowledged

@@ -22,7 +22,8 @@ from django.db.models import F
 from rest_framework.authtoken.models import Token
 
 from catalog.models import Stock
-from orders.models import Notification, Order, OrderEvent, OrderLine
+from notifications.models import Notification
+from orders.models import Order, OrderEvent, OrderLine
 from tests.conftest import requires_postgres
 
 from . import sms_stub
@@ -60,7 +61,7 @@ def post_order(base: str, token: str, *, key: str, villager_pk: int, quantity: i
 # --- drill 1: Redis stopped while orders are placed ------------------------------------------------------
 
 REQUEUE = """
-from orders.tasks import resend_stuck_notifications
+from notifications.tasks import resend_stuck_notifications
 print(resend_stuck_notifications.apply().get())
 """
 

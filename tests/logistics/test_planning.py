@@ -12,7 +12,8 @@ from django_celery_beat.models import PeriodicTask
 
 from logistics import services
 from logistics.models import BatchStop, DeliveryBatch, Parcel, UnplannedOrder
-from orders.models import Notification, Order, OrderEvent
+from notifications.models import Notification
+from orders.models import Order, OrderEvent
 from tests.factories import ServiceCenterFactory, VehicleFactory
 
 from .conftest import DAY, local, stock_of

@@ -11,10 +11,11 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import translation
 
-from catalog.models import LedgerIsAppendOnly, Stock
+from catalog.models import Stock
 from catalog.money import percent_of
 from orders import commissions, services
 from orders.models import CommissionEntry, CommissionStatement, Order
+from ruralshop.ledgers import LedgerIsAppendOnly
 from tests.conftest import requires_postgres
 from tests.factories import CountyManagerFactory, UserFactory
 from tests.order_steps import arrive, depart

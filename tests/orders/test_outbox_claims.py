@@ -12,9 +12,10 @@ import time_machine
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from orders import notifications, tasks
-from orders.models import Notification
-from orders.sms import SmsError
+from notifications import services as notifications
+from notifications import tasks
+from notifications.models import Notification
+from notifications.sms import SmsError
 from tests.conftest import requires_postgres
 
 N = Notification.Status

@@ -7,9 +7,11 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from orders import privacy, services
-from orders.models import Notification, Order
-from orders.tasks import purge_old_notification_payloads
+from notifications import services as privacy
+from notifications.models import Notification
+from notifications.tasks import purge_old_notification_payloads
+from orders import services
+from orders.models import Order
 from partners.models import StationStaff
 from partners.services import anonymise_villager
 from tests.factories import StationStaffFactory, UserFactory
@@ -27,7 +29,7 @@ def texted_order(villager_a, station_a, staff_a, fertilizer_stock) -> Order:
         payment_method="cash_at_station",
         idempotency_key="privacy-1",
     ).order
-    assert Notification.objects.get(order=order).recipient == "+8613812345678"
+    assert Notification.objects.get(reference=order.number).recipient == "+8613812345678"
     return order
 
 
@@ -53,7 +55,7 @@ def test_it_erases_name_phone_and_notes_and_keeps_the_orders(villager_a, texted_
     assert villager_a.anonymised_at is not None
     texted_order.refresh_from_db()
     assert texted_order.villager_id == villager_a.pk and texted_order.total > 0
-    message = Notification.objects.get(order=texted_order)
+    message = Notification.objects.get(reference=texted_order.number)
     assert (message.recipient, message.payload) == ("", {})
     assert message.status == Notification.Status.FAILED  # the pending SMS is never sent now
 
@@ -135,7 +137,7 @@ def _age(message: Notification, days: int, status=Notification.Status.SENT) -> N
 
 def test_messages_older_than_the_retention_period_lose_phone_and_text(texted_order, villager_a, staff_a):
     # given three messages: one sent long ago, one sent recently, one old but still pending
-    old = Notification.objects.get(order=texted_order)
+    old = Notification.objects.get(reference=texted_order.number)
     _age(old, settings.NOTIFICATION_RETENTION_DAYS + 1)
     recent = Notification.objects.create(recipient="+8613812345678", template="order_arrived", payload={"x": 1})
     _age(recent, settings.NOTIFICATION_RETENTION_DAYS - 1)
@@ -170,4 +172,4 @@ def test_a_backlog_is_purged_in_batches(db, monkeypatch):
 
 def test_the_purge_is_on_the_beat_schedule():
     entry = settings.CELERY_BEAT_SCHEDULE["purge-old-notification-payloads"]
-    assert entry["task"] == "orders.tasks.purge_old_notification_payloads"
+    assert entry["task"] == "notifications.tasks.purge_old_notification_payloads"

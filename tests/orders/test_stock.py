@@ -8,9 +8,10 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import translation
 
 from catalog import stock as stocks
-from catalog.models import LedgerIsAppendOnly, Stock, StockMovement
+from catalog.models import Stock, StockMovement
 from orders import services, stock_moves
 from orders.models import Order
+from ruralshop.ledgers import LedgerIsAppendOnly
 from tests.conftest import requires_postgres
 from tests.factories import ProductFactory, StockFactory
 

@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # The root packages of the contract.
-APPS = ("ruralshop", "accounts", "partners", "catalog", "orders", "logistics", "county")
+APPS = ("ruralshop", "accounts", "partners", "notifications", "catalog", "orders", "logistics", "county")
 
 
 def lint_imports(*config: str) -> subprocess.CompletedProcess:
@@ -57,18 +57,10 @@ def test_lint_imports_really_finds_an_upward_import(tmp_path):
 # for a lower app, a task queued by name) instead.  AppConfig.ready() is exempt: Django's place for
 # imports that need the app registry (signal receivers, schema extensions).
 KNOWN_FUNCTION_IMPORTS = {
-    # The services and the outbox queue a task by importing tasks.py, which imports them: the cycles
-    # ignored in pyproject.toml.  Issue #13's "tasks by name" (the broker helper by name) removes them.
-    ("orders/services.py", ".tasks"): "cycle services <-> tasks",
-    ("orders/notifications.py", ".tasks"): "cycle notifications <-> tasks",
-    ("logistics/webhooks.py", ".tasks"): "cycle webhooks <-> tasks",
     # Django's custom session pair (AbstractBaseSession): the engine module is loaded from SESSION_ENGINE,
     # the model names its store, the store its model.
     ("accounts/models.py", ".sessions"): "cycle models <-> sessions (Django's session engine API)",
     ("accounts/sessions.py", ".models"): "cycle models <-> sessions (Django's session engine API)",
-    # No cycle (partners is below orders), so it can move to the top of orders/admin.py: left to the helper
-    # who works on that file in this round of issue #13.
-    ("orders/admin.py", "partners.phones"): "no cycle; to move to the top of the module",
 }
 
 

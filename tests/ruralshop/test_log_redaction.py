@@ -26,9 +26,10 @@ from rest_framework.test import APIClient
 from logistics import services as dispatch
 from logistics.clients import create_client
 from logistics.models import BatchStop, DeliveryBatch
-from orders import notifications
-from orders.models import Notification, Order
-from orders.tasks import send_notification
+from notifications import services as notifications
+from notifications.models import Notification
+from notifications.tasks import send_notification
+from orders.models import Order
 from partners.models import Villager
 from ruralshop.celery import app as celery_app
 from ruralshop.logfilters import RedactFilter, RedactingExceptionReporter, redact

@@ -1,4 +1,9 @@
-"""Pluggable SMS backends.  ``SMS_BACKEND`` names one by dotted path."""
+"""Pluggable SMS backends (``SMS_BACKEND`` names one by dotted path) and the texts they send.
+
+The texts belong to the apps that send them: each registers its own with
+``register_templates`` when it is ready (orders: the villager's order, logistics:
+the station's delivery run), so this app names none of them.
+"""
 
 import json
 import logging
@@ -12,11 +17,15 @@ from partners.phones import mask_phone
 
 logger = logging.getLogger("ruralshop.sms")
 
-TEMPLATES = {
-    "order_placed": "【村淘】您的订单{order}已在{station}下单，取货码{pickup_code}，到货后会再通知您。",
-    "order_arrived": "【村淘】您的订单{order}已到{station}，请凭取货码{pickup_code}取货。",
-    "batch_planned": "【村淘】{date} 车次{batch}将为您的服务站送来{parcels}件包裹，请安排收货。",
-}
+TEMPLATES: dict[str, str] = {}
+
+
+def register_templates(templates: dict[str, str]) -> None:
+    """An app's texts by name, with ``{field}`` placeholders filled from a message's payload."""
+    clashes = {name for name, text in templates.items() if TEMPLATES.get(name, text) != text}
+    if clashes:
+        raise ValueError(f"SMS templates registered twice with different texts: {sorted(clashes)}")
+    TEMPLATES.update(templates)
 
 
 class SmsError(Exception):
