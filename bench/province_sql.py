@@ -36,7 +36,7 @@ PRODUCTS = 3000
 SELLERS = 60
 HISTORY_DAYS = 365
 CUTOFF = "16:00"
-ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # as orders.services.ORDER_NUMBER_ALPHABET
+ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # as orders.placement.ORDER_NUMBER_ALPHABET
 
 # What each product kind is: name, price, kg, m³, needs installation, parent category.
 KINDS = [

@@ -60,7 +60,8 @@ def update_villager(
 
     Raises DuplicatePhone.
     """
-    consented_before = villager.sms_consent
+    # As stored, not as on the instance: a ModelForm has already set the new answer on it.
+    consented_before = Villager.objects.filter(pk=villager.pk).values_list("sms_consent", flat=True).first()
     villager.name = name.strip()
     villager.phone = phone or ""
     # Consent to SMS means nothing without a number to send to.

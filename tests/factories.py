@@ -4,6 +4,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from partners.models import County, CountyManager, ServiceCenter, StationStaff, Village, Villager, Warehouse
+from partners.signals import villager_consent_changed
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -72,11 +73,18 @@ class CountyManagerFactory(factory.django.DjangoModelFactory):
 class VillagerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Villager
+        skip_postgeneration_save = True
 
     service_center = factory.SubFactory(ServiceCenterFactory)
     name = factory.Sequence(lambda n: f"王{n}")
     phone = factory.Sequence(lambda n: f"+86138{n:08d}")
     sms_consent = True
+
+    @factory.post_generation
+    def consent_recorded(villager, create, extracted, **kwargs):
+        """Their answer in the consent record, as registering them at the counter records it."""
+        if create and villager.phone and extracted is not False:
+            villager_consent_changed.send(sender=Villager, villager=villager, granted=villager.sms_consent)
 
 
 # --- orders ---------------------------------------------------------------------

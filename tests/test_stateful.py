@@ -75,6 +75,8 @@ from logistics import services as dispatch
 from logistics.api.authentication import PerClientThrottle
 from logistics.clients import create_client
 from logistics.models import BatchStop, DeliveryBatch, Parcel, UnplannedOrder
+from notifications import services as notifications
+from notifications.models import Notification
 from orders import commissions
 from orders import tasks as order_tasks
 from orders.models import CommissionEntry, CommissionStatement, Order
@@ -282,6 +284,7 @@ class BatchModel:
 class Model:
     now: datetime
     villagers: dict  # pk -> (station code, phone)
+    consent: dict = field(default_factory=dict)  # villager pk -> agrees to SMS (only with a phone)
     orders: dict = field(default_factory=dict)  # submission key -> OrderModel (only keys that placed an order)
     submissions: dict = field(default_factory=dict)  # key -> (station, last body sent)
     batches: dict = field(default_factory=dict)  # code -> BatchModel
@@ -382,7 +385,9 @@ class RuralshopMachine(RuleBasedStateMachine):
         self.model = Model(
             now=START,
             villagers={pk: (sc, str(phone or "")) for pk, sc, phone in self._villager_rows()},
+            consent=dict(Villager.objects.filter(pk__in=self.world.villagers).values_list("pk", "sms_consent")),
         )
+        self.texts_checked = Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
     def teardown(self):
         # What the example reached (--hypothesis-show-statistics): the rules must get orders all the way round.
@@ -426,7 +431,20 @@ class RuralshopMachine(RuleBasedStateMachine):
         assert response.status_code == 302, f"registering {data} was refused"
         pk = int(re.fullmatch(r"/villagers/(\d+)/", response["Location"]).group(1))
         self.model.villagers[pk] = (station, f"+86{phone}" if phone else "")
+        self.model.consent[pk] = bool(consent and phone)
         return pk
+
+    @rule(villager=villagers, consent=st.booleans())
+    def change_sms_consent(self, villager, consent):
+        """The villager says yes or no to SMS at the counter: the partner edits their details."""
+        station, phone = self.model.villagers[villager]
+        name = Villager.objects.values_list("name", flat=True).get(pk=villager)
+        data = {"name": name, "phone": phone, "notes": ""}
+        if consent and phone:
+            data["sms_consent"] = "on"
+        response = call(self.staff(station), "post", f"/villagers/{villager}/edit/", {302}, data=data)
+        assert response["Location"] == f"/villagers/{villager}/", response["Location"]
+        self.model.consent[villager] = bool(consent and phone)
 
     # --- placing -----------------------------------------------------------------------------------
 
@@ -1103,6 +1121,22 @@ class RuralshopMachine(RuleBasedStateMachine):
             violation(
                 "order-stock-changes-not-recorded", "stock rows differ from their movements: " + "; ".join(unrecorded)
             )
+
+    @invariant()
+    def sms_only_with_consent_and_every_answer_recorded(self):
+        """Each villager's answer to SMS is the model's, and the newest row of their consent record; every SMS
+        written to a villager since the last step was written while they agreed (no step both texts and asks)."""
+        flags = dict(Villager.objects.filter(pk__in=self.model.consent).values_list("pk", "sms_consent"))
+        assert flags == self.model.consent, f"consent {flags}, the model says {self.model.consent}"
+        for pk, phone in ((pk, p) for pk, (_, p) in self.model.villagers.items() if p):
+            if notifications.consent_on(Villager(pk=pk)) != flags[pk]:
+                violation(
+                    "consent-not-recorded", f"villager {pk} ({phone}): the record says otherwise than {flags[pk]}"
+                )
+        texts = Notification.objects.filter(pk__gt=self.texts_checked, villager__isnull=False)
+        for pk, villager in texts.values_list("pk", "villager_id"):
+            assert self.model.consent.get(villager), f"SMS #{pk} to villager {villager}, who did not agree to SMS"
+            self.texts_checked = max(self.texts_checked, pk)
 
     @invariant()
     def orders_are_where_the_model_says_and_can_move_on(self):

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from orders import services
+from orders import placement, services
 from orders.models import Order, OrderEvent
 
 S = Order.Status
@@ -24,7 +24,7 @@ def test_a_number_collision_draws_again_instead_of_failing(place_at_a, fertilize
     # given an order that holds a number
     first = place_at_a((fertilizer_stock.product, 1), key="first").order
     draws = iter([first.number, first.number, "261201-ZZZZZ-ZZZZZ"])
-    monkeypatch.setattr(services, "new_order_number", lambda: next(draws))
+    monkeypatch.setattr(placement, "new_order_number", lambda: next(draws))
 
     # when the next placement draws that number twice
     second = place_at_a((fertilizer_stock.product, 1), key="second")

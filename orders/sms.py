@@ -1,0 +1,23 @@
+"""What orders tell villagers: the texts (registered with the outbox by ``OrdersConfig.ready``) and their queueing."""
+
+from notifications import services as notifications
+
+from .models import Order
+
+SMS_TEMPLATES = {
+    "order_placed": "【村淘】您的订单{order}已在{station}下单，取货码{pickup_code}，到货后会再通知您。",
+    "order_arrived": "【村淘】您的订单{order}已到{station}，请凭取货码{pickup_code}取货。",
+}
+
+
+def tell_villagers(orders: list[Order], *, template: str) -> None:
+    """Queue an SMS to each order's villager who has a phone and agreed to SMS (one INSERT, sent after commit)."""
+    notifications.queue_sms(
+        notifications.to_villager(
+            order.villager,
+            template=template,
+            payload={"order": order.number, "pickup_code": order.pickup_code, "station": order.service_center.name},
+            reference=order.number,
+        )
+        for order in orders
+    )
