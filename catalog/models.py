@@ -51,6 +51,14 @@ class Category(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
+    # Days after collection in which goods of this category may be returned: blank for the default
+    # (ORDER_RETURN_WINDOW_DAYS), 0 for goods that cannot be returned once handed over (opened seeds).
+    return_days = models.PositiveSmallIntegerField(
+        _("return window (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Blank: the default window. 0: cannot be returned once collected."),
+    )
 
     class Meta:
         db_table = "orders_category"  # the table it had in orders (moved in state only, no row moved)
@@ -143,6 +151,8 @@ class Stock(models.Model):
     )
     on_hand = models.PositiveIntegerField(_("on hand"), default=0)
     reserved = models.PositiveIntegerField(_("reserved"), default=0)
+    # Units that came back damaged: apart from on hand, so never sold, until inspected (released) or written off.
+    quarantined = models.PositiveIntegerField(_("quarantined"), default=0, db_default=0)
 
     class Meta:
         db_table = "orders_stock"  # the table it had in orders (moved in state only, no row moved)
@@ -220,15 +230,19 @@ class StockMovement(AppendOnlyModel):
         RESERVED = "reserved", _("reserved")  # an order placed: reserved +
         RELEASED = "released", _("released")  # an order cancelled: reserved -
         SHIPPED = "shipped", _("shipped")  # the truck left with an order: on hand - and reserved -
-        RETURNED = "returned", _("returned")  # an order brought back: on hand +
+        RETURNED = "returned", _("returned")  # an order's goods received back at the warehouse: on hand +
+        QUARANTINED = "quarantined", _("quarantined")  # an order's goods received back damaged: quarantined +
+        RELEASED_FROM_QUARANTINE = "q_released", _("released from quarantine")  # inspected, sellable
+        WRITTEN_OFF_FROM_QUARANTINE = "q_write_off", _("written off from quarantine")  # quarantined -
 
-    ORDER_KINDS = ("reserved", "released", "shipped", "returned")
+    ORDER_KINDS = ("reserved", "released", "shipped", "returned", "quarantined")
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("product"))
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+", verbose_name=_("warehouse"))
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     on_hand_delta = models.IntegerField(_("on hand change"), default=0)
     reserved_delta = models.IntegerField(_("reserved change"), default=0)
+    quarantined_delta = models.IntegerField(_("quarantined change"), default=0, db_default=0)
     # A lazy reference, not an import: orders builds on the catalog, never the other way round.
     order = models.ForeignKey(
         "orders.Order",
@@ -261,18 +275,26 @@ class StockMovement(AppendOnlyModel):
         constraints = [
             # Each kind moves only its own column(s), in its own direction.
             models.CheckConstraint(
-                condition=Q(kind="opening", on_hand_delta__gte=0, reserved_delta__gte=0)
-                | Q(kind__in=["received", "returned"], on_hand_delta__gt=0, reserved_delta=0)
-                | Q(kind="counted", reserved_delta=0)
-                | Q(kind="written_off", on_hand_delta__lt=0, reserved_delta=0)
-                | Q(kind="reserved", on_hand_delta=0, reserved_delta__gt=0)
-                | Q(kind="released", on_hand_delta=0, reserved_delta__lt=0)
-                | Q(kind="shipped", on_hand_delta__lt=0, reserved_delta=F("on_hand_delta")),
+                condition=Q(kind="opening", on_hand_delta__gte=0, reserved_delta__gte=0, quarantined_delta=0)
+                | Q(kind__in=["received", "returned"], on_hand_delta__gt=0, reserved_delta=0, quarantined_delta=0)
+                | Q(kind="counted", reserved_delta=0, quarantined_delta=0)
+                | Q(kind="written_off", on_hand_delta__lt=0, reserved_delta=0, quarantined_delta=0)
+                | Q(kind="reserved", on_hand_delta=0, reserved_delta__gt=0, quarantined_delta=0)
+                | Q(kind="released", on_hand_delta=0, reserved_delta__lt=0, quarantined_delta=0)
+                | Q(kind="shipped", on_hand_delta__lt=0, reserved_delta=F("on_hand_delta"), quarantined_delta=0)
+                | Q(kind="quarantined", on_hand_delta=0, reserved_delta=0, quarantined_delta__gt=0)
+                | Q(kind="q_released", on_hand_delta__gt=0, reserved_delta=0, quarantined_delta=-F("on_hand_delta"))
+                | Q(kind="q_write_off", on_hand_delta=0, reserved_delta=0, quarantined_delta__lt=0),
                 name="stock_movement_deltas_by_kind",
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["reserved", "released", "shipped", "returned"], order__isnull=False)
-                | Q(kind__in=["opening", "received", "counted", "written_off"], order__isnull=True),
+                condition=Q(
+                    kind__in=["reserved", "released", "shipped", "returned", "quarantined"], order__isnull=False
+                )
+                | Q(
+                    kind__in=["opening", "received", "counted", "written_off", "q_released", "q_write_off"],
+                    order__isnull=True,
+                ),
                 name="stock_movement_order_for_order_kinds",
             ),
         ]

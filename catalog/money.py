@@ -21,3 +21,8 @@ def line_total(unit_price: Decimal, quantity: int) -> Decimal:
 
 def discounted(price: Decimal, percent_off: Decimal) -> Decimal:
     return to_fen(price * (HUNDRED - percent_off) / HUNDRED)
+
+
+def share(amount: Decimal, part: int, whole: int) -> Decimal:
+    """``part`` of ``whole`` units' ``amount``, to the fen: 1 of 3 units of 10.00 is 3.33."""
+    return to_fen(amount * part / whole)

@@ -39,6 +39,7 @@ class StockError(Exception):
 class StockLevel:
     on_hand: int
     reserved: int
+    quarantined: int = 0
 
 
 @dataclass(frozen=True)
@@ -210,10 +211,60 @@ def write_off_stock(*, product: Product, warehouse: Warehouse, quantity: int, ac
         )
 
 
+def _move_quarantine(stock: Stock, *, kind: str, quantity: int, to_shelf: bool, actor, note: str) -> StockChange:
+    moved = Stock.objects.filter(pk=stock.pk, quarantined__gte=quantity).update(
+        quarantined=F("quarantined") - quantity, on_hand=F("on_hand") + (quantity if to_shelf else 0)
+    )
+    if not moved:
+        raise StockError(
+            _("%(label)s has %(count)s units in quarantine.")
+            % {"label": _label(stock.product, stock.warehouse), "count": stock.quarantined}
+        )
+    stock.refresh_from_db(fields=["on_hand", "reserved", "quarantined"])
+    movement = StockMovement.objects.create(
+        product_id=stock.product_id,
+        warehouse_id=stock.warehouse_id,
+        kind=kind,
+        on_hand_delta=quantity if to_shelf else 0,
+        quarantined_delta=-quantity,
+        actor=actor,
+        note=note,
+    )
+    return StockChange(stock=stock, movement=movement)
+
+
+def release_from_quarantine(*, product: Product, warehouse: Warehouse, quantity: int, actor, note: str) -> StockChange:
+    """Damaged goods inspected and found sellable: from quarantine back on the shelf (on hand)."""
+    quantity = _whole(quantity, name=_("quantity"), minimum=1)
+    note = _note(note, required=True)
+    with transaction.atomic():
+        stock = _locked_row(product, warehouse, create=False)
+        if stock is None:
+            raise StockError(_("%(label)s has no stock row.") % {"label": _label(product, warehouse)})
+        return _move_quarantine(
+            stock, kind=Kind.RELEASED_FROM_QUARANTINE, quantity=quantity, to_shelf=True, actor=actor, note=note
+        )
+
+
+def write_off_from_quarantine(
+    *, product: Product, warehouse: Warehouse, quantity: int, actor, note: str
+) -> StockChange:
+    """Damaged goods that cannot be sold: out of quarantine for good."""
+    quantity = _whole(quantity, name=_("quantity"), minimum=1)
+    note = _note(note, required=True)
+    with transaction.atomic():
+        stock = _locked_row(product, warehouse, create=False)
+        if stock is None:
+            raise StockError(_("%(label)s has no stock row.") % {"label": _label(product, warehouse)})
+        return _move_quarantine(
+            stock, kind=Kind.WRITTEN_OFF_FROM_QUARANTINE, quantity=quantity, to_shelf=False, actor=actor, note=note
+        )
+
+
 # --- orders: what orders.stock_moves moves ---------------------------------------------
 
 
-def shift_stock(*, quantities: dict[tuple[int, int], int], on_hand: int, reserved: int) -> None:
+def shift_stock(*, quantities: dict[tuple[int, int], int], on_hand: int, reserved: int, quarantined: int = 0) -> None:
     """Move each (product_id, warehouse_id) row of ``quantities`` by quantity × (on_hand, reserved) per unit.
 
     For the orders (placing, cancelling, shipping, returning): inside the
@@ -224,7 +275,9 @@ def shift_stock(*, quantities: dict[tuple[int, int], int], on_hand: int, reserve
     for pair, stock in lock_stock(pairs=quantities).items():  # locked in primary-key order
         qty = quantities[pair]
         Stock.objects.filter(pk=stock.pk).update(
-            on_hand=F("on_hand") + on_hand * qty, reserved=F("reserved") + reserved * qty
+            on_hand=F("on_hand") + on_hand * qty,
+            reserved=F("reserved") + reserved * qty,
+            quarantined=F("quarantined") + quarantined * qty,
         )
 
 
@@ -242,10 +295,12 @@ def stock_from_movements(
         movements = movements.filter(warehouse_id__in=list(warehouse_ids))
     sums = (
         movements.values("product_id", "warehouse_id")
-        .annotate(on_hand=Sum("on_hand_delta"), reserved=Sum("reserved_delta"))
+        .annotate(on_hand=Sum("on_hand_delta"), reserved=Sum("reserved_delta"), quarantined=Sum("quarantined_delta"))
         .order_by()
     )
-    return {(s["product_id"], s["warehouse_id"]): StockLevel(s["on_hand"], s["reserved"]) for s in sums}
+    return {
+        (s["product_id"], s["warehouse_id"]): StockLevel(s["on_hand"], s["reserved"], s["quarantined"]) for s in sums
+    }
 
 
 def stock_mismatches(*, warehouse_ids: Iterable[int] | None = None) -> list[tuple[Stock, StockLevel]]:
@@ -258,6 +313,6 @@ def stock_mismatches(*, warehouse_ids: Iterable[int] | None = None) -> list[tupl
     mismatches = []
     for stock in rows:
         level = derived.get((stock.product_id, stock.warehouse_id), StockLevel(0, 0))
-        if (stock.on_hand, stock.reserved) != (level.on_hand, level.reserved):
+        if (stock.on_hand, stock.reserved, stock.quarantined) != (level.on_hand, level.reserved, level.quarantined):
             mismatches.append((stock, level))
     return mismatches

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 
-from orders.models import Order
+from orders.models import GoodsReturn, Order
 from partners.models import ServiceCenter, Warehouse
 
 weekdays = RegexValidator(r"^[1-7]{1,7}$", _("Weekdays as digits, Monday = 1, such as 135 or 1234567."))
@@ -203,6 +203,43 @@ class Parcel(models.Model):
         return self.label
 
 
+class Pickup(models.Model):
+    """Goods a run's return leg takes from a stop back to the warehouse (an orders.GoodsReturn), tracked like a parcel."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("planned")  # on the run's return leg
+        COLLECTED = "collected", _("collected")  # the driver took it at the stop
+        RECEIVED = "received", _("received")  # counted in at the warehouse
+        LEFT = "left", _("left behind")  # the run ended without it: its goods wait for the next run
+
+    batch_stop = models.ForeignKey(BatchStop, on_delete=models.CASCADE, related_name="pickups", verbose_name=_("stop"))
+    goods_return = models.ForeignKey(
+        GoodsReturn, on_delete=models.PROTECT, related_name="pickups", verbose_name=_("goods")
+    )
+    label = models.CharField(_("label"), max_length=40, unique=True)
+    weight_kg = models.DecimalField(_("weight (kg)"), max_digits=10, decimal_places=3)
+    volume_m3 = models.DecimalField(_("volume (m³)"), max_digits=10, decimal_places=4)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PLANNED)
+    collected_at = models.DateTimeField(_("collected at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("pickup")
+        verbose_name_plural = _("pickups")
+        ordering = ["batch_stop", "label"]
+        constraints = [
+            # Goods ride one truck at a time: a second planner cannot load them again.
+            models.UniqueConstraint(
+                fields=["goods_return"],
+                condition=Q(status__in=["planned", "collected"]),
+                name="pickup_one_live_per_goods",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
 class UnplannedOrder(models.Model):
     """Why a confirmed order was left out of the last plan of its warehouse (gone once it is planned)."""
 
@@ -269,6 +306,8 @@ class WebhookEndpoint(models.Model):
     class Event(models.TextChoices):
         BATCH_PLANNED = "batch.planned", "batch.planned"
         BATCH_CANCELLED = "batch.cancelled", "batch.cancelled"
+        PICKUP_COLLECTED = "pickup.collected", "pickup.collected"
+        PICKUP_RECEIVED = "pickup.received", "pickup.received"
 
     client = models.ForeignKey(
         LogisticsClient, on_delete=models.CASCADE, related_name="webhooks", verbose_name=_("client")

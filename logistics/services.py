@@ -1,284 +1,29 @@
-"""Consolidated dispatch: planning delivery runs, moving them, receiving them at the stations.
+"""Consolidated dispatch: moving delivery runs and receiving them at the stations (planning: ``planning``)."""
 
-Planning is set-based: a handful of queries to read the day, packing in
-Python, then one short transaction per batch (claim its orders with
-``FOR UPDATE SKIP LOCKED``, write batch, stops, parcels, events).  Queries grow
-with the number of batches, not of orders.  A batch is committed whole or
-not at all, so a worker killed half way leaves complete batches and
-confirmed orders, and the next run picks the rest up.
-"""
-
-import logging
-import secrets
-import time
-from collections import Counter, defaultdict
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from notifications import services as notifications
+from orders import returns
 from orders import services as order_services
 from orders.models import Order
-from partners.models import ServiceCenter, Warehouse
 
-from . import webhooks
-from .models import BatchStop, DeliveryBatch, Parcel, Route, UnplannedOrder, Vehicle
-from .packing import Item, Truck, pack
+from . import pickups, webhooks
+from .models import BatchStop, DeliveryBatch, Parcel
+from .planning import BatchSummary, PlanReport, _commit_batch, _notify_stations, _planning_lock, plan_dispatch
 
-logger = logging.getLogger("ruralshop.dispatch")
 S = Order.Status
 B = DeliveryBatch.Status
-R = UnplannedOrder.Reason
-ADVISORY_NAMESPACE = 7_000_001  # first key of pg_advisory_lock(int, int): "dispatch planning"
-CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+# Planning lives in .planning; its entry points stay reachable here, where callers have always found them.
+__all__ = ["BatchSummary", "PlanReport", "_commit_batch", "_notify_stations", "_planning_lock", "plan_dispatch"]
 
 
 class DispatchError(Exception):
     """A refused batch operation; ``str(exc)`` says why."""
-
-
-@dataclass
-class BatchSummary:
-    code: str
-    route: str
-    vehicle: str
-    parcels: int
-    stops: int
-    load_percent: int
-
-
-@dataclass
-class PlanReport:
-    warehouse: str
-    dispatch_date: date
-    busy: bool = False  # another planner holds this warehouse right now
-    batches: list[BatchSummary] = field(default_factory=list)
-    unplanned: Counter = field(default_factory=Counter)  # reason -> orders
-    lost_races: int = 0  # batches dropped because their orders or vehicle were taken meanwhile
-
-    @property
-    def parcels(self) -> int:
-        return sum(b.parcels for b in self.batches)
-
-
-# --- planning --------------------------------------------------------------------------
-
-
-@contextmanager
-def _planning_lock(warehouse: Warehouse):
-    """One planner per warehouse at a time, on PostgreSQL.
-
-    A session-level advisory lock: two beat processes or a redelivered task
-    find it taken and step aside; a planner killed by SIGKILL loses its
-    session and with it the lock.  SQLite serialises writers anyway.
-    """
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [ADVISORY_NAMESPACE, warehouse.pk])
-        acquired = cursor.fetchone()[0]
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [ADVISORY_NAMESPACE, warehouse.pk])
-
-
-def cutoff_moment(route: Route, day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, route.cutoff_time))
-
-
-def plan_dispatch(*, warehouse: Warehouse, dispatch_date: date, route_ids: list[int] | None = None) -> PlanReport:
-    """Put the warehouse's eligible confirmed orders into vehicle runs for ``dispatch_date``.
-
-    Eligible: confirmed, in no batch, confirmed before its route's cutoff on
-    that day, on a route that leaves that weekday.  The others get a reason
-    (UnplannedOrder) and stay confirmed.  Safe to run again and to run twice
-    at once.
-    """
-    report = PlanReport(warehouse=warehouse.code, dispatch_date=dispatch_date)
-    with _planning_lock(warehouse) as acquired:
-        if not acquired:
-            report.busy = True
-            return report
-        _plan(warehouse, dispatch_date, route_ids, report)
-    return report
-
-
-def _plan(warehouse: Warehouse, day: date, route_ids: list[int] | None, report: PlanReport) -> None:
-    routes = Route.objects.filter(warehouse=warehouse).prefetch_related("stops", "vehicles")
-    if route_ids is not None:
-        routes = routes.filter(pk__in=route_ids)
-    routes = list(routes)
-    route_of_station = {stop.service_center_id: route for route in routes for stop in route.stops.all()}
-    busy = set(
-        DeliveryBatch.objects.filter(dispatch_date=day).exclude(status=B.CANCELLED).values_list("vehicle_id", flat=True)
-    )
-    orders = Order.objects.filter(warehouse=warehouse, status=S.CONFIRMED)
-    if route_ids is not None:
-        # A route's own run looks at its stations' orders, and at the orders of
-        # stations on no route, so those always carry their reason.
-        orders = orders.filter(
-            Q(service_center__route_stop__route_id__in=route_ids) | Q(service_center__route_stop__isnull=True)
-        )
-    items_by_route: dict[int, list[Item]] = defaultdict(list)
-    reasons: dict[int, str] = {}
-    for pk, station_id, weight, volume, confirmed_at in orders.values_list(
-        "pk", "service_center_id", "weight_kg", "volume_m3", "confirmed_at"
-    ).iterator(chunk_size=5000):
-        route = route_of_station.get(station_id)
-        if route is None:
-            reasons[pk] = R.NO_ROUTE
-        elif not route.departs_on(day):
-            reasons[pk] = R.NO_DEPARTURE
-        elif confirmed_at is not None and confirmed_at >= cutoff_moment(route, day):
-            reasons[pk] = R.AFTER_CUTOFF
-        else:
-            items_by_route[route.pk].append(Item(pk, weight, volume))
-
-    for route in routes:
-        items = items_by_route.get(route.pk)
-        if not items:
-            continue
-        fleet = [Truck(v.pk, v.capacity_kg, v.capacity_m3) for v in route.vehicles.all() if v.is_active]
-        packing = pack(items, [t for t in fleet if t.vehicle_id not in busy], fleet=fleet)
-        reasons.update({item.order_id: R.TOO_LARGE for item in packing.too_large})
-        reasons.update({item.order_id: R.NO_VEHICLE for item in packing.no_truck_left})
-        stop_sequence = {stop.service_center_id: stop.sequence for stop in route.stops.all()}
-        vehicles = {v.pk: v for v in route.vehicles.all()}
-        for load in packing.loads:
-            summary = _commit_batch(
-                warehouse=warehouse,
-                route=route,
-                vehicle=vehicles[load.truck.vehicle_id],
-                day=day,
-                order_ids=[item.order_id for item in load.items],
-                stop_sequence=stop_sequence,
-            )
-            if summary is None:
-                report.lost_races += 1
-            else:
-                report.batches.append(summary)
-                busy.add(load.truck.vehicle_id)
-            if pause := getattr(settings, "DISPATCH_DRILL_PAUSE_AFTER_BATCH", 0):
-                # Fault drills only (set by tests/settings.py): a window in which to kill the planner.
-                time.sleep(pause)
-
-    _record_reasons(warehouse, day, reasons, route_ids=route_ids)
-    report.unplanned = Counter(reasons.values())
-
-
-def _commit_batch(
-    *, warehouse, route, vehicle: Vehicle, day: date, order_ids, stop_sequence, notify: bool = True
-) -> BatchSummary | None:
-    """Write one batch whole, or nothing (its orders stay confirmed for the next run)."""
-    try:
-        with transaction.atomic():
-            # Claim the orders: rows another planner holds are skipped, rows
-            # it already batched no longer match status=confirmed.
-            claimed = list(
-                Order.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(pk__in=order_ids, status=S.CONFIRMED)
-                .order_by("pk")
-                .values_list("pk", "number", "service_center_id", "weight_kg", "volume_m3")
-            )
-            if not claimed:
-                return None
-            code = f"{route.code}-{day:%y%m%d}-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(4))
-            batch = DeliveryBatch.objects.create(
-                code=code.upper(),
-                warehouse=warehouse,
-                route=route,
-                vehicle=vehicle,
-                dispatch_date=day,
-                total_weight_kg=sum((c[3] for c in claimed), Decimal("0")),
-                total_volume_m3=sum((c[4] for c in claimed), Decimal("0")),
-                parcel_count=len(claimed),
-            )
-            stations = sorted({c[2] for c in claimed}, key=lambda station_id: stop_sequence[station_id])
-            stops = BatchStop.objects.bulk_create(
-                BatchStop(batch=batch, service_center_id=station_id, sequence=n)
-                for n, station_id in enumerate(stations, start=1)
-            )
-            stop_of = {stop.service_center_id: stop for stop in stops}
-            ids = [c[0] for c in claimed]
-            # An order shipped again after a lost or broken parcel has parcels already: P<number>-2, -3...
-            earlier = Counter(Parcel.objects.filter(order_id__in=ids).values_list("order_id", flat=True))
-            Parcel.objects.bulk_create(
-                Parcel(
-                    batch_stop=stop_of[station],
-                    order_id=pk,
-                    label=f"P{number}" + (f"-{earlier[pk] + 1}" if earlier[pk] else ""),
-                    weight_kg=kg,
-                    volume_m3=m3,
-                )
-                for pk, number, station, kg, m3 in claimed
-            )
-            # All or none (the rows are locked, so all): a refusal rolls the whole batch back.
-            order_services.transition_many(ids, from_status=S.CONFIRMED, to=S.BATCHED, note=batch.code, savepoint=False)
-            # In a batch now: whatever reason an earlier run left goes with the batch (a run killed
-            # before _record_reasons must not leave a truck's orders listed as waiting).
-            UnplannedOrder.objects.filter(order_id__in=ids).delete()
-            if notify:
-                _notify_stations(batch, Counter(c[2] for c in claimed))
-            webhooks.queue_batch_event(batch, "batch.planned")
-    except (IntegrityError, order_services.InvalidTransition):
-        # The vehicle was taken for the day, or a parcel already exists for
-        # an order: another planner won this batch.  Nothing was written.
-        logger.info("dispatch: batch for %s on %s dropped (taken by another planner)", route.code, day)
-        return None
-    return BatchSummary(
-        code=batch.code,
-        route=route.code,
-        vehicle=vehicle.plate,
-        parcels=len(claimed),
-        stops=len(stops),
-        load_percent=batch.load_percent,
-    )
-
-
-def _notify_stations(batch: DeliveryBatch, parcels_per_station: Counter) -> None:
-    """An SMS to each station with a phone: how many parcels come, on which run (the outbox, sent after commit)."""
-    phones = dict(ServiceCenter.objects.filter(pk__in=parcels_per_station).exclude(phone="").values_list("pk", "phone"))
-    payload = {"batch": batch.code, "date": batch.dispatch_date.isoformat()}
-    notifications.queue_sms(
-        notifications.Sms(
-            str(phone), "batch_planned", {**payload, "parcels": parcels_per_station[pk]}, reference=batch.code
-        )
-        for pk, phone in phones.items()
-    )
-
-
-def _record_reasons(warehouse: Warehouse, day: date, reasons: dict[int, str], *, route_ids=None) -> None:
-    """Replace the reasons of the orders this run looked at (all of the warehouse, or its routes' and route-less ones)."""
-    stale = UnplannedOrder.objects.filter(warehouse=warehouse)
-    if route_ids is not None:
-        stale = stale.filter(
-            Q(order__service_center__route_stop__route_id__in=route_ids)
-            | Q(order__service_center__route_stop__isnull=True)
-        )
-    with transaction.atomic():
-        stale.delete()
-        UnplannedOrder.objects.bulk_create(
-            (
-                UnplannedOrder(order_id=pk, warehouse=warehouse, dispatch_date=day, reason=reason)
-                for pk, reason in reasons.items()
-            ),
-            batch_size=2000,
-            ignore_conflicts=True,
-        )
-
-
-# --- moving ----------------------------------------------------------------------------------
 
 
 def _order_ids(batch: DeliveryBatch) -> list[int]:
@@ -314,6 +59,7 @@ def cancel_batch(*, batch: DeliveryBatch, actor=None) -> DeliveryBatch:
             batch.refresh_from_db()
             raise DispatchError(_("Batch %(code)s is %(status)s and cannot be cancelled.") % _labels(batch))
         ids = _order_ids(batch)
+        pickups.leave_behind(batch=batch, reason=_("run %(code)s was cancelled") % {"code": batch.code})
         Parcel.objects.filter(batch_stop__batch=batch).delete()
         BatchStop.objects.filter(batch=batch).delete()
         order_services.transition_many(
@@ -377,6 +123,8 @@ def receive_stop(
             order_services.arrive_orders([p.order_id for p in delivered], actor=actor, notify=notify)
         except order_services.OrderError as exc:
             raise DispatchError(str(exc)) from None
+        # The station hands its goods going back to the driver as it takes its parcels.
+        pickups.collect(stop=stop)
         stop.status = BatchStop.Status.RECEIVED
         stop.received_at = timezone.now()
         stop.arrived_at = stop.arrived_at or stop.received_at
@@ -385,6 +133,9 @@ def receive_stop(
         if not stop.batch.stops.exclude(status=BatchStop.Status.RECEIVED).exists():
             DeliveryBatch.objects.filter(pk=stop.batch_id, status=B.IN_TRANSIT).update(
                 status=B.COMPLETED, completed_at=timezone.now()
+            )
+            pickups.leave_behind(
+                batch=stop.batch, reason=_("not collected by run %(code)s") % {"code": stop.batch.code}
             )
         bump_batch_version(stop.batch_id)
     return stop
@@ -400,6 +151,8 @@ def _mark_problem(parcel: Parcel, *, kind: str, note: str, actor=None) -> None:
         raise DispatchError(_("Parcel %(label)s is no longer on the truck.") % {"label": parcel.label})
     try:
         order_services.report_missing_or_damaged([parcel.order_id], actor=actor, note=f"{parcel.label}: {note}"[:500])
+        if kind == Parcel.Status.DAMAGED:  # the broken goods go back on a run, into quarantine
+            returns.damaged_goods_back(order=parcel.order, actor=actor, note=f"{parcel.label}: {note}"[:500])
     except order_services.OrderError as exc:
         raise DispatchError(str(exc)) from None
 
@@ -434,6 +187,8 @@ def complete_batch(*, batch: DeliveryBatch) -> DeliveryBatch:
         batch.completed_at = timezone.now()
         batch.version += 1  # the row is locked: no lost update
         batch.save(update_fields=["status", "completed_at", "version"])
+        # Explicitly, never silently: pickups the driver did not take wait for the next run.
+        pickups.leave_behind(batch=batch, reason=_("not collected by run %(code)s") % {"code": batch.code})
     return batch
 
 
@@ -454,6 +209,8 @@ def report_parcel_exception(*, parcel: Parcel, kind: str, note: str = "") -> Par
             # Reported missing, then found broken (or the other way round): the parcel says so;
             # its order is already waiting for the county.
             Parcel.objects.filter(pk=parcel.pk).update(status=kind, note=note[:500] or parcel.note)
+            if kind == Parcel.Status.DAMAGED:
+                returns.damaged_goods_back(order=parcel.order, note=f"{parcel.label}: {note}"[:500])
             bump_batch_version(parcel.batch_stop.batch_id)
             parcel.refresh_from_db()
             return parcel

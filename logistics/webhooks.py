@@ -18,7 +18,17 @@ from notifications.outbox import FAILED, RETRY, SKIPPED, Outbox, Outcome, backof
 
 from .models import DeliveryBatch, WebhookDelivery, WebhookEndpoint
 
-__all__ = ["DELIVERED", "FAILED", "RETRY", "SKIPPED", "backoff", "deliver", "queue_batch_event", "resend"]
+__all__ = [
+    "DELIVERED",
+    "FAILED",
+    "RETRY",
+    "SKIPPED",
+    "backoff",
+    "deliver",
+    "queue_batch_event",
+    "queue_event",
+    "resend",
+]
 MAX_ATTEMPTS = 6
 TIMEOUT_S = 10
 DELIVERED = "delivered"
@@ -63,16 +73,21 @@ def batch_payload(batch: DeliveryBatch) -> dict:
 
 def queue_batch_event(batch: DeliveryBatch, event: str) -> int:
     """Write a delivery per interested endpoint (in the caller's transaction); send each after commit."""
+    return queue_event(batch.warehouse_id, event, {"batch": batch_payload(batch)})
+
+
+def queue_event(warehouse_id: int, event: str, body: dict) -> int:
+    """``{"event": event, **body}`` to every endpoint of the warehouse's clients that wants the event."""
     endpoints = [
         e
         for e in WebhookEndpoint.objects.filter(
-            is_active=True, client__is_active=True, client__warehouses=batch.warehouse_id
+            is_active=True, client__is_active=True, client__warehouses=warehouse_id
         ).distinct()
         if e.wants(event)
     ]
     if not endpoints:
         return 0
-    payload = {"event": event, "batch": batch_payload(batch)}
+    payload = {"event": event, **body}
     deliveries = WebhookDelivery.objects.bulk_create(
         WebhookDelivery(endpoint=e, event=event, payload=payload) for e in endpoints
     )

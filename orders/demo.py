@@ -15,7 +15,7 @@ from django.utils import timezone
 from catalog.models import Category, Product
 from partners.models import CountyManager, ServiceCenter, StationStaff
 
-from . import commissions, services
+from . import commissions, returns, services
 from .models import CommissionRule, CommissionStatement, Order
 
 S = Order.Status
@@ -142,7 +142,7 @@ def finish_at_station(item: Onward, *, not_before: datetime) -> None:
             if step == S.COLLECTED:
                 services.hand_over(order=order, actor=user, pickup_code=order.pickup_code, payment_taken=True)
             else:
-                services.return_order(order=order, actor=user, reason="尺寸不合适")
+                returns.return_order(order=order, actor=user, reason="尺寸不合适")
 
 
 def seed_statements() -> int:

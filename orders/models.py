@@ -1,10 +1,10 @@
-"""What is ordered: orders, their lines and events, the SMS outbox, the commission rules and ledger."""
+"""What is ordered: orders, their lines and events, the commission rules and ledger, the goods that go back."""
 
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import MONEY, PERCENT, Category, Product, Seller
@@ -48,8 +48,10 @@ class Order(models.Model):
         IN_TRANSIT = "in_transit", _("in transit")  # the truck has left the county warehouse
         AT_STATION = "at_station", _("at the station")  # arrived, waiting for the villager
         EXCEPTION = "exception", _("delivery exception")  # its parcel was missing or damaged; the county decides
+        # Refused by the villager or never collected: on its way back to the warehouse, cancelled on arrival.
+        GOING_BACK = "going_back", _("going back")
         COLLECTED = "collected", _("collected")  # handed over against the pickup code; commission earned
-        RETURNED = "returned", _("returned")  # brought back within the return window
+        RETURNED = "returned", _("returned")  # every line brought back within the return window
         CANCELLED = "cancelled", _("cancelled")  # called off before batching; stock released
 
     class DeliveryMethod(models.TextChoices):
@@ -119,12 +121,17 @@ class OrderLine(models.Model):
     line_total = models.DecimalField(_("line total"), **MONEY)
     commission_rate = models.DecimalField(_("commission rate (%)"), **PERCENT)
     commission_amount = models.DecimalField(_("commission"), **MONEY)
+    # Units the villager brought back (returns by line); the goods reach the shelf when the warehouse receives them.
+    returned_quantity = models.PositiveIntegerField(_("returned"), default=0, db_default=0)
 
     class Meta:
         verbose_name = _("order line")
         verbose_name_plural = _("order lines")
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(returned_quantity__lte=F("quantity")), name="order_line_returned_within"
+            ),
             models.UniqueConstraint(fields=["order", "product"], name="order_line_product_once"),
         ]
 
@@ -247,6 +254,15 @@ class CommissionEntry(AppendOnlyModel):
         verbose_name=_("created by"),
     )
     note = models.CharField(_("note"), max_length=500, blank=True)
+    # The return whose lines this reversal takes back (returns by line: one reversal per return).
+    goods_return = models.ForeignKey(
+        "GoodsReturn",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="commission_entries",
+        verbose_name=_("return"),
+    )
     statement = models.ForeignKey(
         CommissionStatement,
         on_delete=models.PROTECT,
@@ -276,14 +292,126 @@ class CommissionEntry(AppendOnlyModel):
                 | Q(kind="adjustment"),
                 name="commission_entry_sign_by_kind",
             ),
-            # One accrual and at most one reversal per order: a return processed twice reverses once.
+            # One accrual per order, one reversal per return: a return processed twice reverses once.
             models.UniqueConstraint(
-                fields=["order", "kind"],
-                condition=Q(kind__in=["accrual", "reversal"]),
-                name="commission_entry_once_per_order",
+                fields=["order", "kind"], condition=Q(kind="accrual"), name="commission_accrual_once_per_order"
+            ),
+            models.UniqueConstraint(
+                fields=["goods_return"], condition=Q(kind="reversal"), name="commission_reversal_once_per_return"
             ),
         ]
         indexes = [models.Index(fields=["service_center", "statement", "created_at"], name="entry_station_unfiled")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount}"
+
+
+# --- the way back: goods that go back to the warehouse, and refunds owed at the counter -------------
+
+
+class GoodsReturn(models.Model):
+    """Goods at a station that go back to the county warehouse on a run's return leg (logistics.Pickup).
+
+    Stock changes only when the warehouse receives them (``returns.receive_goods_back``):
+    sellable units back on the shelf, damaged ones into quarantine.
+    """
+
+    class Kind(models.TextChoices):
+        RETURN = "return", _("returned by the villager")  # some or all lines, after collection
+        REFUSED = "refused", _("refused by the villager")  # the whole order, at the station
+        UNCOLLECTED = "uncollected", _("not collected")  # the whole order, after the collection days
+        DAMAGED = "damaged", _("damaged in delivery")  # a damaged parcel's goods (the order is an exception)
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("waiting for a truck")  # at the station
+        ON_ITS_WAY = "on_its_way", _("on its way back")  # picked up by the driver
+        RECEIVED = "received", _("received at the warehouse")  # counted in: stock moved
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="goods_returns", verbose_name=_("order"))
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.WAITING)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    weight_kg = models.DecimalField(_("weight (kg)"), max_digits=10, decimal_places=3, default=Decimal("0"))
+    volume_m3 = models.DecimalField(_("volume (m³)"), max_digits=10, decimal_places=4, default=Decimal("0"))
+    # Why it is still at the station after the last run planned past it (no room, no run): for the county.
+    waiting_reason = models.CharField(_("waiting because"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("goods return")
+        verbose_name_plural = _("goods returns")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "created_at"], name="goods_return_waiting")]
+
+    def __str__(self) -> str:
+        return f"R{self.pk} ({self.order_id})"
+
+
+class GoodsReturnLine(models.Model):
+    class Reason(models.TextChoices):
+        WRONG_ITEM = "wrong_item", _("wrong item")
+        DAMAGED = "damaged", _("damaged")
+        NOT_WANTED = "not_wanted", _("not wanted")
+
+    goods_return = models.ForeignKey(GoodsReturn, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="return_lines")
+    quantity = models.PositiveIntegerField(_("quantity"))
+    reason = models.CharField(_("reason"), max_length=12, choices=Reason.choices, blank=True)
+    # What these units take back (returns by line): their share of the line's commission and of its price.
+    commission_back = models.DecimalField(_("commission reversed"), default=Decimal("0.00"), **MONEY)
+    refund_back = models.DecimalField(_("refunded"), default=Decimal("0.00"), **MONEY)
+    # Counted at the warehouse: sellable back on the shelf, damaged into quarantine (the rest never arrived).
+    sellable_quantity = models.PositiveIntegerField(_("sellable"), default=0)
+    damaged_quantity = models.PositiveIntegerField(_("damaged"), default=0)
+
+    class Meta:
+        verbose_name = _("returned line")
+        verbose_name_plural = _("returned lines")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="goods_return_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(sellable_quantity__lte=F("quantity") - F("damaged_quantity")),
+                name="goods_return_line_counted_within",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.order_line_id}"
+
+
+class Refund(models.Model):
+    """Money owed back to a villager, paid out at their station's counter (a return, a cancelled paid order)."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("order"))
+    goods_return = models.OneToOneField(
+        GoodsReturn, on_delete=models.PROTECT, null=True, blank=True, related_name="refund", verbose_name=_("return")
+    )
+    amount = models.DecimalField(_("amount"), **MONEY)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("owed since"), auto_now_add=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    paid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            # A cancelled paid order is refunded once; a return's refund is its own (one per return, above).
+            models.UniqueConstraint(
+                fields=["order"], condition=Q(goods_return__isnull=True), name="refund_once_per_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} ({self.order_id})"

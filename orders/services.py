@@ -7,10 +7,8 @@ stock moves with F() expressions on rows locked in primary-key order.
 
 import secrets
 import unicodedata
-from datetime import timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,7 +27,7 @@ from .errors import (
     ShortLine,
     WrongPickupCode,
 )
-from .models import Order, OrderEvent
+from .models import Order, OrderEvent, Refund
 from .placement import MAX_LINES, MAX_QUANTITY, LineRequest, Placement, new_order_number, place_order
 from .sms import tell_villagers
 
@@ -69,7 +67,9 @@ TRANSITIONS = {
     (S.EXCEPTION, S.CONFIRMED),  # the county ships it again (stock reserved anew)
     (S.EXCEPTION, S.CANCELLED),  # the county calls it off
     (S.AT_STATION, S.COLLECTED),
-    (S.COLLECTED, S.RETURNED),
+    (S.AT_STATION, S.GOING_BACK),  # refused, or not collected in time: back on a run's return leg
+    (S.GOING_BACK, S.CANCELLED),  # received back at the warehouse (refunded if paid)
+    (S.COLLECTED, S.RETURNED),  # every line returned (returns by line: orders.returns)
 }
 
 
@@ -191,7 +191,10 @@ def cancel_exception(*, order: Order, actor, reason: str) -> Order:
         raise InvalidTransition(order, S.CANCELLED)
     if not (reason or "").strip():
         raise OrderError(_("Say why the order is cancelled."))
-    return transition(order, to=S.CANCELLED, actor=actor, note=reason)
+    with transaction.atomic():
+        transition(order, to=S.CANCELLED, actor=actor, note=reason)
+        owe_refund(order=order, reason=reason)
+    return order
 
 
 # --- the other transitions -----------------------------------------------------
@@ -225,6 +228,7 @@ def cancel_order(*, order: Order, actor, reason: str = "") -> Order:
     with transaction.atomic():
         transition(order, to=S.CANCELLED, actor=actor, note=reason)
         stock_ledger.move_stock_for_orders(order_ids=[order.pk], kind=K.RELEASED, actor=actor, note=reason)
+        owe_refund(order=order, reason=reason or _("cancelled"))
     return order
 
 
@@ -255,26 +259,11 @@ def hand_over(*, order: Order, actor, pickup_code: str, payment_taken: bool = Fa
     return order
 
 
-def return_deadline(order: Order):
-    if order.collected_at is None:
+def owe_refund(*, order: Order, reason: str) -> Refund | None:
+    """A paid order called off as a whole owes the villager what they paid, at the counter (once)."""
+    if order.paid_at is None or order.total <= 0:
         return None
-    return order.collected_at + timedelta(days=settings.ORDER_RETURN_WINDOW_DAYS)
-
-
-def return_order(*, order: Order, actor, reason: str) -> Order:
-    """Take goods back within the return window; they go back into the warehouse stock."""
-    if order.status != S.COLLECTED:
-        raise InvalidTransition(order, S.RETURNED)
-    if not reason.strip():
-        raise OrderError(_("Say why the goods are returned."))
-    deadline = return_deadline(order)
-    if deadline and timezone.now() > deadline:
-        raise OrderError(
-            _("The return window of %(days)s days ended on %(date)s.")
-            % {"days": settings.ORDER_RETURN_WINDOW_DAYS, "date": timezone.localtime(deadline).date().isoformat()}
-        )
-    with transaction.atomic():
-        transition(order, to=S.RETURNED, actor=actor, note=reason)
-        stock_ledger.move_stock_for_orders(order_ids=[order.pk], kind=K.RETURNED, actor=actor, note=reason)
-        commissions.post_reversal(order=order, actor=actor, note=reason)
-    return order
+    refund, _created = Refund.objects.get_or_create(
+        order=order, goods_return=None, defaults={"amount": order.total, "reason": reason[:500]}
+    )
+    return refund

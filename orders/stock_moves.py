@@ -19,7 +19,11 @@ ORDER_DELTAS: dict[str, tuple[int, int]] = {
     Kind.RESERVED: (0, +1),  # place_order
     Kind.RELEASED: (0, -1),  # cancel_order of a placed or confirmed order
     Kind.SHIPPED: (-1, -1),  # depart / depart_orders
-    Kind.RETURNED: (+1, 0),  # return_order
+}
+# What the warehouse counts in of goods that came back (returns.receive_goods_back): per unit.
+BACK_DELTAS: dict[str, tuple[int, int]] = {
+    Kind.RETURNED: (+1, 0),  # sellable: back on the shelf (on hand)
+    Kind.QUARANTINED: (0, +1),  # damaged: into quarantine (never sold)
 }
 
 
@@ -85,3 +89,37 @@ def reserve_free(*, stock_id: int, quantity: int) -> bool:
             [quantity, stock_id, quantity],
         )
         return cursor.rowcount == 1
+
+
+def receive_goods_back(
+    *, counted: list[tuple[int, int, int, int, int]], actor=None, note: str = ""
+) -> list[StockMovement]:
+    """Goods back at the warehouse: ``counted`` is (order_id, warehouse_id, product_id, sellable, damaged) per line.
+
+    Sellable units go back on hand (RETURNED), damaged ones into quarantine (QUARANTINED), each line recorded.
+    Inside the caller's transaction.
+    """
+    movements = []
+    for kind, column in ((Kind.RETURNED, 3), (Kind.QUARANTINED, 4)):
+        on_hand, quarantined = BACK_DELTAS[kind]
+        rows = [(c[0], c[1], c[2], c[column]) for c in counted if c[column]]
+        if not rows:
+            continue
+        by_pair: dict[tuple[int, int], int] = {}
+        for _order, warehouse_id, product_id, quantity in rows:
+            by_pair[product_id, warehouse_id] = by_pair.get((product_id, warehouse_id), 0) + quantity
+        shift_stock(quantities=by_pair, on_hand=on_hand, reserved=0, quarantined=quarantined)
+        movements += StockMovement.objects.bulk_create(
+            StockMovement(
+                product_id=product_id,
+                warehouse_id=warehouse_id,
+                order_id=order_id,
+                kind=kind,
+                on_hand_delta=on_hand * quantity,
+                quarantined_delta=quarantined * quantity,
+                actor=actor,
+                note=note[:NOTE_LENGTH],
+            )
+            for order_id, warehouse_id, product_id, quantity in rows
+        )
+    return movements

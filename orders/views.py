@@ -17,7 +17,7 @@ from partners.access import is_htmx, station_may, station_required
 from partners.forms import VillagerSearchForm
 from partners.selectors import villagers_of_station
 
-from . import commissions, selectors, services
+from . import commissions, returns, selectors, services
 from .forms import CatalogSearchForm, OptionalReasonForm, OrderFilterForm, OrderForm, PickupCodeForm, ReasonForm
 from .models import Order
 
@@ -198,7 +198,7 @@ def _detail_context(order: Order, *, role: str | None, **forms) -> dict:
         "pay_on_pickup": order.payment_method == Order.PaymentMethod.PAY_ON_PICKUP,
         "due_at_pickup": services.amount_due_at_pickup(order),
         "can_return": order.status == s.COLLECTED and station_may(role, "return_order"),
-        "return_deadline": services.return_deadline(order),
+        "return_deadline": returns.return_deadline(order),
         "cancel_form": forms.get("cancel_form") or OptionalReasonForm(prefix="cancel"),
         "hand_over_form": forms.get("hand_over_form") or PickupCodeForm(),
         "return_form": forms.get("return_form") or ReasonForm(prefix="return"),
@@ -291,7 +291,7 @@ def order_return(request, number: str):
     return _act(
         request,
         number,
-        lambda order: services.return_order(order=order, actor=request.user, reason=form.cleaned_data["reason"]),
+        lambda order: returns.return_order(order=order, actor=request.user, reason=form.cleaned_data["reason"]),
         form,
         "return_form",
     )

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
-from orders import commissions, services
+from orders import commissions, returns, services
 from orders.models import CommissionEntry, CommissionStatement, Order
 from tests.factories import ProductFactory, StationStaffFactory, StockFactory, VillagerFactory, WarehouseFactory
 from tests.order_steps import arrive, depart
@@ -70,7 +70,7 @@ class LedgerProperties(TestCase):
                     )
                     if order:
                         try:
-                            services.return_order(order=order, actor=staff.user, reason="退货")
+                            returns.return_order(order=order, actor=staff.user, reason="退货")
                         except services.OrderError:
                             pass  # past the return window: refused, and nothing may change
                 elif op == "build":

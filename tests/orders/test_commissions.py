@@ -13,7 +13,7 @@ from django.utils import translation
 
 from catalog.models import Stock
 from catalog.money import percent_of
-from orders import commissions, services
+from orders import commissions, returns, services
 from orders.models import CommissionEntry, CommissionStatement, Order
 from ruralshop.ledgers import LedgerIsAppendOnly
 from tests.conftest import requires_postgres
@@ -107,7 +107,7 @@ def test_it_accrues_the_frozen_commission_on_hand_over(place, deliver):
 def test_a_return_posts_the_exact_negation(place, deliver, staff_a):
     order = deliver(place(quantity=3))
 
-    services.return_order(order=order, actor=staff_a, reason="坏了")
+    returns.return_order(order=order, actor=staff_a, reason="坏了")
 
     accrual = CommissionEntry.objects.get(kind=E.ACCRUAL)
     reversal = CommissionEntry.objects.get(kind=E.REVERSAL)
@@ -117,7 +117,7 @@ def test_a_return_posts_the_exact_negation(place, deliver, staff_a):
 
 def test_processing_the_same_return_twice_posts_one_reversal(place, deliver, staff_a):
     order = deliver(place())
-    services.return_order(order=order, actor=staff_a, reason="坏了")
+    returns.return_order(order=order, actor=staff_a, reason="坏了")
 
     again = commissions.post_reversal(order=order, actor=staff_a)
 
@@ -190,7 +190,7 @@ def test_a_statement_totals_its_months_entries(place, deliver, station_a, staff_
     with time_machine.travel(at(2026, 9, 5)):
         a = deliver(place(quantity=2))
         b = deliver(place(quantity=1))
-        services.return_order(order=b, actor=staff_a, reason="退")
+        returns.return_order(order=b, actor=staff_a, reason="退")
     with time_machine.travel(at(2026, 10, 2)):
         deliver(place(quantity=5))  # October: not in September's statement
 
@@ -220,7 +220,7 @@ def test_a_return_after_approval_lands_in_the_next_statement(place, deliver, sta
         commissions.build_statements(month=date(2026, 9, 1))
         september = CommissionStatement.objects.get()
         commissions.approve_statement(statement=september, actor=county_manager)
-        services.return_order(order=order, actor=staff_a, reason="退")  # still September, but September is closed
+        returns.return_order(order=order, actor=staff_a, reason="退")  # still September, but September is closed
         commissions.build_statements(month=date(2026, 9, 1))
 
     october = CommissionStatement.objects.get(month=date(2026, 10, 1))
@@ -377,7 +377,7 @@ def clawed_back_may(place, deliver, staff_a, county_manager):
         commissions.approve_statement(statement=april, actor=county_manager)
         commissions.mark_paid(statement=april, actor=county_manager)
     with time_machine.travel(at(2026, 5, 3)):
-        services.return_order(order=order, actor=staff_a, reason="退")
+        returns.return_order(order=order, actor=staff_a, reason="退")
     with time_machine.travel(at(2026, 6, 1, 2)):
         commissions.build_statements(month=date(2026, 5, 1))
     may = CommissionStatement.objects.get(month=date(2026, 5, 1))
@@ -433,7 +433,7 @@ def test_the_next_statement_takes_the_negative_balance_along(clawed_back_may, pl
 def test_a_zero_statement_is_approved_and_closed_without_a_payout(place, deliver, staff_a, county_manager):
     with time_machine.travel(at(2026, 9, 5)):
         order = deliver(place())
-        services.return_order(order=order, actor=staff_a, reason="退")
+        returns.return_order(order=order, actor=staff_a, reason="退")
     commissions.build_statements(month=date(2026, 9, 1))
     statement = CommissionStatement.objects.get()
     assert statement.total == Decimal("0.00")

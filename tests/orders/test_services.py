@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 
 from catalog import money
 from catalog.models import Stock
-from orders import services
+from orders import returns, services
 from orders.models import Order, OrderEvent, OrderLine
 from partners.models import ServiceCenter
 from tests.factories import (
@@ -492,15 +492,24 @@ def collected_ago(order: Order, age: timedelta) -> Order:
     return Order.objects.get(pk=order.pk)  # as the return page loads it
 
 
-def test_a_return_within_the_window_puts_the_goods_back_on_hand(collected, staff_a, fertilizer_stock, settings):
+def test_a_return_within_the_window_puts_the_goods_back_on_hand_when_the_warehouse_receives_them(
+    collected, staff_a, fertilizer_stock, settings
+):
     # given the goods left the warehouse when the truck departed
     fertilizer_stock.refresh_from_db()
     assert (fertilizer_stock.on_hand, fertilizer_stock.reserved) == (18, 0)
     # ... and were collected almost a full window ago
     order = collected_ago(collected, timedelta(days=settings.ORDER_RETURN_WINDOW_DAYS) - timedelta(minutes=1))
 
-    # when
-    services.return_order(order=order, actor=staff_a, reason="包装破损")
+    # when the villager brings them back: they wait at the station, stock unchanged
+    returns.return_order(order=order, actor=staff_a, reason="包装破损")
+    fertilizer_stock.refresh_from_db()
+    assert (fertilizer_stock.on_hand, fertilizer_stock.reserved) == (18, 0)
+    goods = order.goods_returns.get()
+    assert (goods.kind, goods.status) == ("return", "waiting")
+
+    # ... until the warehouse counts them in
+    returns.receive_goods_back(goods=goods, actor=staff_a)
 
     # then
     fertilizer_stock.refresh_from_db()
@@ -519,7 +528,7 @@ def test_a_return_after_the_window_is_refused(collected, staff_a, fertilizer_sto
     order = collected_ago(collected, timedelta(days=settings.ORDER_RETURN_WINDOW_DAYS, minutes=1))
 
     with pytest.raises(services.OrderError, match="return window"):
-        services.return_order(order=order, actor=staff_a, reason="包装破损")
+        returns.return_order(order=order, actor=staff_a, reason="包装破损")
 
     assert Order.objects.get(pk=order.pk).status == S.COLLECTED
     fertilizer_stock.refresh_from_db()
@@ -529,7 +538,7 @@ def test_a_return_after_the_window_is_refused(collected, staff_a, fertilizer_sto
 @pytest.mark.parametrize("reason", ["", "   "], ids=["empty", "blank"])
 def test_a_return_without_a_reason_is_refused(collected, staff_a, fertilizer_stock, reason):
     with pytest.raises(services.OrderError, match="why"):
-        services.return_order(order=collected, actor=staff_a, reason=reason)
+        returns.return_order(order=collected, actor=staff_a, reason=reason)
 
     assert Order.objects.get(pk=collected.pk).status == S.COLLECTED
     fertilizer_stock.refresh_from_db()
@@ -538,7 +547,7 @@ def test_a_return_without_a_reason_is_refused(collected, staff_a, fertilizer_sto
 
 def test_a_return_is_refused_before_collection(order_placed, staff_a):
     with pytest.raises(services.InvalidTransition):
-        services.return_order(order=order_placed, actor=staff_a, reason="不要了")
+        returns.return_order(order=order_placed, actor=staff_a, reason="不要了")
 
 
 def test_every_change_of_the_life_cycle_is_an_event_with_its_actor(place_at_a, fertilizer_stock, staff_a):
@@ -550,7 +559,7 @@ def test_every_change_of_the_life_cycle_is_an_event_with_its_actor(place_at_a, f
     depart(order=order)
     arrive(order=order, notify=False)
     services.hand_over(order=order, actor=staff_a, pickup_code=order.pickup_code)
-    services.return_order(order=order, actor=staff_a, reason="尺寸不对")
+    returns.return_order(order=order, actor=staff_a, reason="尺寸不对")
 
     assert events(order) == [
         (S.DRAFT, S.PLACED, "alice"),

@@ -9,7 +9,7 @@ from django.utils import translation
 
 from catalog import stock as stocks
 from catalog.models import Stock, StockMovement
-from orders import services, stock_moves
+from orders import returns, services, stock_moves
 from orders.models import Order
 from ruralshop.ledgers import LedgerIsAppendOnly
 from tests.conftest import requires_postgres
@@ -198,10 +198,17 @@ def test_the_order_services_record_every_stock_change_they_make(pump, warehouse_
     services.cancel_order(order=cancelled, actor=staff_a, reason="changed mind")
     returned = deliver(place_at_a((pump, 2), key="r", notify=False).order, actor=staff_a)
     services.hand_over(order=returned, actor=staff_a, pickup_code=returned.pickup_code)
-    services.return_order(order=returned, actor=staff_a, reason="broken")
+    returns.return_order(order=returned, actor=staff_a, reason="broken")
     place_at_a((pump, 4), key="held", notify=False)
+    assert (row(pump, warehouse_a).on_hand, row(pump, warehouse_a).reserved) == (8, 4)  # the goods are at the station
+    goods = returned.goods_returns.get()
+    returns.receive_goods_back(goods=goods, actor=staff_a, counts={goods.lines.get().pk: (1, 1)})  # one came broken
 
-    assert (row(pump, warehouse_a).on_hand, row(pump, warehouse_a).reserved) == (10, 4)
+    assert (row(pump, warehouse_a).on_hand, row(pump, warehouse_a).reserved, row(pump, warehouse_a).quarantined) == (
+        9,
+        4,
+        1,
+    )
     assert_row_equals_its_movements(pump, warehouse_a)
 
 
