@@ -1,6 +1,8 @@
 from django.contrib import admin, messages
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Warehouse
@@ -56,7 +58,20 @@ class RouteAdmin(admin.ModelAdmin):
 
 class ParcelInline(ReadOnlyTabularInline):
     model = Parcel
-    fields = ["label", "order", "weight_kg", "volume_m3", "status", "note"]
+    fields = ["label", "order", "weight_kg", "volume_m3", "status", "note", "photo_link"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order", "photo")
+
+    @admin.display(description=_("photo"))
+    def photo_link(self, parcel):
+        """The station's photo of a missing or damaged parcel, through the view that checks who asks."""
+        photo = getattr(parcel, "photo", None)
+        if photo is None:
+            return "-"
+        return format_html(
+            '<a href="{}">{}×{}</a>', reverse("parcel-photo", args=[photo.pk]), photo.width, photo.height
+        )
 
 
 @admin.register(BatchStop)

@@ -1,11 +1,13 @@
 """Getting it there: vehicles, routes of stations, delivery batches with their stops and parcels."""
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 
@@ -238,6 +240,48 @@ class Pickup(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+def parcel_photo_path(instance, filename: str) -> str:
+    """A random name under the month it was taken: nothing of the parcel, order or villager in the path."""
+    return f"parcel-photos/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.jpg"
+
+
+def parcel_thumbnail_path(instance, filename: str) -> str:
+    return f"parcel-photos/{timezone.now():%Y/%m}/{uuid.uuid4().hex}-thumb.jpg"
+
+
+class ParcelPhoto(models.Model):
+    """A photo of a parcel found missing or damaged, as a station (or the logistics company) took it.
+
+    Stored as Pillow re-encoded it (logistics.photos): a JPEG at most 1280 px on its
+    longest side, turned upright, with no EXIF (no GPS, no phone model), and a small
+    thumbnail for the county's queue.  Private files: only ``views.parcel_photo`` serves them.
+    """
+
+    parcel = models.OneToOneField(Parcel, on_delete=models.CASCADE, related_name="photo", verbose_name=_("parcel"))
+    image = models.FileField(_("image"), upload_to=parcel_photo_path, max_length=200)
+    thumbnail = models.FileField(_("thumbnail"), upload_to=parcel_thumbnail_path, max_length=200)
+    width = models.PositiveIntegerField(_("width (px)"))
+    height = models.PositiveIntegerField(_("height (px)"))
+    size_bytes = models.PositiveIntegerField(_("size (bytes)"))
+    # None: sent by the logistics company over the API (a key, not a user).
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("taken by"),
+    )
+    taken_at = models.DateTimeField(_("taken at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("parcel photo")
+        verbose_name_plural = _("parcel photos")
+
+    def __str__(self) -> str:
+        return f"{self.parcel_id}: {self.width}x{self.height}"
 
 
 class UnplannedOrder(models.Model):

@@ -9,12 +9,12 @@ queries for 5 rows or 500.
 from collections.abc import Iterable
 from datetime import date
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from orders.models import Order, OrderEvent
 from partners.models import County, ServiceCenter
 
-from .models import BatchStop, DeliveryBatch, LogisticsClient, Parcel, UnplannedOrder
+from .models import BatchStop, DeliveryBatch, LogisticsClient, Parcel, ParcelPhoto, UnplannedOrder
 from .services import PROBLEM_KINDS
 
 # The batch fields of the list and the manifest, as .values() names.
@@ -95,6 +95,11 @@ def station_stop(*, station: ServiceCenter, pk: int) -> BatchStop | None:
     return BatchStop.objects.select_related("batch__vehicle").filter(pk=pk, service_center=station).first()
 
 
+def stop_problem_parcels(*, stop: BatchStop) -> QuerySet[Parcel]:
+    """The parcels of a received stop found missing or damaged, with their photo (if one was taken)."""
+    return stop.parcels.filter(status__in=PROBLEM_KINDS).select_related("photo").order_by("label")
+
+
 def overdue_parcels(*, station: ServiceCenter) -> QuerySet[Parcel]:
     """Parcels at the station that were not collected in time (``services.flag_uncollected``)."""
     return Parcel.objects.filter(
@@ -162,10 +167,24 @@ def exception_parcels(*, counties: Iterable[County]) -> list[Parcel]:
             order__warehouse__county__in=counties,
             status__in=PROBLEM_KINDS,
         )
-        .select_related("batch_stop__batch__vehicle", "batch_stop__service_center", "order__villager")
+        .select_related("batch_stop__batch__vehicle", "batch_stop__service_center", "order__villager", "photo")
         .order_by("batch_stop__batch__dispatch_date", "pk")
     )
     latest = {}
     for parcel in parcels:
         latest[parcel.order_id] = parcel
     return list(latest.values())
+
+
+# --- photos of parcels -------------------------------------------------------------------------------
+
+
+def visible_parcel_photo(*, pk: int, station: ServiceCenter | None, counties: Iterable[County]) -> ParcelPhoto | None:
+    """A parcel's photo for the staff of the station it was delivered to or a manager of its order's county.
+
+    Anyone else (another station, another county, nobody's staff) gets None: the photo does not exist.
+    """
+    scope = Q(parcel__order__warehouse__county__in=list(counties))
+    if station is not None:
+        scope |= Q(parcel__batch_stop__service_center=station)
+    return ParcelPhoto.objects.filter(scope, pk=pk).select_related("parcel").first()

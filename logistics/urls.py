@@ -6,6 +6,9 @@ urlpatterns = [
     path("deliveries/", views.deliveries, name="deliveries"),
     path("deliveries/overdue/", views.overdue_tile, name="deliveries-overdue"),
     path("deliveries/<int:pk>/receive/", views.receive, name="delivery-receive"),
+    # A parcel's photo: the station's staff and the county's managers (views.parcel_photo checks which).
+    path("parcel-photos/<int:pk>/", views.parcel_photo, name="parcel-photo"),
+    path("parcel-photos/<int:pk>/thumbnail/", views.parcel_photo, {"size": "thumbnail"}, name="parcel-photo-thumbnail"),
     path("county/dispatch/", views.dispatch_board, name="dispatch-board"),
     path("county/dispatch/plan/", views.plan_now, name="dispatch-plan"),
     path("county/exceptions/", views.exception_queue, name="county-exceptions"),

@@ -4,18 +4,20 @@ import csv
 from datetime import date
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from orders import services as order_services
 from orders.models import Order
-from partners.access import county_manager_required, station_required
+from partners.access import counties_of_user, county_manager_required, staff_of_request, station_required
 from partners.phones import mask_name
 
+from . import photos as parcel_photos
 from . import selectors, services, tasks
 from .models import BatchStop, DeliveryBatch, Parcel
 
@@ -41,26 +43,43 @@ def _stop_of_station(request, pk: int) -> BatchStop:
 def receive(request, pk: int):
     stop = _stop_of_station(request, pk)
     parcels = list(stop.parcels.select_related("order__villager").order_by("label"))
+    rows = [{"parcel": p, "outcome": "delivered", "note": "", "error": ""} for p in parcels]
     if request.method == "POST":
-        problems = {}
-        for parcel in parcels:
+        problems, photos = {}, {}
+        for row in rows:
+            parcel = row["parcel"]
             outcome = request.POST.get(f"parcel-{parcel.pk}", "delivered")
             if outcome in (Parcel.Status.MISSING, Parcel.Status.DAMAGED):
                 # NUL bytes dropped: PostgreSQL refuses them in text (a 500), SQLite would keep them.
                 note = request.POST.get(f"note-{parcel.pk}", "").replace("\x00", "")[:500]
                 problems[parcel.pk] = (outcome, note)
+                row.update(outcome=outcome, note=note)
+                # A photo of a parcel marked received is not read: it is a photo of nothing wrong.
+                upload = request.FILES.get(f"photo-{parcel.pk}")
+                if upload is not None:
+                    try:
+                        photos[parcel.pk] = parcel_photos.process_photo(upload)
+                    except parcel_photos.PhotoError as exc:
+                        row["error"] = str(exc)
             elif outcome != "delivered":
                 messages.error(request, _("Choose received, missing or damaged for each parcel."))
                 return redirect("delivery-receive", pk=stop.pk)
+        if any(row["error"] for row in rows):
+            # Nothing received: the page again with the choices and notes as sent, the photo to take again.
+            context = {"stop": stop, "rows": rows, "has_errors": True}
+            return render(request, "logistics/receive.html", context)
         try:
-            services.receive_stop(stop=stop, actor=request.user, problems=problems)
+            parcel_photos.receive_stop_with_photos(stop=stop, actor=request.user, problems=problems, photos=photos)
         except (services.DispatchError, order_services.OrderError) as exc:
             messages.error(request, str(exc))
             return redirect("delivery-receive", pk=stop.pk)
         received = len(parcels) - len(problems)
         messages.success(request, _("%(count)s parcels received; the villagers are told by SMS.") % {"count": received})
         return redirect("deliveries")
-    return render(request, "logistics/receive.html", {"stop": stop, "parcels": parcels})
+    context = {"stop": stop, "rows": rows}
+    if stop.status == BatchStop.Status.RECEIVED:
+        context["problems"] = selectors.stop_problem_parcels(stop=stop)
+    return render(request, "logistics/receive.html", context)
 
 
 @station_required
@@ -168,6 +187,7 @@ def exception_queue(request):
             "order": p.order,
             "villager": mask_name(p.order.villager.name),
             "age_days": (now - p.order.updated_at).days,
+            "photo": getattr(p, "photo", None),  # selected with the parcel; None when none was taken
         }
         for p in selectors.exception_parcels(counties=request.counties)
     ]
@@ -210,3 +230,29 @@ def exception_cancel(request, number: str):
     else:
         messages.success(request, _("Order %(number)s is cancelled.") % {"number": order.number})
     return redirect("county-exceptions")
+
+
+# --- photos of missing or damaged parcels --------------------------------------------------------
+
+
+@login_required
+@require_GET
+def parcel_photo(request, pk: int, size: str = "full"):
+    """A parcel's photo (or its thumbnail), never a public file: to the staff of the station it was delivered
+    to, to the managers of its county and to admins.  Anyone else gets a 404, as for a photo that does not exist.
+    """
+    staff = staff_of_request(request)
+    photo = selectors.visible_parcel_photo(
+        pk=pk, station=staff.service_center if staff else None, counties=counties_of_user(request.user)
+    )
+    if photo is None:
+        raise Http404("No such photo")
+    file = photo.thumbnail if size == "thumbnail" else photo.image
+    try:
+        handle = file.storage.open(file.name, "rb")
+    except FileNotFoundError:
+        raise Http404("The photo's file is missing") from None
+    response = FileResponse(handle, content_type="image/jpeg", filename=f"{photo.parcel.label}.jpg")
+    # Kept by the browser that asked, never by a shared cache; the file never changes under its URL.
+    response["Cache-Control"] = "private, max-age=86400"
+    return response

@@ -236,6 +236,14 @@ STORAGES = {
     },
 }
 
+# --- Uploaded files -----------------------------------------------------------
+# Photos of missing or damaged parcels (logistics.photos).  They are private: no URL serves MEDIA_ROOT
+# (MEDIA_URL stays unset); a view checks who asks and streams the file.  FileSystemStorage creates
+# its folders on the first write, so importing the settings creates nothing.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# An upload larger than this is refused before Pillow opens it (a phone photo is 2-8 MB).
+PARCEL_PHOTO_MAX_BYTES = env.int("PARCEL_PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
+
 # --- Security ---------------------------------------------------------------
 # `manage.py check --deploy` passes with no warning given the recommended
 # production environment (README, "Settings"): behind a TLS proxy,

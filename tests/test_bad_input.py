@@ -598,6 +598,8 @@ def test_it_answers_hostile_input_without_a_500_or_half_stored_data(world, name)
         ("staff", "GET", f"/villagers/{10**30}/"),
         ("staff", "POST", f"/villagers/{10**30}/edit/"),
         ("staff", "POST", f"/deliveries/{2**63}/receive/"),
+        ("staff", "GET", f"/parcel-photos/{2**63}/"),
+        ("manager", "GET", f"/parcel-photos/{10**30}/thumbnail/"),
         ("staff", "GET", f"/commissions/{10**30}/csv/"),
         ("staff", "POST", "/orders/00000000000000000000/cancel/"),
         ("manager", "POST", f"/county/statements/{10**30}/approve/"),

@@ -22,6 +22,7 @@ outlives its pattern); ``test_a_pattern_without_a_rule_is_caught`` shows that on
 one more pattern.  The requests all run in one test, which lists every mismatch at once.
 """
 
+import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,14 +37,16 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLResolver, get_resolver, path, reverse
+from PIL import Image
 
 from logistics import services as dispatch
 from logistics.clients import create_client
-from logistics.models import BatchStop, DeliveryBatch
+from logistics.models import BatchStop, DeliveryBatch, ParcelPhoto
 from orders import services
 from orders.models import CommissionStatement, Order
 from partners.access import station_may
@@ -137,6 +140,20 @@ def county(ok=200, *, other=404) -> dict[str, object]:
         "partner_b": 404,
         "county_a": ok,
         "county_b": other,
+        "admin": ok,
+    }
+
+
+def station_and_county(ok=200) -> dict[str, object]:
+    """A station's object the county sees too (a parcel's photo): the station's staff, its county's managers and
+    admins; another station or another county gets a 404, as for an object that does not exist."""
+    return {
+        **NO_SESSION,
+        "partner_a": ok,
+        "assistant_a": ok,
+        "partner_b": 404,
+        "county_a": ok,
+        "county_b": 404,
         "admin": ok,
     }
 
@@ -260,6 +277,9 @@ RULES: dict[str, Rule] = {
         post_allowed=frozenset({"partner_a", "assistant_a"}),
         kwargs=lambda w: {"pk": w.stop_a.pk},
     ),
+    # a missing or damaged parcel's photo, never a public file
+    "parcel-photo": Rule(get=station_and_county(), kwargs=lambda w: {"pk": w.photo.pk}),
+    "parcel-photo-thumbnail": Rule(get=station_and_county(), kwargs=lambda w: {"pk": w.photo.pk}),
     # --- county pages
     "county-home": Rule(get=county(other=200)),  # county B sees its own workspace
     "county-commissions": Rule(get=county(other=200)),  # county B sees its own stations
@@ -489,6 +509,10 @@ def test_every_rule_names_every_role():
 # --- the world: what station A and county A own, and the people ------------------------------------
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The smallest JPEG Pillow writes (8x8 red), as the world's parcel photo.
+_tiny = io.BytesIO()
+Image.new("RGB", (8, 8), "red").save(_tiny, "JPEG")
+TINY_JPEG = _tiny.getvalue()
 
 
 class World:
@@ -550,6 +574,10 @@ def build_world() -> World:
     w.batch_a = DeliveryBatch.objects.get(warehouse=warehouse_a)
     w.stop_a = BatchStop.objects.get(batch=w.batch_a)
     w.parcel_a = w.stop_a.parcels.get()
+    w.photo = ParcelPhoto(parcel=w.parcel_a, taken_by=partner, width=8, height=8, size_bytes=len(TINY_JPEG))
+    w.photo.image.save("photo.jpg", ContentFile(TINY_JPEG), save=False)
+    w.photo.thumbnail.save("thumb.jpg", ContentFile(TINY_JPEG), save=False)
+    w.photo.save()
 
     w.placed = place()
     w.at_station = place()
@@ -637,8 +665,9 @@ def quiet_refusals():
 
 
 @pytest.mark.django_db
-def test_every_role_gets_what_its_rule_says(settings, quiet_refusals):
+def test_every_role_gets_what_its_rule_says(settings, quiet_refusals, tmp_path):
     settings.AXES_ENABLED = False  # force_login only; nothing here is a failed login
+    settings.MEDIA_ROOT = tmp_path  # the world's parcel photo
     cache.clear()  # the logistics API's throttle counts per client
     world = build_world()
     clients = {"anonymous": Client()}
