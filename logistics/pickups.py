@@ -73,6 +73,15 @@ def plan_return_leg(*, station_order: dict[int, int], room_kg: Decimal, room_m3:
     return leg
 
 
+def goods_waiting_on(route) -> bool:
+    """Goods wait at one of the route's stations (and are on no run yet): worth a run of their own."""
+    return (
+        GoodsReturn.objects.filter(status=G.WAITING, order__service_center__route_stop__route=route)
+        .exclude(pickups__status__in=[P.PLANNED, P.COLLECTED])
+        .exists()
+    )
+
+
 def load_return_leg(*, batch: DeliveryBatch, leg: ReturnLeg, stop_of: dict[int, BatchStop]) -> list[Pickup]:
     """Write the pickups of ``leg`` on ``batch`` (one INSERT) and say why the rest waits."""
     if leg.no_room:

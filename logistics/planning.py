@@ -143,6 +143,9 @@ def _plan(warehouse: Warehouse, day: date, route_ids: list[int] | None, report: 
     for route in routes:
         items = items_by_route.get(route.pk)
         if not items:
+            # Nothing to deliver: a run still goes if goods wait to come back (a pickup-only run).
+            if route.departs_on(day) and pickups.goods_waiting_on(route):
+                _pickup_only_run(warehouse, route, day, busy, report)
             continue
         fleet = [Truck(v.pk, v.capacity_kg, v.capacity_m3) for v in route.vehicles.all() if v.is_active]
         packing = pack(items, [t for t in fleet if t.vehicle_id not in busy], fleet=fleet)
@@ -172,10 +175,31 @@ def _plan(warehouse: Warehouse, day: date, route_ids: list[int] | None, report: 
     report.unplanned = Counter(reasons.values())
 
 
+def _pickup_only_run(warehouse: Warehouse, route: Route, day: date, busy: set, report: PlanReport) -> None:
+    """A run for the return leg alone, on the route's first free vehicle."""
+    free = [v for v in route.vehicles.all() if v.is_active and v.pk not in busy]
+    if not free:
+        return
+    summary = _commit_batch(
+        warehouse=warehouse,
+        route=route,
+        vehicle=free[0],
+        day=day,
+        order_ids=[],
+        stop_sequence={stop.service_center_id: stop.sequence for stop in route.stops.all()},
+    )
+    if summary is not None:
+        report.batches.append(summary)
+        busy.add(free[0].pk)
+
+
 def _commit_batch(
     *, warehouse, route, vehicle: Vehicle, day: date, order_ids, stop_sequence, notify: bool = True
 ) -> BatchSummary | None:
-    """Write one batch whole, or nothing (its orders stay confirmed for the next run)."""
+    """Write one batch whole, or nothing (its orders stay confirmed for the next run).
+
+    No ``order_ids``: a pickup-only run, written only if goods wait at its stations.
+    """
     try:
         with transaction.atomic():
             # Claim the orders: rows another planner holds are skipped, rows
@@ -186,7 +210,7 @@ def _commit_batch(
                 .order_by("pk")
                 .values_list("pk", "number", "service_center_id", "weight_kg", "volume_m3")
             )
-            if not claimed:
+            if not claimed and order_ids:
                 return None
             code = f"{route.code}-{day:%y%m%d}-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(4))
             batch = DeliveryBatch.objects.create(
@@ -205,6 +229,9 @@ def _commit_batch(
                 room_kg=vehicle.capacity_kg - batch.total_weight_kg,
                 room_m3=vehicle.capacity_m3 - batch.total_volume_m3,
             )
+            if not claimed and not leg.loaded:
+                transaction.set_rollback(True)  # a pickup-only run with nothing to pick up: no run
+                return None
             stations = sorted({c[2] for c in claimed} | leg.stations, key=lambda station_id: stop_sequence[station_id])
             stops = BatchStop.objects.bulk_create(
                 BatchStop(batch=batch, service_center_id=station_id, sequence=n)

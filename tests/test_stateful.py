@@ -71,15 +71,16 @@ from catalog import money
 from catalog import stock as stocks
 from catalog.admin import StockImportResource
 from catalog.models import Product, Stock, StockMovement
+from logistics import pickups
 from logistics import services as dispatch
 from logistics.api.authentication import PerClientThrottle
 from logistics.clients import create_client
-from logistics.models import BatchStop, DeliveryBatch, Parcel, UnplannedOrder
+from logistics.models import BatchStop, DeliveryBatch, Parcel, Pickup, UnplannedOrder
 from notifications import services as notifications
 from notifications.models import Notification
-from orders import commissions
+from orders import commissions, returns
 from orders import tasks as order_tasks
-from orders.models import CommissionEntry, CommissionStatement, Order
+from orders.models import CommissionEntry, CommissionStatement, GoodsReturn, Order, OrderLine, Refund
 from partners.models import ServiceCenter, StationStaff, Villager
 from tests.factories import (
     CategoryFactory,
@@ -252,6 +253,26 @@ class OrderModel:
     pickup_code: str = ""
     batch: str | None = None
     collected_at: datetime | None = None
+    returned: Counter = field(default_factory=Counter)  # sku -> units given back (returns by line)
+    commission_back: dict = field(default_factory=dict)  # sku -> commission reversed of that line
+    price_back: dict = field(default_factory=dict)  # sku -> what those units cost the villager
+    refunds: Decimal = Decimal("0.00")  # owed to the villager at the counter, in all
+
+    @property
+    def total(self) -> Decimal:
+        return sum((money.line_total(PRODUCTS[sku][0], qty) for sku, qty in self.lines.items()), Decimal("0.00"))
+
+
+@dataclass
+class GoodsModel:
+    """Goods at a station that go back to the warehouse (orders.GoodsReturn), and where they are."""
+
+    pk: int
+    order: str  # its order's key
+    kind: str
+    lines: dict  # sku -> units
+    status: str = "waiting"  # waiting | planned (on a run's return leg) | on_its_way | received
+    batch: str | None = None  # the run whose return leg has it
 
 
 @dataclass
@@ -290,7 +311,9 @@ class Model:
     batches: dict = field(default_factory=dict)  # code -> BatchModel
     received: Counter = field(default_factory=Counter)  # sku -> units booked in
     shipped: Counter = field(default_factory=Counter)
-    returned: Counter = field(default_factory=Counter)
+    returned: Counter = field(default_factory=Counter)  # sku -> units received back sellable at the warehouse
+    quarantined: Counter = field(default_factory=Counter)  # sku -> units received back damaged
+    goods: dict = field(default_factory=dict)  # pk -> GoodsModel
     adjustments: Counter = field(default_factory=Counter)  # station code -> sum
     statements: dict = field(default_factory=dict)  # pk -> status
 
@@ -394,6 +417,10 @@ class RuralshopMachine(RuleBasedStateMachine):
         reached.update({f"an order ended {o.status}" for o in self.model.orders.values()})
         reached.update({f"a statement ended {s}" for s in self.model.statements.values()})
         reached.update({f"a run ended {b.status}" for b in self.model.batches.values()})
+        reached.update({f"goods ({g.kind}) ended {g.status}" for g in self.model.goods.values()})
+        reached.update(
+            {"a line returned in part" for o in self.model.orders.values() if o.returned and o.status == S.COLLECTED}
+        )
         reached["examples"] += 1
         transaction.set_rollback(True)
         self._atomic.__exit__(None, None, None)
@@ -589,6 +616,8 @@ class RuralshopMachine(RuleBasedStateMachine):
         )
         if allowed:
             o.status = S.CANCELLED
+            if o.paid:
+                o.refunds += o.total  # owed back at the counter
         assert self._status_of(o) == o.status
 
     def hand_over(self, order, code, payment_taken, assistant):
@@ -634,9 +663,124 @@ class RuralshopMachine(RuleBasedStateMachine):
             data={"return-reason": "质量问题"},
         )
         if expect == {302}:
-            o.status = S.RETURNED
-            self.model.returned.update(o.lines)
+            back = {sku: qty - o.returned[sku] for sku, qty in o.lines.items() if qty > o.returned[sku]}
+            self._returned_by_villager(o, back)
+            self._take_new_goods([(order, "return", back)])
         assert self._status_of(o) == o.status
+
+    def _returned_by_villager(self, o: OrderModel, back: dict) -> None:
+        """What a return of ``back`` (sku -> units) does to the order: each line's share of commission and price,
+        to the fen, the last units of a line taking what earlier returns left; all lines back: returned."""
+        for sku, units in back.items():
+            quantity = o.lines[sku]
+            price = money.line_total(PRODUCTS[sku][0], quantity)
+            commission = money.percent_of(price, PRODUCTS[sku][3])
+            if o.returned[sku] + units == quantity:
+                taken_commission = commission - o.commission_back.get(sku, ZERO)
+                taken_price = price - o.price_back.get(sku, ZERO)
+            else:
+                taken_commission = money.share(commission, units, quantity)
+                taken_price = money.share(price, units, quantity)
+            o.commission_back[sku] = o.commission_back.get(sku, ZERO) + taken_commission
+            o.price_back[sku] = o.price_back.get(sku, ZERO) + taken_price
+            o.returned[sku] += units
+            if o.paid:
+                o.refunds += taken_price
+        if all(o.returned[sku] == qty for sku, qty in o.lines.items()):
+            o.status = S.RETURNED
+
+    def _take_new_goods(self, expected: list[tuple[str, str, dict]]) -> None:
+        """The goods returns the step wrote are exactly ``expected`` (order key, kind, sku -> units): into the model."""
+        number_to_key = {o.number: k for k, o in self.model.orders.items()}
+        new = (
+            GoodsReturn.objects.exclude(pk__in=list(self.model.goods))
+            .order_by("pk")
+            .prefetch_related("lines__order_line__product")
+            .select_related("order")
+        )
+        found = []
+        for goods in new:
+            lines = {line.order_line.product.sku: line.quantity for line in goods.lines.all()}
+            found.append((number_to_key[goods.order.number], goods.kind, lines))
+            self.model.goods[goods.pk] = GoodsModel(
+                pk=goods.pk, order=number_to_key[goods.order.number], kind=goods.kind, lines=lines
+            )
+        key = lambda item: (item[0], item[1], sorted(item[2].items()))  # noqa: E731
+        assert sorted(found, key=key) == sorted(expected, key=key), f"goods going back {found}, expected {expected}"
+
+    def return_lines(self, order, amounts, too_many):
+        """The villager brings some units of some lines back (returns by line, the service the return page uses)."""
+        o = self.model.order(order)
+        if o is None:
+            return
+        skus = sorted(o.lines)
+        back = {}
+        for sku, amount in zip(skus, amounts, strict=False):
+            if min(amount, o.lines[sku] - o.returned[sku]) > 0:
+                back[sku] = min(amount, o.lines[sku] - o.returned[sku])
+        within = o.status == S.COLLECTED and self.model.now <= o.collected_at + RETURN_WINDOW
+        line_ids = dict(OrderLine.objects.filter(order__number=o.number).values_list("product__sku", "pk"))
+        wanted = [returns.LineBack(line_ids[sku], units) for sku, units in back.items()]
+        if too_many and wanted:
+            wanted.append(returns.LineBack(line_ids[skus[0]], o.lines[skus[0]] + 1))  # more than was bought
+        try:
+            returns.return_lines(order=Order.objects.get(number=o.number), actor=None, lines=wanted, note="部分退货")
+        except returns.OrderError:
+            assert not (within and back and not too_many), f"a return of {back} of {o.number} refused"
+            return
+        assert within and back and not too_many, f"a return of {back} of {o.number} ({o.status}) accepted"
+        self._returned_by_villager(o, back)
+        self._take_new_goods([(order, "return", back)])
+        assert self._status_of(o) == o.status
+
+    def send_back(self, order, kind):
+        """Goods at the station the villager refused (or never collected) go back on a truck."""
+        o = self.model.order(order)
+        if o is None:
+            return
+        try:
+            returns.send_back(order=Order.objects.get(number=o.number), actor=None, kind=kind, reason="不要了")
+        except returns.OrderError:
+            assert o.status != S.AT_STATION, f"{o.number} at the station could not be sent back"
+            return
+        assert o.status == S.AT_STATION, f"{o.number} was {o.status} and got sent back"
+        o.status = S.GOING_BACK
+        self._take_new_goods([(order, kind, dict(o.lines))])
+
+    def receive_goods_back(self, pk, damaged):
+        """The warehouse counts goods in off a run's return leg: sellable back on hand, damaged into quarantine."""
+        g = self.model.goods[pk]
+        pickup = Pickup.objects.filter(goods_return_id=pk, status__in=["planned", "collected"]).first()
+        on_the_road = g.status == "on_its_way" or (
+            g.status == "planned" and self.model.batches[g.batch].status in (B.IN_TRANSIT, B.COMPLETED)
+        )
+        if pickup is None:
+            assert not on_the_road, f"goods R{pk} on the road with no pickup"
+            return
+        lines = {
+            line.order_line.product.sku: line
+            for line in GoodsReturn.objects.get(pk=pk).lines.select_related("order_line__product")
+        }
+        counts = {}
+        for line in lines.values():
+            broken = line.quantity if g.kind == "damaged" else min(damaged, line.quantity)
+            counts[line.pk] = (line.quantity - broken, broken)
+        try:
+            pickups.receive(pickup=pickup, actor=self.world.admin, counts=counts)
+        except pickups.PickupError:
+            assert not on_the_road, f"goods R{pk} on the road could not be received"
+            return
+        assert on_the_road, f"goods R{pk} ({g.status}) received while not on the road"
+        for sku, line in lines.items():
+            sellable, broken = counts[line.pk]
+            self.model.returned[sku] += sellable
+            self.model.quarantined[sku] += broken
+        g.status, g.batch = "received", None
+        o = self.model.orders[g.order]
+        if o.status == S.GOING_BACK:
+            o.status = S.CANCELLED
+            if o.paid:
+                o.refunds += o.total
 
     # --- dispatch ----------------------------------------------------------------------------------
 
@@ -678,6 +822,13 @@ class RuralshopMachine(RuleBasedStateMachine):
                 )
             self.model.batches[batch.code] = model
             codes.append(batch.code)
+            for goods_id, station in Pickup.objects.filter(batch_stop__batch=batch).values_list(
+                "goods_return_id", "batch_stop__service_center__code"
+            ):
+                g = self.model.goods[goods_id]
+                assert g.status == "waiting", f"goods R{goods_id} loaded on {batch.code} while {g.status}"
+                assert self.model.orders[g.order].station == station, f"goods R{goods_id} picked up at {station}"
+                g.status, g.batch = "planned", batch.code
         # An order left out says why, on the dispatch board.
         waiting = {o.number for o in self.model.orders.values() if o.status == S.CONFIRMED}
         with_reason = set(UnplannedOrder.objects.values_list("order__number", flat=True))
@@ -694,6 +845,7 @@ class RuralshopMachine(RuleBasedStateMachine):
             return
         assert b.status == B.PLANNED, f"{batch} was {b.status} and got called off"
         b.status = B.CANCELLED
+        self._left_behind(batch)
         for stop in b.stops.values():
             for parcel in stop.parcels:
                 order = self.model.orders[parcel.order]
@@ -739,10 +891,20 @@ class RuralshopMachine(RuleBasedStateMachine):
             data={"kind": kind, "note": "司机报告"},
             content_type="application/json",
         )
+        expected = []
         if ok:
             if not problem:
                 self.model.orders[parcel.order].status = S.EXCEPTION  # the county decides
+            if kind == P.DAMAGED and parcel.status != P.DAMAGED and not self._damaged_goods_waiting(parcel.order):
+                expected.append((parcel.order, "damaged", dict(self.model.orders[parcel.order].lines)))
             parcel.status = kind
+        self._take_new_goods(expected)
+
+    def _damaged_goods_waiting(self, key: str) -> bool:
+        return any(
+            g.order == key and g.kind == "damaged" and g.status in ("waiting", "planned")
+            for g in self.model.goods.values()
+        )
 
     def receive(self, batch, sequence, outcomes, assistant):
         """The station ticks off each parcel of a stop: received, missing or damaged."""
@@ -757,17 +919,38 @@ class RuralshopMachine(RuleBasedStateMachine):
         call(self.staff(stop.station, assistant), "post", f"/deliveries/{stop.pk}/receive/", {302}, data=data)
         if stop.status == BatchStop.Status.RECEIVED or b.status != B.IN_TRANSIT:
             return  # already received (nothing changes), or the run is not on the road (refused)
+        expected = []
         for parcel in stop.parcels:
             order = self.model.orders[parcel.order]
             if parcel.status == P.LOADED:
                 parcel.status = data.get(f"parcel-{parcel.pk}", "delivered")
+                if parcel.status == P.DAMAGED and not self._damaged_goods_waiting(parcel.order):
+                    expected.append((parcel.order, "damaged", dict(order.lines)))
             if parcel.status == P.DELIVERED:
                 order.status = S.AT_STATION
             elif order.status == S.IN_TRANSIT:
                 order.status = S.EXCEPTION  # missing or damaged (now or reported before): the county decides
         stop.status, stop.received_at = BatchStop.Status.RECEIVED, self.model.now
+        for g in self._goods_on(batch, station=stop.station, status="planned"):
+            g.status = "on_its_way"  # the station hands its goods going back to the driver
         if all(s.status == BatchStop.Status.RECEIVED for s in b.stops.values()):
             b.status = B.COMPLETED
+            self._left_behind(batch)
+        self._take_new_goods(expected)
+
+    def _goods_on(self, batch: str, *, station: str | None = None, status: str | None = None) -> list[GoodsModel]:
+        return [
+            g
+            for g in self.model.goods.values()
+            if g.batch == batch
+            and (status is None or g.status == status)
+            and (station is None or self.model.orders[g.order].station == station)
+        ]
+
+    def _left_behind(self, batch: str) -> None:
+        """The run ended: goods its return leg did not collect wait for the next run."""
+        for g in self._goods_on(batch, status="planned"):
+            g.status, g.batch = "waiting", None
 
     def resolve_exception(self, order, decision):
         """The county decides on a missing or damaged parcel (/county/exceptions/): send the goods again, or cancel."""
@@ -785,6 +968,8 @@ class RuralshopMachine(RuleBasedStateMachine):
             pass
         elif decision == "cancel":
             o.status = S.CANCELLED
+            if o.paid:
+                o.refunds += o.total  # owed back at the counter
         elif all(q <= self.model.available(k) for k, q in o.lines.items()):
             o.status, o.batch = S.CONFIRMED, None  # a second set of units reserved, for the next run
         assert self._status_of(o) == o.status
@@ -797,6 +982,7 @@ class RuralshopMachine(RuleBasedStateMachine):
         self.api("post", f"/api/v1/batches/{batch}/complete/", {200} if ok else {409})
         if ok:
             b.status = B.COMPLETED
+            self._left_behind(batch)
 
     def flag_uncollected(self):
         cutoff = datetime.combine(self.model.today, time.min, tzinfo=SHANGHAI) - timedelta(
@@ -1039,6 +1225,39 @@ class RuralshopMachine(RuleBasedStateMachine):
     def take_an_order_back(self, which, assistant):
         self.take_return(pick(self._orders_in(S.COLLECTED), which), assistant)
 
+    @precondition(lambda self: self._orders_in(S.COLLECTED))
+    @rule(
+        which=WHICH,
+        amounts=st.lists(st.integers(0, 3), min_size=1, max_size=3),
+        too_many=st.sampled_from([False, False, False, True]),
+    )
+    def return_some_lines(self, which, amounts, too_many):
+        self.return_lines(pick(self._orders_in(S.COLLECTED), which), amounts, too_many)
+
+    @precondition(lambda self: self._orders_in(S.AT_STATION))
+    @rule(which=WHICH, kind=st.sampled_from(["refused", "uncollected"]))
+    def send_goods_back(self, which, kind):
+        self.send_back(pick(self._orders_in(S.AT_STATION), which), kind)
+
+    def _goods_on_the_road(self) -> list[int]:
+        return [
+            pk
+            for pk, g in self.model.goods.items()
+            if g.status == "on_its_way"
+            or (g.status == "planned" and self.model.batches[g.batch].status in (B.IN_TRANSIT, B.COMPLETED))
+        ]
+
+    @precondition(lambda self: self._goods_on_the_road())
+    @rule(which=WHICH, damaged=st.sampled_from([0, 0, 1]))
+    def the_warehouse_receives_goods_back(self, which, damaged):
+        self.receive_goods_back(pick(self._goods_on_the_road(), which), damaged)
+
+    @rule(which=WHICH, damaged=st.sampled_from([0, 1]))
+    def receive_any_goods_back(self, which, damaged):
+        """Any goods, on the road or not: those not on a run that left are refused."""
+        if self.model.goods:
+            self.receive_goods_back(pick(sorted(self.model.goods), which), damaged)
+
     @precondition(lambda self: self._orders_in(S.EXCEPTION))
     @rule(which=WHICH, decision=st.sampled_from(["ship-again", "cancel"]))
     def resolve_an_exception(self, which, decision):
@@ -1058,7 +1277,9 @@ class RuralshopMachine(RuleBasedStateMachine):
 
     @rule(
         order=orders,
-        action=st.sampled_from(["confirm", "cancel", "hand over", "return", "ship again", "cancel exception"]),
+        action=st.sampled_from(
+            ["confirm", "cancel", "hand over", "return", "return one", "send back", "ship again", "cancel exception"]
+        ),
         code=CODES,
         assistant=st.booleans(),
     )
@@ -1071,6 +1292,10 @@ class RuralshopMachine(RuleBasedStateMachine):
             self.hand_over(order, code, True, assistant)
         elif action == "return":
             self.take_return(order, assistant)
+        elif action == "return one":
+            self.return_lines(order, [1], too_many=False)
+        elif action == "send back":
+            self.send_back(order, "refused")
         else:
             self.resolve_exception(order, "ship-again" if action == "ship again" else "cancel")
 
@@ -1104,22 +1329,48 @@ class RuralshopMachine(RuleBasedStateMachine):
 
     @invariant()
     def stock_matches_orders_and_movements(self):
-        """on_hand = initial + received - shipped + returned, reserved = the lines of placed/confirmed/batched
-        orders, 0 <= reserved <= on_hand; and each row is the sum of its recorded movements."""
+        """on_hand = initial + received - shipped + returned (received back sellable), reserved = the lines of
+        placed/confirmed/batched orders, quarantined = received back damaged (never on hand, so never sold),
+        0 <= reserved <= on_hand; and each row is the sum of its recorded movements."""
         unrecorded = []
-        for sku, on_hand, reserved, moved_on_hand, moved_reserved in sql(STOCK_SQL, [self.world.warehouse.pk]):
+        for sku, on_hand, reserved, quarantined, *moved in sql(STOCK_SQL, [self.world.warehouse.pk]):
             assert 0 <= reserved <= on_hand, f"{sku}: reserved {reserved}, on hand {on_hand}"
-            expected = (self.model.on_hand(sku), self.model.reserved(sku))
-            assert (on_hand, reserved) == expected, (
-                f"{sku}: (on_hand, reserved) = {(on_hand, reserved)}, the orders and movements say {expected}"
+            expected = (self.model.on_hand(sku), self.model.reserved(sku), self.model.quarantined[sku])
+            assert (on_hand, reserved, quarantined) == expected, (
+                f"{sku}: (on_hand, reserved, quarantined) = {(on_hand, reserved, quarantined)}, "
+                f"the orders and movements say {expected}"
             )
-            if (on_hand, reserved) != (moved_on_hand, moved_reserved):
-                unrecorded.append(
-                    f"{sku} {(on_hand, reserved)}, its movements sum to {(moved_on_hand, moved_reserved)}"
-                )
+            if (on_hand, reserved, quarantined) != tuple(moved):
+                unrecorded.append(f"{sku} {(on_hand, reserved, quarantined)}, its movements sum to {tuple(moved)}")
         if unrecorded:
             violation(
                 "order-stock-changes-not-recorded", "stock rows differ from their movements: " + "; ".join(unrecorded)
+            )
+
+    @invariant()
+    def goods_going_back_are_where_the_model_says_and_refunds_add_up(self):
+        """Every goods return where the model says (waiting, on a run's return leg, on its way, received), with the
+        units it says; every order's refunds owed are what its returns and cancellation owe, to the fen."""
+        rows = {pk: (status, kind) for pk, status, kind in sql(GOODS_SQL)}
+        assert set(rows) == set(self.model.goods), f"goods returns {set(rows) ^ set(self.model.goods)} unexpected"
+        db_status = {"waiting": "waiting", "planned": "waiting", "on_its_way": "on_its_way", "received": "received"}
+        for pk, g in self.model.goods.items():
+            assert rows[pk] == (db_status[g.status], g.kind), f"goods R{pk}: {rows[pk]}, the model says {g}"
+        live = {}
+        for goods, _label, status, batch in sql(PICKUPS_SQL):
+            assert goods not in live, f"goods R{goods} on two live pickups"
+            live[goods] = (status, batch)
+        for pk, g in self.model.goods.items():
+            if g.status == "planned":
+                assert live.get(pk) == ("planned", g.batch), f"goods R{pk} planned on {g.batch}: {live.get(pk)}"
+            elif g.status == "on_its_way":
+                assert live.get(pk) == ("collected", g.batch), f"goods R{pk} on its way on {g.batch}: {live.get(pk)}"
+            else:
+                assert pk not in live, f"goods R{pk} is {g.status} but on a live pickup {live[pk]}"
+        refunds = {number: money_of(total) for number, total in sql(REFUNDS_SQL)}
+        for o in self.model.orders.values():
+            assert refunds.get(o.number, ZERO) == o.refunds, (
+                f"{o.number}: refunds {refunds.get(o.number)}, owed {o.refunds}"
             )
 
     @invariant()
@@ -1185,8 +1436,7 @@ class RuralshopMachine(RuleBasedStateMachine):
         for o in self.model.orders.values():
             if o.status in (S.COLLECTED, S.RETURNED):
                 collected[o.station] += o.commission
-            if o.status == S.RETURNED:
-                returned[o.station] += o.commission
+            returned[o.station] += sum(o.commission_back.values(), ZERO)  # per returned line, to the fen
         sums, highest = {}, {}
         for sc, kind, total, top in sql(LEDGER_SQL):
             sums[sc, kind], highest[sc, kind] = money_of(total), money_of(top)
@@ -1236,18 +1486,43 @@ def sql(query: str, params=()) -> list[tuple]:
 
 _t = {
     m.__name__: m._meta.db_table
-    for m in (Stock, StockMovement, Product, Order, DeliveryBatch, CommissionEntry, CommissionStatement, ServiceCenter)
+    for m in (
+        Stock,
+        StockMovement,
+        Product,
+        Order,
+        DeliveryBatch,
+        BatchStop,
+        CommissionEntry,
+        CommissionStatement,
+        ServiceCenter,
+        GoodsReturn,
+        Pickup,
+        Refund,
+    )
 }
 STOCK_SQL = f"""
-    SELECT p.sku, s.on_hand, s.reserved,
+    SELECT p.sku, s.on_hand, s.reserved, s.quarantined,
            (SELECT COALESCE(SUM(m.on_hand_delta), 0) FROM {_t["StockMovement"]} m
              WHERE m.product_id = s.product_id AND m.warehouse_id = s.warehouse_id),
            (SELECT COALESCE(SUM(m.reserved_delta), 0) FROM {_t["StockMovement"]} m
+             WHERE m.product_id = s.product_id AND m.warehouse_id = s.warehouse_id),
+           (SELECT COALESCE(SUM(m.quarantined_delta), 0) FROM {_t["StockMovement"]} m
              WHERE m.product_id = s.product_id AND m.warehouse_id = s.warehouse_id)
     FROM {_t["Stock"]} s JOIN {_t["Product"]} p ON p.id = s.product_id
     WHERE s.warehouse_id = %s
 """  # noqa: S608 - table names only
 ORDERS_SQL = f"SELECT number, status, paid_at IS NOT NULL FROM {_t['Order']}"  # noqa: S608
+GOODS_SQL = f"SELECT id, status, kind FROM {_t['GoodsReturn']}"  # noqa: S608
+PICKUPS_SQL = f"""
+    SELECT k.goods_return_id, k.label, k.status, b.code
+    FROM {_t["Pickup"]} k JOIN {_t["BatchStop"]} st ON st.id = k.batch_stop_id
+    JOIN {_t["DeliveryBatch"]} b ON b.id = st.batch_id
+    WHERE k.status IN ('planned', 'collected')
+"""  # noqa: S608
+REFUNDS_SQL = f"""
+    SELECT o.number, SUM(r.amount) FROM {_t["Refund"]} r JOIN {_t["Order"]} o ON o.id = r.order_id GROUP BY o.number
+"""  # noqa: S608
 RUNS_SQL = f"SELECT code, status FROM {_t['DeliveryBatch']}"  # noqa: S608
 LEDGER_SQL = f"""
     SELECT sc.code, e.kind, SUM(e.amount), MAX(e.amount)
