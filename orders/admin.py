@@ -6,7 +6,16 @@ from django.utils.translation import gettext_lazy as _
 from ruralshop.admin_inlines import ReadOnlyTabularInline
 
 from . import commissions
-from .models import CommissionEntry, CommissionRule, CommissionStatement, Order, OrderEvent, OrderLine
+from .models import (
+    CollectionPolicy,
+    CommissionEntry,
+    CommissionRule,
+    CommissionStatement,
+    Order,
+    OrderEvent,
+    OrderLine,
+    PickupReminder,
+)
 
 
 @admin.register(CommissionRule)
@@ -27,6 +36,11 @@ class OrderEventInline(ReadOnlyTabularInline):
     fields = ["created_at", "from_status", "to_status", "actor", "note"]
 
 
+class PickupReminderInline(ReadOnlyTabularInline):
+    model = PickupReminder
+    fields = ["day", "created_at", "notification"]
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     """Read-only: orders change only through the services (and their events)."""
@@ -36,7 +50,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = ["status", "delivery_method", "payment_method", "warehouse"]
     search_fields = ["number", "villager__name", "service_center__code", "service_center__name"]
     date_hierarchy = "created_at"
-    inlines = [OrderLineInline, OrderEventInline]
+    inlines = [OrderLineInline, OrderEventInline, PickupReminderInline]
     show_full_result_count = False
     readonly_fields = [f.name for f in Order._meta.fields if f.name not in {"request_hash"}]
     exclude = ["request_hash"]
@@ -46,6 +60,36 @@ class OrderAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- goods waiting for pickup ---------------------------------------------------------
+
+
+@admin.register(CollectionPolicy)
+class CollectionPolicyAdmin(admin.ModelAdmin):
+    """The one row: its list opens the form itself (the defaults until it is first saved); no add, no delete.
+
+    There is no "add" because the row is created by the first save of that form (``CollectionPolicy.save``
+    pins its primary key), so a second row cannot exist, and a GET writes nothing.
+    """
+
+    fields = ["reminder_days", "send_back_after_days", "updated_at"]
+    readonly_fields = ["updated_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None and str(object_id) == str(CollectionPolicy.SINGLETON_PK):
+            return CollectionPolicy(pk=CollectionPolicy.SINGLETON_PK)  # not saved yet: the defaults
+        return obj
+
+    def changelist_view(self, request, extra_context=None):
+        return self.change_view(request, str(CollectionPolicy.SINGLETON_PK), extra_context=extra_context)
 
 
 # --- commissions -----------------------------------------------------------------

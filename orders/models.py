@@ -1,8 +1,12 @@
-"""What is ordered: orders, their lines and events, the commission rules and ledger, the goods that go back."""
+"""What is ordered: orders, their lines and events, the commission rules and ledger, reminders, the goods that go back."""
 
+import re
+import unicodedata
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -163,6 +167,128 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.from_status} → {self.to_status}"
+
+
+# --- goods waiting for pickup: the collection policy and the reminders sent ----------
+
+DEFAULT_REMINDER_DAYS = (3, 7)  # days after the goods arrived at the station
+DEFAULT_SEND_BACK_AFTER_DAYS = 14
+MAX_REMINDERS = 5  # each is an SMS to every villager whose goods wait: a few are enough
+MAX_WAIT_DAYS = 90
+
+
+def parse_reminder_days(text: str) -> tuple[int, ...]:
+    """``"3,7"`` to ``(3, 7)``: whole days after arrival, each once, in order; ValidationError for anything else.
+
+    Full-width digits and commas typed by a Chinese input method count ("３，７", "3、7"); empty is no reminder.
+    """
+    parts = [p for p in re.split(r"[,、;\s]+", unicodedata.normalize("NFKC", text or "")) if p]
+    if not all(p.isascii() and p.isdigit() and len(p) <= 3 for p in parts):
+        raise ValidationError(
+            _("Write whole days separated by commas, for example 3,7."), code="reminder_days_not_numbers"
+        )
+    days = sorted({int(p) for p in parts})
+    if days and not 1 <= days[0] <= days[-1] <= MAX_WAIT_DAYS:
+        raise ValidationError(
+            _("Each reminder day is between 1 and %(max)s.") % {"max": MAX_WAIT_DAYS}, code="reminder_day_range"
+        )
+    if len(days) > MAX_REMINDERS:
+        raise ValidationError(_("At most %(max)s reminders.") % {"max": MAX_REMINDERS}, code="too_many_reminders")
+    return tuple(days)
+
+
+class CollectionPolicy(models.Model):
+    """How long goods wait at a station for their villager: the days of the SMS reminders, the day they go back.
+
+    One row at most (its primary key is always ``SINGLETON_PK``), edited in the admin; with no row the
+    defaults hold (``orders.policy.collection_policy``).
+    """
+
+    SINGLETON_PK = 1
+
+    reminder_days = models.CharField(
+        _("reminder days"),
+        max_length=40,
+        blank=True,
+        default=",".join(map(str, DEFAULT_REMINDER_DAYS)),
+        validators=[parse_reminder_days],
+        help_text=_(
+            "Days after the goods arrived at the station on which the villager is reminded by SMS, separated by "
+            "commas (3,7: on the third and the seventh day). Empty: no reminders."
+        ),
+    )
+    send_back_after_days = models.PositiveSmallIntegerField(
+        _("send back after (days)"),
+        default=DEFAULT_SEND_BACK_AFTER_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_WAIT_DAYS)],
+        help_text=_("Goods not collected this many days after they arrived go back to the county warehouse."),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("collection policy")
+        verbose_name_plural = _("collection policy")
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="collection_policy_one_row"),  # SINGLETON_PK
+            models.CheckConstraint(
+                condition=Q(send_back_after_days__gte=1, send_back_after_days__lte=MAX_WAIT_DAYS),
+                name="collection_policy_send_back_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Collection policy"))
+
+    def save(self, *args, **kwargs):
+        # The one row: a second "first save" (two admins at once) updates it rather than adding another.
+        self.pk = self.SINGLETON_PK
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        try:
+            days = parse_reminder_days(self.reminder_days)
+        except ValidationError:
+            return  # the field's own validator reports it
+        if self.send_back_after_days and days and days[-1] >= self.send_back_after_days:
+            raise ValidationError(
+                {
+                    "reminder_days": _("Every reminder comes before the goods are sent back (day %(day)s).")
+                    % {"day": self.send_back_after_days}
+                }
+            )
+        self.reminder_days = ",".join(map(str, days))  # "3， 7" is kept as "3,7"
+
+
+class PickupReminder(models.Model):
+    """A reminder's turn for an order waiting at the station: written once per order and reminder day.
+
+    It is written whether or not an SMS could go (the villager may have no phone or have said no);
+    ``notification`` is the text when one was queued.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="pickup_reminders", verbose_name=_("order"))
+    day = models.PositiveSmallIntegerField(_("reminder day"))  # the policy's day it stands for (3: the third day)
+    notification = models.ForeignKey(
+        "notifications.Notification",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("SMS"),
+    )
+    created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("pickup reminder")
+        verbose_name_plural = _("pickup reminders")
+        ordering = ["order", "day"]
+        constraints = [
+            # A reminder goes once per order and day, even when the task runs twice (or twice at once).
+            models.UniqueConstraint(fields=["order", "day"], name="pickup_reminder_once_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: day {self.day}"
 
 
 # --- commissions: an append-only ledger and its monthly statements -----------------

@@ -3,7 +3,7 @@
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, Count, Prefetch, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, DateTimeField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -70,6 +70,29 @@ def dashboard_figures(station: ServiceCenter) -> dict:
     # SQLite sums decimals as floats: bring the figure back to the fen.
     figures["today_value"] = to_fen(figures["today_value"] or Decimal("0.00"))
     return figures
+
+
+def arrival_time() -> Subquery:
+    """When the order reached the station: its (latest) event to at_station, for ``.annotate(arrived_at=...)``.
+
+    The event is the record (the order has no arrival column); the OrderEvent index on order finds it.
+    """
+    events = OrderEvent.objects.filter(order=OuterRef("pk"), to_status=Order.Status.AT_STATION)
+    return Subquery(events.order_by("-created_at", "-pk").values("created_at")[:1])
+
+
+def with_arrival(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """``orders`` with ``arrived_at``: set for an order at the station, None for any other (no subquery run for it)."""
+    arrived = Case(
+        When(status=Order.Status.AT_STATION, then=arrival_time()), default=None, output_field=DateTimeField()
+    )
+    return orders.annotate(arrived_at=arrived)
+
+
+def waiting_for_pickup(station: ServiceCenter, *, limit: int) -> list[Order]:
+    """The station's orders at the station, the longest waiting first, with ``arrived_at``: one query."""
+    orders = Order.objects.filter(service_center=station, status=Order.Status.AT_STATION).select_related("villager")
+    return list(orders.annotate(arrived_at=arrival_time()).order_by("arrived_at", "pk")[:limit])
 
 
 def catalog(*, warehouse_id: int | None, query: str = "", category: Category | None = None) -> QuerySet[Product]:

@@ -5,7 +5,7 @@ from datetime import date
 from celery import shared_task
 from django.utils import timezone
 
-from . import commissions
+from . import commissions, reminders
 
 
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
@@ -20,3 +20,9 @@ def build_last_months_statements() -> str:
         report = commissions.build_statements(month=month)
         built.append(f"{month:%Y-%m}:{report.entries}")
     return ", ".join(built) or "nothing to file"
+
+
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
+def remind_uncollected() -> int:
+    """Daily: the SMS reminders of goods waiting at the stations (each once per order and day)."""
+    return reminders.send_pickup_reminders()

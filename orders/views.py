@@ -20,9 +20,11 @@ from partners.selectors import villagers_of_station
 from . import commissions, returns, selectors, services
 from .forms import CatalogSearchForm, OptionalReasonForm, OrderFilterForm, OrderForm, PickupCodeForm, ReasonForm
 from .models import Order
+from .policy import collection_policy
 
 ORDERS_PER_PAGE = 25
 CATALOG_RESULTS = 20
+WAITING_ON_DASHBOARD = 10  # the longest waiting; the order list has the rest
 
 
 @station_required
@@ -30,7 +32,8 @@ def dashboard(request):
     station = request.station
     context = {
         "figures": selectors.dashboard_figures(station),
-        "recent_orders": selectors.orders_of_station(station)[:5],
+        "waiting": _waiting_for_pickup(station),
+        "recent_orders": selectors.with_arrival(selectors.orders_of_station(station))[:5],
         "villager_count": station.villagers.count(),
         # The commission is the partner's income: an assistant's dashboard does not show (or compute) it.
         "commission": (
@@ -38,6 +41,16 @@ def dashboard(request):
         ),
     }
     return render(request, "orders/dashboard.html", context)
+
+
+def _waiting_for_pickup(station) -> list[Order]:
+    """The orders waiting at the station, longest first, each with its ``wait`` (days, how close to going back)."""
+    orders = selectors.waiting_for_pickup(station, limit=WAITING_ON_DASHBOARD)
+    if orders:
+        policy, today = collection_policy(), timezone.localdate()
+        for order in orders:
+            order.wait = policy.wait(order.arrived_at, today=today)
+    return orders
 
 
 # --- placing an order ------------------------------------------------------------
@@ -174,7 +187,7 @@ def order_list(request):
         date_to=data.get("date_to"),
         query=data.get("q", ""),
     )
-    page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.with_arrival(orders), ORDERS_PER_PAGE).get_page(request.GET.get("page"))
     query_string = request.GET.copy()
     query_string.pop("page", None)
     context = {"filters": filters, "page": page, "query_string": query_string.urlencode()}
@@ -192,6 +205,7 @@ def _detail_context(order: Order, *, role: str | None, **forms) -> dict:
     s = Order.Status
     return {
         "order": order,
+        **_pickup_wait(order),
         "can_confirm": order.status == s.PLACED,
         "can_cancel": order.status in (s.PLACED, s.CONFIRMED),
         "can_hand_over": order.status == s.AT_STATION,
@@ -202,6 +216,19 @@ def _detail_context(order: Order, *, role: str | None, **forms) -> dict:
         "cancel_form": forms.get("cancel_form") or OptionalReasonForm(prefix="cancel"),
         "hand_over_form": forms.get("hand_over_form") or PickupCodeForm(),
         "return_form": forms.get("return_form") or ReasonForm(prefix="return"),
+    }
+
+
+def _pickup_wait(order: Order) -> dict:
+    """For an order at the station: how long it has waited, its reminders so far and the send-back day."""
+    if order.status != Order.Status.AT_STATION:
+        return {}
+    arrivals = [e.created_at for e in order.events.all() if e.to_status == Order.Status.AT_STATION]  # prefetched
+    if not arrivals:
+        return {}
+    return {
+        "wait": collection_policy().wait(arrivals[-1]),
+        "reminders": list(order.pickup_reminders.order_by("day")),
     }
 
 

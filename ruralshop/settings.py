@@ -374,6 +374,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "logistics.tasks.flag_uncollected_parcels",
         "schedule": crontab(minute=0, hour=6),
     },
+    # Goods waiting at a station: the villager's SMS reminders (orders.CollectionPolicy), in the morning.
+    "remind-uncollected-orders": {
+        "task": "orders.tasks.remind_uncollected",
+        "schedule": crontab(minute=0, hour=9),
+    },
     "purge-old-notification-payloads": {
         "task": "notifications.tasks.purge_old_notification_payloads",
         "schedule": crontab(minute=15, hour=3),
