@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.utils import translation
 
 from catalog.models import Stock
 from logistics import pickups
@@ -17,6 +18,12 @@ from tests.logistics.conftest import DAY, local
 
 S = Order.Status
 NEXT_DAY = DAY + timedelta(days=1)
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    with translation.override("en"):  # reasons and refusals matched by their English text
+        yield
 
 
 def plan(warehouse, day=DAY) -> list[DeliveryBatch]:
