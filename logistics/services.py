@@ -2,7 +2,6 @@
 
 from datetime import date, datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -11,6 +10,7 @@ from django.utils.translation import gettext as _
 from orders import returns
 from orders import services as order_services
 from orders.models import Order
+from orders.policy import collection_policy
 
 from . import pickups, webhooks
 from .models import BatchStop, DeliveryBatch, Parcel
@@ -228,10 +228,10 @@ def report_parcel_exception(*, parcel: Parcel, kind: str, note: str = "") -> Par
 
 
 def flag_uncollected(*, today: date | None = None) -> int:
-    """Mark parcels waiting at a station longer than PARCEL_PICKUP_DAYS, for return to the warehouse."""
+    """Mark parcels waiting at a station past the collection policy's send-back day, for the partner to send back."""
     today = today or timezone.localdate()
     cutoff = timezone.make_aware(datetime.combine(today, datetime.min.time())) - timedelta(
-        days=settings.PARCEL_PICKUP_DAYS
+        days=collection_policy().send_back_after_days
     )
     return Parcel.objects.filter(
         status=Parcel.Status.DELIVERED,

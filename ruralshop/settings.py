@@ -415,8 +415,6 @@ SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
 
 # --- Logistics --------------------------------------------------------------
-# Parcels waiting at a station longer than this are flagged for return to the warehouse.
-PARCEL_PICKUP_DAYS = env.int("PARCEL_PICKUP_DAYS", default=14)
 
 # Webhook endpoints must be https://, except in development and tests (a receiver on localhost).
 WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=RURALSHOP_ENV != "production")

@@ -81,6 +81,7 @@ from notifications.models import Notification
 from orders import commissions, returns
 from orders import tasks as order_tasks
 from orders.models import CommissionEntry, CommissionStatement, GoodsReturn, Order, OrderLine, Refund
+from orders.policy import collection_policy
 from partners.models import ServiceCenter, StationStaff, Villager
 from tests.factories import (
     CategoryFactory,
@@ -986,7 +987,7 @@ class RuralshopMachine(RuleBasedStateMachine):
 
     def flag_uncollected(self):
         cutoff = datetime.combine(self.model.today, time.min, tzinfo=SHANGHAI) - timedelta(
-            days=django_settings.PARCEL_PICKUP_DAYS
+            days=collection_policy().send_back_after_days
         )
         expected = []
         for b in self.model.batches.values():
