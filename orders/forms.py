@@ -1,11 +1,16 @@
 import uuid
+from datetime import timedelta
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from catalog.models import MONEY
 from partners.models import ServiceCenter, Villager
 
-from .models import Order
+from . import returns
+from .errors import OrderError
+from .models import GoodsReturn, GoodsReturnLine, Order, OrderLine
 from .services import MAX_LINES, MAX_QUANTITY, LineRequest
 
 
@@ -105,3 +110,139 @@ class PickupCodeForm(forms.Form):
     )
     # Pay on pickup: the staff ticks that the amount due was taken, in the same step as the hand-over.
     payment_taken = forms.BooleanField(label=_("Payment received"), required=False)
+
+
+# --- the way back: returns by line, goods sent back, refunds paid out ------------------------------
+
+
+class ReturnLinesForm(forms.Form):
+    """A return by line: how many units of each returnable line come back and why, and a note.
+
+    Its fields are made from the lines (``qty_<line id>``, ``reason_<line id>``).  ``clean`` works
+    the return out with ``returns.preview_return``, the function the service prices it with, so
+    every refusal of the service is a form error here and ``preview`` holds the very figures the
+    return will record.  ``everything``: every unit still returnable, each line with its reason.
+    """
+
+    note = forms.CharField(label=_("Note (optional)"), max_length=500, required=False)
+
+    def __init__(self, *args, order: Order, lines: list[OrderLine], everything: bool = False, now=None, **kwargs):
+        kwargs.setdefault("prefix", "return")
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.order, self.lines = order, lines
+        self.now = now or timezone.now()
+        self.preview: returns.ReturnPreview | None = None
+        self.back: list[returns.LineBack] = []
+        self.windows = {line.pk: self._window(line) for line in lines}
+        for line in lines:
+            self.fields[f"qty_{line.pk}"] = forms.IntegerField(
+                label=_("Units back"),
+                required=False,
+                min_value=0,
+                max_value=line.quantity - line.returned_quantity,
+                initial=0,
+                error_messages={
+                    "invalid": _("Enter a whole number."),
+                    "min_value": _("Enter a whole number."),
+                    "max_value": _("At most %(limit_value)s can still be returned."),
+                },
+                widget=forms.NumberInput(attrs={"inputmode": "numeric", "class": "qty"}),
+            )
+            # Not required: a line with no units back needs no reason (the select always sends one anyway).
+            self.fields[f"reason_{line.pk}"] = forms.ChoiceField(
+                label=_("Why"),
+                required=False,
+                choices=GoodsReturnLine.Reason.choices,
+                initial=GoodsReturnLine.Reason.NOT_WANTED,
+            )
+        if everything and self.is_bound:
+            self.data = self.data.copy()
+            for line in lines:
+                if self.windows[line.pk]["open"]:
+                    self.data[self.add_prefix(f"qty_{line.pk}")] = str(line.quantity - line.returned_quantity)
+
+    def _window(self, line: OrderLine) -> dict:
+        days = returns.line_return_days(line)
+        collected = self.order.collected_at
+        deadline = collected + timedelta(days=days) if collected is not None and days else None
+        return {"days": days, "deadline": deadline, "open": deadline is not None and self.now <= deadline}
+
+    @property
+    def rows(self) -> list[dict]:
+        """Each returnable line with its fields, the units left and its window (for the template)."""
+        return [
+            {
+                "line": line,
+                "left": line.quantity - line.returned_quantity,
+                "quantity": self[f"qty_{line.pk}"],
+                "reason": self[f"reason_{line.pk}"],
+                **self.windows[line.pk],
+            }
+            for line in self.lines
+        ]
+
+    @property
+    def any_open(self) -> bool:
+        return any(w["open"] for w in self.windows.values())
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        back = [
+            returns.LineBack(
+                line.pk,
+                cleaned.get(f"qty_{line.pk}") or 0,
+                cleaned.get(f"reason_{line.pk}") or GoodsReturnLine.Reason.NOT_WANTED,
+            )
+            for line in self.lines
+        ]
+        try:
+            self.preview = returns.preview_return(order=self.order, lines=back, now=self.now)
+        except OrderError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        self.back = [b for b in back if b.quantity]
+        return cleaned
+
+
+class ReturnConfirmForm(forms.Form):
+    """The figures the confirmation page showed: the return is recorded only if they still hold."""
+
+    refund = forms.DecimalField(**MONEY)
+    commission = forms.DecimalField(**MONEY)
+
+
+class SendBackForm(forms.Form):
+    """Goods at the station go back: the villager refused them (with why), or never came for them."""
+
+    kind = forms.ChoiceField(
+        choices=[
+            (GoodsReturn.Kind.REFUSED, GoodsReturn.Kind.REFUSED.label),
+            (GoodsReturn.Kind.UNCOLLECTED, GoodsReturn.Kind.UNCOLLECTED.label),
+        ],
+        error_messages={
+            "required": _("Choose why the goods go back."),
+            "invalid_choice": _("Choose why the goods go back."),
+        },
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "back")
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["reason"] = (cleaned.get("reason") or "").strip()
+        if cleaned.get("kind") == GoodsReturn.Kind.REFUSED and not cleaned["reason"]:
+            self.add_error("reason", _("Say why the villager refused the goods."))
+        return cleaned
+
+
+class RefundPayForm(forms.Form):
+    """The amount the confirmation page showed; the service refuses any other."""
+
+    amount = forms.DecimalField(**MONEY)
+    next = forms.ChoiceField(choices=[("refund-list", ""), ("order-detail", "")], required=False)

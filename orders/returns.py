@@ -29,6 +29,7 @@ from catalog import money
 from . import stock_moves
 from .errors import InvalidTransition, OrderError
 from .models import CommissionEntry, GoodsReturn, GoodsReturnLine, Order, OrderLine, Refund
+from .policy import collection_policy
 from .services import owe_refund, transition
 
 S = Order.Status
@@ -87,6 +88,44 @@ def returnable_lines(order: Order) -> list[OrderLine]:
     ]
 
 
+@dataclass(frozen=True)
+class LinePreview:
+    """Units of one line a return would take back, and what they take back: commission and price."""
+
+    line: OrderLine
+    quantity: int
+    reason: str
+    commission_back: Decimal
+    refund_back: Decimal
+
+    @property
+    def reason_label(self) -> str:
+        return GoodsReturnLine.Reason(self.reason).label
+
+
+@dataclass(frozen=True)
+class ReturnPreview:
+    """What a return by line does, worked out before it is done: the confirmation page shows these figures."""
+
+    lines: tuple[LinePreview, ...]
+    commission: Decimal  # taken back from the station's commission
+    refund: Decimal  # owed to the villager (nothing for an order never paid)
+
+
+def preview_return(*, order: Order, lines: list[LineBack], now=None) -> ReturnPreview:
+    """What ``return_lines`` would do with ``lines`` now, writing nothing: the same checks, the same figures.
+
+    ``return_lines`` works out its figures with the same function, on the rows it
+    locks, so what the partner confirmed is what is recorded (unless another
+    return of the order came in between: then the locked rows win).
+    """
+    wanted = _wanted(lines)
+    if order.status != S.COLLECTED:
+        raise InvalidTransition(order, S.RETURNED)
+    by_id = {line.pk: line for line in order.lines.select_related("product__category")}
+    return _priced(order, by_id, wanted, now or timezone.now())
+
+
 def return_lines(*, order: Order, actor, lines: list[LineBack], note: str = "") -> GoodsReturn:
     """The villager brings some units back within the window: refund owed, commission of those units reversed.
 
@@ -94,6 +133,45 @@ def return_lines(*, order: Order, actor, lines: list[LineBack], note: str = "") 
     station for a truck; stock moves when the warehouse receives them.
     """
     note = (note or "").strip()
+    wanted = _wanted(lines)
+    now = timezone.now()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.status != S.COLLECTED:
+            raise InvalidTransition(order, S.RETURNED)
+        by_id = {
+            line.pk: line for line in order.lines.select_related("product__category").select_for_update(of=("self",))
+        }
+        preview = _priced(order, by_id, wanted, now)
+        goods = GoodsReturn.objects.create(
+            order=order, kind=GoodsReturn.Kind.RETURN, reason=note[:500], created_by=actor
+        )
+        rows = []
+        for back in preview.lines:
+            rows.append(
+                GoodsReturnLine(
+                    goods_return=goods,
+                    order_line=back.line,
+                    quantity=back.quantity,
+                    reason=back.reason,
+                    commission_back=back.commission_back,
+                    refund_back=back.refund_back,
+                )
+            )
+            OrderLine.objects.filter(pk=back.line.pk).update(returned_quantity=F("returned_quantity") + back.quantity)
+        GoodsReturnLine.objects.bulk_create(rows)
+        _set_size(goods, [(back.line, back.quantity) for back in preview.lines])
+        if preview.commission:
+            _post_reversal(order=order, goods=goods, amount=preview.commission, actor=actor, note=note)
+        if preview.refund:
+            Refund.objects.create(order=order, goods_return=goods, amount=preview.refund, reason=note[:500])
+        if not OrderLine.objects.filter(order=order, returned_quantity__lt=F("quantity")).exists():
+            transition(order, to=S.RETURNED, actor=actor, note=note)
+    return goods
+
+
+def _wanted(lines: list[LineBack]) -> dict[int, LineBack]:
+    """The lines asked for with a quantity, by order line; refuses a quantity or reason that is not one."""
     wanted = {}
     for line in lines:
         if not isinstance(line.quantity, int) or isinstance(line.quantity, bool) or line.quantity < 0:
@@ -104,54 +182,28 @@ def return_lines(*, order: Order, actor, lines: list[LineBack], note: str = "") 
             wanted[line.order_line_id] = line
     if not wanted:
         raise OrderError(_("Choose at least one item to return."))
-    now = timezone.now()
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
-        if order.status != S.COLLECTED:
-            raise InvalidTransition(order, S.RETURNED)
-        by_id = {
-            line.pk: line for line in order.lines.select_related("product__category").select_for_update(of=("self",))
-        }
-        if set(wanted) - set(by_id):
-            raise OrderError(_("These items are not part of order %(number)s.") % {"number": order.number})
-        goods = GoodsReturn.objects.create(
-            order=order, kind=GoodsReturn.Kind.RETURN, reason=note[:500], created_by=actor
-        )
-        back = []
-        for pk, request in sorted(wanted.items()):
-            line = by_id[pk]
-            _check_window(order, line, now)
-            left = line.quantity - line.returned_quantity
-            if request.quantity > left:
-                raise OrderError(
-                    _("Only %(left)s of %(name)s can still be returned.") % {"left": left, "name": line.product.name}
-                )
-            back.append((line, request))
-        rows = []
-        for line, request in back:
-            commission_back, refund_back = _share_of_line(line, request.quantity)
-            rows.append(
-                GoodsReturnLine(
-                    goods_return=goods,
-                    order_line=line,
-                    quantity=request.quantity,
-                    reason=request.reason,
-                    commission_back=commission_back,
-                    refund_back=refund_back,
-                )
+    return wanted
+
+
+def _priced(order: Order, by_id: dict[int, OrderLine], wanted: dict[int, LineBack], now) -> ReturnPreview:
+    """Check each wanted line (part of the order, in its window, units left) and price it: the one computation
+    of a return's figures, for the preview and for the return itself."""
+    if set(wanted) - set(by_id):
+        raise OrderError(_("These items are not part of order %(number)s.") % {"number": order.number})
+    back = []
+    for pk, request in sorted(wanted.items()):
+        line = by_id[pk]
+        _check_window(order, line, now)
+        left = line.quantity - line.returned_quantity
+        if request.quantity > left:
+            raise OrderError(
+                _("Only %(left)s of %(name)s can still be returned.") % {"left": left, "name": line.product.name}
             )
-            OrderLine.objects.filter(pk=line.pk).update(returned_quantity=F("returned_quantity") + request.quantity)
-        GoodsReturnLine.objects.bulk_create(rows)
-        commission = sum((r.commission_back for r in rows), ZERO)
-        refund = sum((r.refund_back for r in rows), ZERO)
-        _set_size(goods, [(line, request.quantity) for line, request in back])
-        if commission:
-            _post_reversal(order=order, goods=goods, amount=commission, actor=actor, note=note)
-        if refund and order.paid_at is not None:
-            Refund.objects.create(order=order, goods_return=goods, amount=refund, reason=note[:500])
-        if not OrderLine.objects.filter(order=order, returned_quantity__lt=F("quantity")).exists():
-            transition(order, to=S.RETURNED, actor=actor, note=note)
-    return goods
+        commission_back, refund_back = _share_of_line(line, request.quantity)
+        back.append(LinePreview(line, request.quantity, request.reason, commission_back, refund_back))
+    commission = sum((b.commission_back for b in back), ZERO)
+    refund = sum((b.refund_back for b in back), ZERO)
+    return ReturnPreview(lines=tuple(back), commission=commission, refund=refund if order.paid_at is not None else ZERO)
 
 
 def _share_of_line(line: OrderLine, quantity: int) -> tuple[Decimal, Decimal]:
@@ -164,7 +216,11 @@ def _share_of_line(line: OrderLine, quantity: int) -> tuple[Decimal, Decimal]:
     taken = GoodsReturnLine.objects.filter(order_line=line).aggregate(
         commission=Sum("commission_back"), price=Sum("refund_back")
     )
-    return line.commission_amount - (taken["commission"] or ZERO), line.line_total - (taken["price"] or ZERO)
+    # to_fen: SQLite sums decimals as floats (1.37 comes back as 1.37000000000000).
+    return (
+        money.to_fen(line.commission_amount - (taken["commission"] or ZERO)),
+        money.to_fen(line.line_total - (taken["price"] or ZERO)),
+    )
 
 
 def _post_reversal(*, order: Order, goods: GoodsReturn, amount: Decimal, actor, note: str) -> None:
@@ -208,10 +264,28 @@ def return_order(*, order: Order, actor, reason: str) -> Order:
 # --- the whole order back: refused, not collected, damaged on the way ----------------------------
 
 
+def send_back_after_days() -> int:
+    """Days an order waits at the station for its villager before it may be sent back as not collected
+    (the collection policy, edited in the admin)."""
+    return collection_policy().send_back_after_days
+
+
 def send_back(*, order: Order, actor, kind: str, reason: str = "") -> GoodsReturn:
     """Goods at the station the villager refused or never collected go back: the order is ``going back``."""
     if kind not in (GoodsReturn.Kind.REFUSED, GoodsReturn.Kind.UNCOLLECTED):
         raise OrderError(_("Goods are sent back because they were refused or not collected."))
+    if kind == GoodsReturn.Kind.UNCOLLECTED:
+        arrived = (
+            order.events.filter(to_status=S.AT_STATION)
+            .order_by("-created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        days = send_back_after_days()
+        if arrived is None or timezone.now() < arrived + timedelta(days=days):
+            raise OrderError(
+                _("Goods not collected can be sent back after %(days)s days at the station.") % {"days": days}
+            )
     with transaction.atomic():
         transition(order, to=S.GOING_BACK, actor=actor, note=reason or GoodsReturn.Kind(kind).label)
         return _whole_order_back(order, kind=kind, actor=actor, reason=reason)

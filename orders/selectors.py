@@ -11,7 +11,7 @@ from catalog.models import Category, Product, Stock
 from catalog.money import to_fen
 from partners.models import ServiceCenter
 
-from .models import Order, OrderEvent, OrderLine
+from .models import GoodsReturn, GoodsReturnLine, Order, OrderEvent, OrderLine, Refund
 
 
 def orders_of_station(
@@ -51,6 +51,84 @@ def get_order_of_station(station: ServiceCenter, number: str) -> Order:
         )
     except Order.DoesNotExist:
         raise Http404("No such order at this station") from None
+
+
+def at_station_since(order: Order) -> datetime | None:
+    """When the order last arrived at the station, from its events (prefetched by ``get_order_of_station``)."""
+    arrivals = [e.created_at for e in order.events.all() if e.to_status == Order.Status.AT_STATION]
+    return max(arrivals, default=None)
+
+
+def way_back_of_order(order: Order) -> tuple[list[GoodsReturn], list[Refund]]:
+    """The order's goods returns (with their lines and refund) and the refunds owed apart from a return
+    (a paid order cancelled when its goods came back): three queries."""
+    goods = list(
+        order.goods_returns.select_related("refund")
+        .prefetch_related(
+            Prefetch("lines", queryset=GoodsReturnLine.objects.select_related("order_line__product").order_by("pk"))
+        )
+        .order_by("created_at", "pk")
+    )
+    others = list(order.refunds.filter(goods_return__isnull=True).order_by("created_at", "pk"))
+    return goods, others
+
+
+WAY_BACK = [GoodsReturn.Status.WAITING, GoodsReturn.Status.ON_ITS_WAY]
+
+
+def goods_going_back(station: ServiceCenter) -> list[GoodsReturn]:
+    """Goods of the station waiting for a truck (the oldest first), then those a driver took: three queries."""
+    rows = (
+        GoodsReturn.objects.filter(order__service_center=station, status__in=WAY_BACK)
+        .select_related("order__villager")
+        .prefetch_related(
+            Prefetch("lines", queryset=GoodsReturnLine.objects.select_related("order_line__product").order_by("pk"))
+        )
+        .order_by("created_at", "pk")
+    )
+    return sorted(rows, key=lambda g: g.status != GoodsReturn.Status.WAITING)
+
+
+def way_back_figures(station: ServiceCenter) -> dict:
+    """For the dashboard: refunds owed (their sum, to how many villagers) and goods waiting for a truck: two queries."""
+    owed = Refund.objects.filter(order__service_center=station, paid_at__isnull=True).aggregate(
+        count=Count("pk"), villagers=Count("order__villager", distinct=True), total=Sum("amount")
+    )
+    return {
+        "refunds_owed": owed["count"],
+        "refund_villagers": owed["villagers"],
+        "refunds_total": to_fen(owed["total"] or Decimal("0.00")),
+        "goods_waiting": GoodsReturn.objects.filter(
+            order__service_center=station, status=GoodsReturn.Status.WAITING
+        ).count(),
+    }
+
+
+def refunds_owed(station: ServiceCenter) -> list[Refund]:
+    """Refunds the station still owes, the oldest first, with their order, villager and return: one query."""
+    return list(
+        Refund.objects.filter(order__service_center=station, paid_at__isnull=True)
+        .select_related("order__villager", "goods_return")
+        .order_by("created_at", "pk")
+    )
+
+
+def refunds_paid_recently(station: ServiceCenter, *, limit: int = 20) -> list[Refund]:
+    return list(
+        Refund.objects.filter(order__service_center=station, paid_at__isnull=False)
+        .select_related("order__villager", "paid_by")
+        .order_by("-paid_at", "-pk")[:limit]
+    )
+
+
+def refund_of_station(station: ServiceCenter, pk: int) -> Refund:
+    """One refund with its order and villager; another station's is a 404."""
+    try:
+        return Refund.objects.select_related("order__villager", "goods_return", "paid_by").get(
+            pk=pk, order__service_center=station
+        )
+    except Refund.DoesNotExist:
+        raise Http404("No such refund at this station") from None
 
 
 def _start_of(day: date) -> datetime:

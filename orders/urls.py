@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import commission_views, views
+from . import commission_views, views, way_back_views
 
 
 class OrderNumberConverter:
@@ -27,6 +27,10 @@ urlpatterns = [
     path("orders/<order_number:number>/cancel/", views.order_cancel, name="order-cancel"),
     path("orders/<order_number:number>/hand-over/", views.order_hand_over, name="order-hand-over"),
     path("orders/<order_number:number>/return/", views.order_return, name="order-return"),
+    path("orders/<order_number:number>/send-back/", views.order_send_back, name="order-send-back"),
+    path("refunds/", way_back_views.refund_list, name="refund-list"),
+    path("refunds/<int:pk>/pay/", way_back_views.refund_pay, name="refund-pay"),
+    path("going-back/", way_back_views.going_back, name="going-back"),
     path("commissions/", commission_views.commission_overview, name="commission-overview"),
     path("commissions/<int:pk>/", commission_views.statement_detail, name="statement-detail"),
     path("commissions/<int:pk>/csv/", commission_views.statement_csv, name="statement-csv"),

@@ -1,4 +1,7 @@
-"""Partner pages for orders: the dashboard, placing an assisted order, the order list, page and receipt."""
+"""Partner pages for orders: the dashboard, placing an assisted order, the order list, page and receipt,
+and the order page's actions (a return by line and goods sent back each with a confirmation step)."""
+
+from datetime import timedelta
 
 import segno
 from django.contrib import messages
@@ -18,8 +21,17 @@ from partners.forms import VillagerSearchForm
 from partners.selectors import villagers_of_station
 
 from . import commissions, returns, selectors, services
-from .forms import CatalogSearchForm, OptionalReasonForm, OrderFilterForm, OrderForm, PickupCodeForm, ReasonForm
-from .models import Order
+from .forms import (
+    CatalogSearchForm,
+    OptionalReasonForm,
+    OrderFilterForm,
+    OrderForm,
+    PickupCodeForm,
+    ReturnConfirmForm,
+    ReturnLinesForm,
+    SendBackForm,
+)
+from .models import GoodsReturn, Order
 from .policy import collection_policy
 
 ORDERS_PER_PAGE = 25
@@ -35,6 +47,7 @@ def dashboard(request):
         "waiting": _waiting_for_pickup(station),
         "recent_orders": selectors.with_arrival(selectors.orders_of_station(station))[:5],
         "villager_count": station.villagers.count(),
+        "way_back": selectors.way_back_figures(station),
         # The commission is the partner's income: an assistant's dashboard does not show (or compute) it.
         "commission": (
             commissions.month_summary(station) if station_may(request.station_role, "commissions") else None
@@ -203,6 +216,12 @@ def order_detail(request, number: str):
 
 def _detail_context(order: Order, *, role: str | None, **forms) -> dict:
     s = Order.Status
+    can_return = order.status == s.COLLECTED and station_may(role, "return_order")
+    return_form = forms.get("return_form")
+    if return_form is None and can_return:
+        return_form = ReturnLinesForm(order=order, lines=returns.returnable_lines(order))
+    # A placed order has never had goods back nor a refund: spare its page the three queries.
+    goods_returns, other_refunds = ([], []) if order.status == s.PLACED else selectors.way_back_of_order(order)
     return {
         "order": order,
         **_pickup_wait(order),
@@ -211,11 +230,14 @@ def _detail_context(order: Order, *, role: str | None, **forms) -> dict:
         "can_hand_over": order.status == s.AT_STATION,
         "pay_on_pickup": order.payment_method == Order.PaymentMethod.PAY_ON_PICKUP,
         "due_at_pickup": services.amount_due_at_pickup(order),
-        "can_return": order.status == s.COLLECTED and station_may(role, "return_order"),
+        "can_return": can_return,
         "return_deadline": returns.return_deadline(order),
         "cancel_form": forms.get("cancel_form") or OptionalReasonForm(prefix="cancel"),
         "hand_over_form": forms.get("hand_over_form") or PickupCodeForm(),
-        "return_form": forms.get("return_form") or ReasonForm(prefix="return"),
+        "return_form": return_form,
+        "goods_returns": goods_returns,
+        "other_refunds": other_refunds,
+        **_send_back_context(order, role=role, form=forms.get("send_back_form")),
     }
 
 
@@ -230,6 +252,40 @@ def _pickup_wait(order: Order) -> dict:
         "wait": collection_policy().wait(arrivals[-1]),
         "reminders": list(order.pickup_reminders.order_by("day")),
     }
+
+
+def _send_back_context(order: Order, *, role: str | None, form=None) -> dict:
+    """Goods waiting at the station may go back: refused at once, not collected after the waiting days."""
+    if order.status != Order.Status.AT_STATION or not station_may(role, "send_back"):
+        return {"can_send_back": False}
+    uncollected_from = _uncollected_from(order)
+    return {
+        "can_send_back": True,
+        "send_back_form": form or SendBackForm(),
+        "send_back_days": returns.send_back_after_days(),
+        "uncollected_from": uncollected_from,
+        "may_send_uncollected": uncollected_from is not None and timezone.now() >= uncollected_from,
+    }
+
+
+def _uncollected_refusal(order: Order) -> str | None:
+    """Why the goods may not go back as not collected yet, or None once they have waited long enough."""
+    since = _uncollected_from(order)
+    if since is not None and timezone.now() >= since:
+        return None
+    days = returns.send_back_after_days()
+    if since is None:
+        return _("Goods not collected can be sent back after %(days)s days at the station.") % {"days": days}
+    return _("Goods not collected can be sent back from %(date)s (after %(days)s days at the station).") % {
+        "date": timezone.localtime(since).strftime("%Y-%m-%d %H:%M"),
+        "days": days,
+    }
+
+
+def _uncollected_from(order: Order):
+    """From when the order may go back as not collected: its arrival at the station and the waiting days."""
+    since = selectors.at_station_since(order)
+    return since + timedelta(days=returns.send_back_after_days()) if since else None
 
 
 @station_required
@@ -311,14 +367,97 @@ def order_hand_over(request, number: str):
     )
 
 
+# --- the way back: a return by line, goods sent back ----------------------------------------------
+
+
+def _order_page(request, order: Order, status: int, **forms):
+    context = _detail_context(order, role=request.station_role, **forms)
+    return render(request, "orders/order_detail.html", context, status=status)
+
+
 @station_required(action="return_order")
 @require_POST
 def order_return(request, number: str):
-    form = ReasonForm(request.POST, prefix="return")
-    return _act(
-        request,
-        number,
-        lambda order: returns.return_order(order=order, actor=request.user, reason=form.cleaned_data["reason"]),
-        form,
-        "return_form",
+    """A return by line in two steps: the lines and quantities (on the order page), then the confirmation
+    with the refund (``step=confirm`` posts it back with the figures shown; ``step=edit`` goes back to the
+    form with what was chosen)."""
+    order = selectors.get_order_of_station(request.station, number)
+    if order.status != Order.Status.COLLECTED:  # not yet collected, or returned whole meanwhile
+        messages.error(
+            request,
+            _("Order %(number)s is %(status)s: only collected goods can be returned.")
+            % {"number": order.number, "status": Order.Status(order.status).label},
+        )
+        return _order_page(request, order, 409)
+    step = request.POST.get("step", "")
+    form = ReturnLinesForm(
+        request.POST,
+        order=order,
+        lines=returns.returnable_lines(order),
+        everything=bool(request.POST.get("everything")),
     )
+    if step == "edit":
+        return _order_page(request, order, 200, return_form=form)
+    if not form.is_valid():
+        return _order_page(request, order, 400, return_form=form)
+    context = {"order": order, "form": form, "preview": form.preview}
+    if step != "confirm":
+        return render(request, "orders/return_confirm.html", context)
+    shown = ReturnConfirmForm(request.POST)
+    preview = form.preview
+    if not shown.is_valid():  # no figures (or unreadable ones) were confirmed: show them
+        return render(request, "orders/return_confirm.html", context, status=400)
+    if (shown.cleaned_data["refund"], shown.cleaned_data["commission"]) != (preview.refund, preview.commission):
+        # Another return of the order came in since the page was shown: its figures are the ones to confirm.
+        context["changed"] = True
+        return render(request, "orders/return_confirm.html", context, status=409)
+    try:
+        returns.return_lines(order=order, actor=request.user, lines=form.back, note=form.cleaned_data["note"])
+    except services.OrderError as exc:  # another return of the order came first (the preview was right then)
+        messages.error(request, str(exc))
+        return _order_page(request, order, 409)
+    if preview.refund:
+        messages.success(
+            request,
+            _("Return recorded: ¥%(amount)s is owed to %(villager)s. Pay it out of the drawer on the refunds page.")
+            % {"amount": preview.refund, "villager": order.villager.name},
+        )
+    else:
+        messages.success(request, _("Return recorded."))
+    return redirect("order-detail", number=order.number)
+
+
+@station_required(action="send_back")
+@require_POST
+def order_send_back(request, number: str):
+    """Goods at the station go back to the warehouse (refused, or not collected in time), after a confirmation."""
+    order = selectors.get_order_of_station(request.station, number)
+    form = SendBackForm(request.POST)
+    if not form.is_valid():
+        return _order_page(request, order, 400, send_back_form=form)
+    if order.status != Order.Status.AT_STATION:  # sent back already, collected meanwhile...: the page says so
+        messages.error(
+            request,
+            _("Only goods waiting at the station can be sent back; order %(number)s is %(status)s.")
+            % {"number": order.number, "status": Order.Status(order.status).label},
+        )
+        return _order_page(request, order, 409)
+    kind = form.cleaned_data["kind"]
+    refusal = _uncollected_refusal(order) if kind == GoodsReturn.Kind.UNCOLLECTED else None
+    if refusal:
+        form.add_error(None, refusal)
+        return _order_page(request, order, 409, send_back_form=form)
+    if request.POST.get("step") != "confirm":
+        context = {"order": order, "form": form, "kind_label": GoodsReturn.Kind(kind).label}
+        return render(request, "orders/send_back_confirm.html", context)
+    try:
+        returns.send_back(order=order, actor=request.user, kind=kind, reason=form.cleaned_data["reason"])
+    except services.OrderError as exc:  # another tap moved the order first
+        messages.error(request, str(exc))
+        return _order_page(request, order, 409)
+    messages.success(
+        request,
+        _("Order %(number)s goes back to the warehouse: keep the goods for the next truck's driver.")
+        % {"number": order.number},
+    )
+    return redirect("order-detail", number=order.number)

@@ -4,9 +4,10 @@ The roles:
 
 - station staff, a partner or an assistant (``StationStaff.role``): every partner page, scoped to
   their own station; another station's object is a 404.  Only the partner sees the commission
-  (the partner's income), takes goods back (a return gives money back to the villager) and
-  anonymises a villager (it cannot be undone);
-  an assistant works the counter: villagers, orders, payment, hand-over, deliveries.
+  (the partner's income), takes goods back (a return gives money back to the villager), pays
+  refunds out of the drawer and anonymises a villager (it cannot be undone);
+  an assistant works the counter: villagers, orders, payment, hand-over, deliveries, sending back
+  goods a villager refused or never collected, and sees the refunds owed (without paying them).
 - a county manager (``CountyManager``): the county pages (/county/...: the workspace, commission
   and statements, dispatch board and planning, manifests), scoped to their counties; another
   county's object is a 404, and so is any county page for someone who manages no county.
@@ -34,6 +35,10 @@ STATION_ACTIONS: dict[str, frozenset[str]] = {
     "commissions": frozenset({PARTNER}),  # the commission page, statements and their CSV: the partner's income
     "return_order": frozenset({PARTNER}),  # approving a return: money goes back, the commission is reversed
     "anonymise_villager": frozenset({PARTNER}),  # erasing a villager's name and phone for good, at their request
+    # Sending goods at the station back (the villager refused them, or never came): counter work, and no money
+    # moves at the counter (a paid order is refunded once the warehouse has the goods back).
+    "send_back": frozenset({PARTNER, ASSISTANT}),
+    "pay_refund": frozenset({PARTNER}),  # paying a refund out of the drawer: the partner answers for the cash
 }
 
 

@@ -33,7 +33,7 @@ from logistics import services as dispatch
 from logistics.models import BatchStop, DeliveryBatch, Parcel
 from notifications.models import Notification
 from orders import services
-from orders.models import CommissionEntry, CommissionStatement, Order, OrderEvent, OrderLine
+from orders.models import CommissionEntry, CommissionStatement, GoodsReturn, Order, OrderEvent, OrderLine, Refund
 from partners.models import Villager
 from tests.factories import (
     CategoryFactory,
@@ -182,6 +182,7 @@ class World:
     draft_statement: CommissionStatement
     approved_statement: CommissionStatement
     parcels: list = field(default_factory=list)
+    refund: object = None  # owed for a paid order cancelled: the refund pages' object
 
 
 @pytest.fixture
@@ -230,6 +231,9 @@ def world(db) -> World:
     at_station = carry(place())
     collected = carry(place())
     collected = services.hand_over(order=collected, actor=staff, pickup_code=collected.pickup_code)
+    refunded = place()
+    services.confirm_payment(order=refunded, actor=staff)
+    services.cancel_order(order=refunded, actor=staff, reason="不要了")
     draft = CommissionStatement.objects.create(service_center=station, month=date(2026, 9, 1))
     approved = CommissionStatement.objects.create(
         service_center=station, month=date(2026, 10, 1), status=CommissionStatement.Status.APPROVED
@@ -248,6 +252,7 @@ def world(db) -> World:
         draft_statement=draft,
         approved_statement=approved,
         parcels=list(stop.parcels.order_by("pk")),
+        refund=refunded.refunds.get(),
     )
     assert_whole(world, snapshot())  # the world itself passes the checks
     return world
@@ -297,6 +302,8 @@ def assert_whole(world: World, before: dict) -> None:
         *Order.objects.values_list("notes", "idempotency_key"),
         *OrderEvent.objects.values_list("note"),
         *Parcel.objects.values_list("note"),
+        *GoodsReturn.objects.values_list("reason"),
+        *Refund.objects.values_list("reason"),
     ]
     assert not [row for row in stored if any("\x00" in text for text in row)], "a NUL byte was stored"
     # no villager without a name
@@ -319,6 +326,17 @@ class Endpoint:
 
 def valid(*examples: str) -> tuple:
     return examples
+
+
+def return_fields(w: World) -> dict:
+    """The return form of the collected order: its one line's units back and why, and a note."""
+    line = w.collected.lines.get()
+    return {
+        f"return-qty_{line.pk}": valid("1", "0"),
+        f"return-reason_{line.pk}": valid("damaged", "wrong_item", "not_wanted"),
+        "return-note": valid("坏了", ""),
+        "everything": valid("", "1"),
+    }
 
 
 def fixed(path):
@@ -389,13 +407,49 @@ ENDPOINTS = {
         lambda w: {"pickup_code": valid(w.at_station.pickup_code, f" {w.at_station.pickup_code} ", "000000")},
         ok=302,
     ),
+    # a return by line: the review (the confirmation page), then its confirmed step
+    "order-return-review": Endpoint(
+        "POST",
+        lambda w: f"/orders/{w.collected.number}/return/",
+        "staff",
+        lambda w: return_fields(w),
+    ),
     "order-return": Endpoint(
         "POST",
         lambda w: f"/orders/{w.collected.number}/return/",
         "staff",
-        lambda w: {"return-reason": valid("坏了")},
+        lambda w: {
+            **return_fields(w),
+            "step": valid("confirm", "edit"),
+            "refund": valid(str(w.collected.lines.get().line_total)),
+            "commission": valid(str(w.collected.lines.get().commission_amount)),
+        },
         ok=302,
     ),
+    "order-send-back": Endpoint(
+        "POST",
+        lambda w: f"/orders/{w.at_station.number}/send-back/",
+        "staff",
+        lambda w: {
+            "back-kind": valid("refused", "uncollected"),
+            "back-reason": valid("不要了", ""),
+            "step": valid("confirm", ""),
+        },
+        ok=302,
+    ),
+    # --- refunds and goods for the driver
+    "refund-list": Endpoint("GET", fixed("/refunds/"), "staff", lambda w: {"page": valid()}),
+    "refund-pay-page": Endpoint(
+        "GET", lambda w: f"/refunds/{w.refund.pk}/pay/", "staff", lambda w: {"next": valid("order-detail")}
+    ),
+    "refund-pay": Endpoint(
+        "POST",
+        lambda w: f"/refunds/{w.refund.pk}/pay/",
+        "staff",
+        lambda w: {"amount": valid(str(w.refund.amount), "1.00"), "next": valid("order-detail", "refund-list", "")},
+        ok=302,
+    ),
+    "going-back": Endpoint("GET", fixed("/going-back/"), "staff", lambda w: {"page": valid()}),
     # --- villagers
     "villager-list": Endpoint(
         "GET", fixed("/villagers/"), "staff", lambda w: {"q": valid("王", "13812"), "page": valid("1")}
@@ -602,6 +656,9 @@ def test_it_answers_hostile_input_without_a_500_or_half_stored_data(world, name)
         ("manager", "GET", f"/parcel-photos/{10**30}/thumbnail/"),
         ("staff", "GET", f"/commissions/{10**30}/csv/"),
         ("staff", "POST", "/orders/00000000000000000000/cancel/"),
+        ("staff", "POST", "/orders/00000000000000000000/send-back/"),
+        ("staff", "GET", f"/refunds/{10**30}/pay/"),
+        ("staff", "POST", f"/refunds/{2**63}/pay/"),
         ("manager", "POST", f"/county/statements/{10**30}/approve/"),
         ("manager", "POST", f"/county/statements/{2**63}/paid/"),
         ("manager", "GET", "/county/batches/%00/manifest/"),

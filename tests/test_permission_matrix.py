@@ -241,7 +241,22 @@ RULES: dict[str, Rule] = {
     "order-confirm": station_action("placed"),
     "order-cancel": station_action("placed", data=lambda w: {"cancel-reason": "矩阵"}),
     "order-hand-over": station_action("at_station", data=lambda w: {"pickup_code": w.at_station.pickup_code}),
-    "order-return": station_action("collected", assistant=403, data=lambda w: {"return-reason": "矩阵"}),
+    # the confirmed step of a return by line (one unit back, for the figures the confirmation page showed)
+    "order-return": station_action("collected", assistant=403, data=lambda w: w.return_data),
+    # refused at the counter, confirmed: counter work, the assistant's too (STATION_ACTIONS "send_back")
+    "order-send-back": station_action(
+        "at_station", data=lambda w: {"back-kind": "refused", "back-reason": "不要了", "step": "confirm"}
+    ),
+    # --- partner pages: the way back (refunds owed, goods for the driver)
+    "refund-list": Rule(get=station()),  # every staff member sees what is owed; B sees its own (none of A's)
+    "refund-pay": Rule(
+        get=station(other=404, assistant=403),  # the confirmation page
+        post=station(REDIRECT, other=404, assistant=403),  # paying out of the drawer: the partner's only
+        post_allowed=frozenset({"partner_a"}),
+        kwargs=lambda w: {"pk": w.refund_a.pk},
+        data=lambda w: {"amount": str(w.refund_a.amount)},
+    ),
+    "going-back": Rule(get=station()),
     # --- partner pages: commission (the partner's only)
     "commission-overview": Rule(get=station(assistant=403)),
     "statement-detail": Rule(get=station(other=404, assistant=403), kwargs=lambda w: {"pk": w.statement_a.pk}),
@@ -591,6 +606,18 @@ def build_world() -> World:
     depart(order=w.collected, actor=partner)
     arrive(order=w.collected, actor=partner, notify=False)
     services.hand_over(order=w.collected, actor=partner, pickup_code=w.collected.pickup_code)
+    line = w.collected.lines.get()
+    w.return_data = {
+        f"return-qty_{line.pk}": "1",
+        f"return-reason_{line.pk}": "not_wanted",
+        "step": "confirm",
+        "refund": str(line.line_total),
+        "commission": str(line.commission_amount),
+    }
+    w.refunded = place()  # paid, then cancelled: a refund owed at the counter
+    services.confirm_payment(order=w.refunded, actor=partner)
+    services.cancel_order(order=w.refunded, actor=partner, reason="不要了")
+    w.refund_a = w.refunded.refunds.get()
     w.exception = place()
     services.confirm_payment(order=w.exception, actor=partner)
     services.transition(w.exception, to=Order.Status.BATCHED, actor=partner)
@@ -608,6 +635,7 @@ def build_world() -> World:
         w.at_station.number,
         w.collected.number,
         w.exception.number,
+        w.refunded.number,
         w.batch_a.code,
         w.parcel_a.label,
         station_a.name,

@@ -254,6 +254,7 @@ class OrderModel:
     pickup_code: str = ""
     batch: str | None = None
     collected_at: datetime | None = None
+    arrived_at: datetime | None = None  # at the station, waiting for the villager
     returned: Counter = field(default_factory=Counter)  # sku -> units given back (returns by line)
     commission_back: dict = field(default_factory=dict)  # sku -> commission reversed of that line
     price_back: dict = field(default_factory=dict)  # sku -> what those units cost the villager
@@ -647,6 +648,7 @@ class RuralshopMachine(RuleBasedStateMachine):
         assert self._status_of(o) == o.status
 
     def take_return(self, order, assistant):
+        """The partner takes everything still held back, through the return page and its confirmation."""
         o = self.model.order(order)
         if o is None:
             return
@@ -654,15 +656,20 @@ class RuralshopMachine(RuleBasedStateMachine):
             expect = {403}  # only the partner takes goods back
         elif o.status == S.COLLECTED and self.model.now <= o.collected_at + RETURN_WINDOW:
             expect = {302}
+        elif o.status == S.COLLECTED:
+            expect = {400}  # the window is over: a form error
         else:
             expect = {409}
-        call(
-            self.staff(o.station, assistant),
-            "post",
-            self._order_path(o, "return"),
-            expect,
-            data={"return-reason": "质量问题"},
-        )
+        data = {"everything": "1", "return-note": "质量问题", "step": "confirm"}
+        if expect == {302}:
+            row = Order.objects.get(number=o.number)
+            lines = [
+                returns.LineBack(line.pk, line.quantity - line.returned_quantity)
+                for line in returns.returnable_lines(row)
+            ]
+            preview = returns.preview_return(order=row, lines=lines)
+            data |= {"refund": str(preview.refund), "commission": str(preview.commission)}
+        call(self.staff(o.station, assistant), "post", self._order_path(o, "return"), expect, data=data)
         if expect == {302}:
             back = {sku: qty - o.returned[sku] for sku, qty in o.lines.items() if qty > o.returned[sku]}
             self._returned_by_villager(o, back)
@@ -739,12 +746,16 @@ class RuralshopMachine(RuleBasedStateMachine):
         o = self.model.order(order)
         if o is None:
             return
+        waited = o.arrived_at is not None and self.model.now >= o.arrived_at + timedelta(
+            days=collection_policy().send_back_after_days
+        )
+        allowed = o.status == S.AT_STATION and (kind == "refused" or waited)
         try:
             returns.send_back(order=Order.objects.get(number=o.number), actor=None, kind=kind, reason="不要了")
         except returns.OrderError:
-            assert o.status != S.AT_STATION, f"{o.number} at the station could not be sent back"
+            assert not allowed, f"{o.number} ({o.status}) could not be sent back as {kind}"
             return
-        assert o.status == S.AT_STATION, f"{o.number} was {o.status} and got sent back"
+        assert allowed, f"{o.number} ({o.status}) sent back as {kind}"
         o.status = S.GOING_BACK
         self._take_new_goods([(order, kind, dict(o.lines))])
 
@@ -928,6 +939,8 @@ class RuralshopMachine(RuleBasedStateMachine):
                 if parcel.status == P.DAMAGED and not self._damaged_goods_waiting(parcel.order):
                     expected.append((parcel.order, "damaged", dict(order.lines)))
             if parcel.status == P.DELIVERED:
+                if order.status != S.AT_STATION:
+                    order.arrived_at = self.model.now
                 order.status = S.AT_STATION
             elif order.status == S.IN_TRANSIT:
                 order.status = S.EXCEPTION  # missing or damaged (now or reported before): the county decides

@@ -273,7 +273,18 @@ def test_the_goods_are_handed_over_and_can_be_returned(client_a, order_a, fertil
     order_a.refresh_from_db()
     assert order_a.status == S.COLLECTED
 
-    response = client_a.post(f"/orders/{order_a.number}/return/", {"return-reason": "包装破损"})
+    line = order_a.lines.get()
+    response = client_a.post(
+        f"/orders/{order_a.number}/return/",
+        {
+            f"return-qty_{line.pk}": "1",
+            f"return-reason_{line.pk}": "damaged",
+            "return-note": "包装破损",
+            "step": "confirm",
+            "refund": str(line.line_total),
+            "commission": str(line.commission_amount),
+        },
+    )
 
     assert response.status_code == 302
     order_a.refresh_from_db()
@@ -283,13 +294,17 @@ def test_the_goods_are_handed_over_and_can_be_returned(client_a, order_a, fertil
     assert order_a.goods_returns.get().status == "waiting"
 
 
-def test_a_return_needs_a_reason(client_a, order_a):
+def test_a_return_of_nothing_is_a_form_error(client_a, order_a):
     at_station(order_a)
     services.hand_over(order=order_a, actor=None, pickup_code=order_a.pickup_code)
+    line = order_a.lines.get()
 
-    response = client_a.post(f"/orders/{order_a.number}/return/", {"return-reason": ""})
+    response = client_a.post(
+        f"/orders/{order_a.number}/return/", {f"return-qty_{line.pk}": "0", f"return-reason_{line.pk}": "damaged"}
+    )
 
     assert response.status_code == 400
+    assert response.context["return_form"].non_field_errors()
     order_a.refresh_from_db()
     assert order_a.status == S.COLLECTED
 
