@@ -17,7 +17,16 @@ from django.utils import timezone
 
 from catalog import money
 from orders import returns, services
-from orders.models import CommissionEntry, GoodsReturn, GoodsReturnLine, Order, OrderEvent, OrderLine, Refund
+from orders.models import (
+    CollectionPolicy,
+    CommissionEntry,
+    GoodsReturn,
+    GoodsReturnLine,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Refund,
+)
 from partners.models import StationStaff
 from tests.factories import CategoryFactory, StationStaffFactory, UserFactory
 from tests.test_page_weight import BUDGET, page_weight
@@ -377,8 +386,8 @@ def test_goods_go_back_only_refused_or_not_collected(client_a, at_the_station, k
     assert not GoodsReturn.objects.exists()
 
 
-def test_not_collected_is_disabled_before_the_waiting_days(client_a, at_the_station, settings):
-    settings.ORDER_SEND_BACK_DAYS = 5
+def test_not_collected_is_disabled_before_the_waiting_days(client_a, at_the_station):
+    CollectionPolicy.objects.create(reminder_days="3", send_back_after_days=5)  # the county's policy, in the admin
     url = f"/orders/{at_the_station.number}/send-back/"
 
     page = client_a.get(f"/orders/{at_the_station.number}/").content.decode()
@@ -403,8 +412,8 @@ def test_not_collected_is_disabled_before_the_waiting_days(client_a, at_the_stat
     assert GoodsReturn.objects.get().kind == "uncollected"
 
 
-def test_the_waiting_days_default_to_fourteen(settings):
-    del settings.ORDER_SEND_BACK_DAYS  # unset: the default
+def test_the_waiting_days_default_to_fourteen(db):
+    assert not CollectionPolicy.objects.exists()  # no policy saved yet: the default
 
     assert returns.send_back_after_days() == 14
 
