@@ -74,7 +74,20 @@ def receive(request, pk: int):
             messages.error(request, str(exc))
             return redirect("delivery-receive", pk=stop.pk)
         received = len(parcels) - len(problems)
-        messages.success(request, _("%(count)s parcels received; the villagers are told by SMS.") % {"count": received})
+        if received:  # none received, none told: the message would say otherwise
+            messages.success(
+                request, _("%(count)s parcels received; the villagers are told by SMS.") % {"count": received}
+            )
+        if problems:
+            labels = ", ".join(row["parcel"].label for row in rows if row["parcel"].pk in problems)
+            messages.warning(
+                request,
+                _(
+                    "Marked missing or damaged: %(labels)s. The county decides whether to ship again; "
+                    "tell the villagers their goods are delayed."
+                )
+                % {"labels": labels},
+            )
         return redirect("deliveries")
     context = {"stop": stop, "rows": rows}
     if stop.status == BatchStop.Status.RECEIVED:

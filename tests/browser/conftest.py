@@ -28,6 +28,7 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 PHONE = {"width": 360, "height": 740}
+DESK = {"width": 1280, "height": 900}
 PASSWORD = "pw-for-the-browser"
 TIMEOUT_MS = 10_000  # a step that takes longer than this on localhost is a failure, not slowness
 
@@ -50,14 +51,13 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def phone(request, browser, live_server):
-    """A fresh 360x740 browser context (a cheap phone) on the live server, with its page.
+def _watched_page(request, browser, live_server, viewport: dict):
+    """A fresh browser context of ``viewport`` on the live server, with its page (a generator for a fixture).
 
     The page collects JavaScript errors, failed static files and server errors;
     the test fails on any of them.  On failure a screenshot of the last page is kept.
     """
-    context = browser.new_context(viewport=PHONE, base_url=live_server.url, locale="zh-CN")
+    context = browser.new_context(viewport=viewport, base_url=live_server.url, locale="zh-CN")
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     problems: list[str] = []
@@ -84,9 +84,22 @@ def phone(request, browser, live_server):
     if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         name = re.sub(r"\W+", "-", request.node.name)
-        page.screenshot(path=str(ARTIFACTS / f"FAILED-{name}.png"), full_page=True)
+        suffix = "" if viewport == PHONE else f"-{viewport['width']}"
+        page.screenshot(path=str(ARTIFACTS / f"FAILED-{name}{suffix}.png"), full_page=True)
     context.close()
     assert not problems, problems
+
+
+@pytest.fixture
+def phone(request, browser, live_server):
+    """A fresh 360x740 browser context (a cheap phone) on the live server, with its page."""
+    yield from _watched_page(request, browser, live_server, PHONE)
+
+
+@pytest.fixture
+def desk(request, browser, live_server):
+    """A fresh 1280x900 browser context (the county's office screen), watched like ``phone``."""
+    yield from _watched_page(request, browser, live_server, DESK)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -98,13 +111,14 @@ def pytest_runtest_makereport(item, call):
 
 
 def fits_the_screen(page) -> None:
-    """Nothing may scroll sideways on a 360 px phone."""
+    """Nothing may scroll sideways: on a 360 px phone, or on whatever screen the page has."""
+    screen = page.viewport_size["width"]
     width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{page.url} is {width}px wide on a {PHONE['width']}px screen"
+    assert width <= screen, f"{page.url} is {width}px wide on a {screen}px screen"
 
 
 def shot(page, name: str) -> None:
-    """Check the page fits the phone and keep a full-page screenshot of it."""
+    """Check the page fits its screen (the phone's, or the desk's) and keep a full-page screenshot of it."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     fits_the_screen(page)
