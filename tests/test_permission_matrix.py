@@ -558,7 +558,7 @@ def build_world() -> World:
         ).order
 
     # Goods a villager brought back, waiting at station A: the run below takes them back (a pickup).
-    returned = place()
+    w.returned = returned = place()
     services.confirm_payment(order=returned, actor=partner)
     services.transition(returned, to=Order.Status.BATCHED, actor=partner)
     depart(order=returned, actor=partner)
@@ -607,7 +607,7 @@ def build_world() -> World:
         w.exception.number,
         w.batch_a.code,
         w.parcel_a.label,
-        w.pickup_a.label,
+        w.returned.number,  # the order of A's pickup (its label, B<n>, is too short to look for)
         station_a.name,
     ]
     return w
