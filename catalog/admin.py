@@ -8,6 +8,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from import_export import fields, resources
 from import_export.admin import ImportExportModelAdmin
 from import_export.widgets import ForeignKeyWidget, Widget
@@ -169,10 +170,10 @@ class StockExportResource(resources.ModelResource):
 
 
 class StockInline(ReadOnlyTabularInline):
-    """Shown on the product; changed on the stock row's own page (receive, count, write off)."""
+    """Shown on the product; changed on the stock row's own page (receive, count, write off, quarantine)."""
 
     model = Stock
-    fields = ["warehouse", "on_hand", "reserved"]
+    fields = ["warehouse", "on_hand", "reserved", "quarantined"]
     show_change_link = True
 
 
@@ -199,9 +200,12 @@ class StockReceiveForm(forms.ModelForm):
 
 
 class StockChangeForm(forms.ModelForm):
-    """On hand and reserved are shown, never typed: a change is a receipt, a count or a write-off, with a note."""
+    """On hand, reserved and quarantined are shown, never typed: a change is a receipt, a count, a write-off, or
+    units out of quarantine (released back on the shelf, or written off), with a note."""
 
     RECEIVE, COUNT, WRITE_OFF = "receive", "count", "write_off"
+    RELEASE, QUARANTINE_WRITE_OFF = "release", "quarantine_write_off"
+    QUARANTINE = (RELEASE, QUARANTINE_WRITE_OFF)
     operation = forms.ChoiceField(
         label=_("change"),
         required=False,
@@ -210,6 +214,8 @@ class StockChangeForm(forms.ModelForm):
             (RECEIVE, _("receive: units that came in")),
             (COUNT, _("count: the units on the shelf (stock-take)")),
             (WRITE_OFF, _("write off: damaged, lost or expired units")),
+            (RELEASE, _("release from quarantine: inspected units fit to sell, back on the shelf")),
+            (QUARANTINE_WRITE_OFF, _("write off from quarantine: units that cannot be sold")),
         ],
     )
     quantity = forms.IntegerField(label=_("quantity"), required=False, min_value=0, max_value=stocks.MAX_QUANTITY)
@@ -234,6 +240,19 @@ class StockChangeForm(forms.ModelForm):
             self.add_error("quantity", _("Enter at least 1."))
         elif operation == self.WRITE_OFF and not data.get("note", "").strip():
             self.add_error("note", _("Say why the units are written off."))
+        elif operation in self.QUARANTINE and not data.get("note", "").strip():
+            self.add_error("note", _("Say what the inspection found."))
+        elif operation in self.QUARANTINE and quantity > self.instance.quarantined:
+            # A hint, like the checks below: the service decides under the row lock.
+            self.add_error(
+                "quantity",
+                ngettext(
+                    "Only %(count)s unit is in quarantine.",
+                    "Only %(count)s units are in quarantine.",
+                    self.instance.quarantined,
+                )
+                % {"count": self.instance.quarantined},
+            )
         else:
             # Checking is split from doing: the service checks again under the row lock.
             try:
@@ -246,13 +265,24 @@ class StockChangeForm(forms.ModelForm):
         return data
 
 
+class QuarantineFilter(admin.SimpleListFilter):
+    title = _("quarantine")
+    parameter_name = "quarantine"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("units in quarantine"))]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(quarantined__gt=0) if self.value() == "yes" else queryset
+
+
 @admin.register(Stock)
 class StockAdmin(ImportExportModelAdmin):
     """Stock rows: read here, changed only through catalog.stock (the page's change form, the import) and the orders."""
 
-    list_display = ["product", "warehouse", "on_hand", "reserved", "available"]
+    list_display = ["product", "warehouse", "on_hand", "reserved", "available", "quarantined"]
     list_select_related = ["product", "warehouse"]
-    list_filter = ["warehouse", "product__category"]
+    list_filter = ["warehouse", "product__category", QuarantineFilter]
     search_fields = ["product__sku", "product__name"]
     autocomplete_fields = ["product"]
     import_template_name = "admin/catalog/stock/import.html"
@@ -279,6 +309,7 @@ class StockAdmin(ImportExportModelAdmin):
             "on_hand",
             "reserved",
             "available",
+            "quarantined",
             "movements",
             "operation",
             "quantity",
@@ -288,7 +319,7 @@ class StockAdmin(ImportExportModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["product", "warehouse", "on_hand", "reserved", "available", "movements"]
+        return ["product", "warehouse", "on_hand", "reserved", "available", "quarantined", "movements"]
 
     @admin.display(description=_("available"))
     def available(self, obj):
@@ -322,6 +353,10 @@ class StockAdmin(ImportExportModelAdmin):
                     result = stocks.receive_stock(quantity=quantity, **args)
                 elif operation == StockChangeForm.COUNT:
                     result = stocks.count_stock(counted=quantity, **args)
+                elif operation == StockChangeForm.RELEASE:
+                    result = stocks.release_from_quarantine(quantity=quantity, **args)
+                elif operation == StockChangeForm.QUARANTINE_WRITE_OFF:
+                    result = stocks.write_off_from_quarantine(quantity=quantity, **args)
                 else:
                     result = stocks.write_off_stock(quantity=quantity, **args)
             else:
@@ -382,7 +417,7 @@ class StockAdmin(ImportExportModelAdmin):
 class StockMovementAdmin(admin.ModelAdmin):
     """The stock ledger: read-only, written by catalog.stock and the orders (orders.stock_moves)."""
 
-    list_display = ["created_at", "product", "warehouse", "kind", "on_hand_delta", "reserved_delta", "order", "actor", "note"]  # fmt: skip
+    list_display = ["created_at", "product", "warehouse", "kind", "on_hand_delta", "reserved_delta", "quarantined_delta", "order", "actor", "note"]  # fmt: skip
     list_select_related = ["product", "warehouse", "order", "actor"]
     list_filter = ["kind", "warehouse"]
     search_fields = ["product__sku", "product__name", "order__number", "note"]

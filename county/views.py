@@ -3,6 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
+from logistics import selectors as logistics_selectors
 from orders import views
 from partners.access import counties_of_user, county_manager_required, staff_of_request
 
@@ -27,5 +28,6 @@ def workspace(request):
         "figures": selectors.today_figures(counties),
         "unplanned": selectors.unplanned_reasons(counties),
         "decisions": selectors.statement_decisions(counties),
+        "returns": logistics_selectors.returns_figures(counties=counties),
     }
     return render(request, "county/workspace.html", context)

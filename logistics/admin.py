@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.urls import reverse
@@ -185,8 +186,30 @@ from . import webhooks  # noqa: E402
 from .models import LogisticsClient, LogisticsClientKey, WebhookDelivery, WebhookEndpoint  # noqa: E402
 
 
+class WebhookEndpointForm(forms.ModelForm):
+    """The events as checkboxes (stored comma-separated): a company subscribes to what it wants, nothing unknown."""
+
+    events = forms.MultipleChoiceField(
+        label=_("events"), choices=WebhookEndpoint.Event.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["url", "secret", "events", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        events = self.initial.get("events") or ""
+        if isinstance(events, str):  # the stored form, from the instance
+            self.initial["events"] = sorted(WebhookEndpoint(events=events).event_names())
+
+    def clean_events(self) -> str:
+        return ",".join(self.cleaned_data["events"])
+
+
 class WebhookEndpointInline(admin.TabularInline):
     model = WebhookEndpoint
+    form = WebhookEndpointForm
     extra = 0
 
 

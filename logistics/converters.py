@@ -1,4 +1,4 @@
-"""Path converters for batch codes and parcel labels: a path that cannot name one is a 404 from the resolver.
+"""Path converters for batch codes, parcel and pickup labels: a path that cannot name one is a 404 from the resolver.
 
 A NUL byte (``%00``, which PostgreSQL refuses in a query) or a 10,000-character
 code never reaches a view or the database.
@@ -31,5 +31,18 @@ class ParcelLabelConverter:
         return value
 
 
+class PickupLabelConverter:
+    """``B<goods id>``, ``-<n>`` for the goods' n-th pickup (``pickups.load_return_leg``): at most 40 (``Pickup.label``)."""
+
+    regex = "B[-0-9]{1,39}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
 register_converter(BatchCodeConverter, "batch_code")
 register_converter(ParcelLabelConverter, "parcel_label")
+register_converter(PickupLabelConverter, "pickup_label")

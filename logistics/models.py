@@ -4,6 +4,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -369,13 +370,25 @@ class WebhookEndpoint(models.Model):
         return self.url
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
+        errors = {}
         if not self.url.startswith("https://") and not settings.WEBHOOK_ALLOW_HTTP:
-            raise ValidationError({"url": _("Webhooks are sent over HTTPS only.")})
+            errors["url"] = _("Webhooks are sent over HTTPS only.")
+        unknown = sorted(self.event_names() - set(self.Event.values))
+        if unknown:
+            errors["events"] = _("No such event: %(unknown)s. The events are %(known)s.") % {
+                "unknown": ", ".join(unknown),
+                "known": ", ".join(self.Event.values),
+            }
+        elif not self.event_names():
+            errors["events"] = _("Choose at least one event.")
+        if errors:
+            raise ValidationError(errors)
+
+    def event_names(self) -> set[str]:
+        return {e.strip() for e in self.events.split(",")} - {""}
 
     def wants(self, event: str) -> bool:
-        return event in {e.strip() for e in self.events.split(",")}
+        return event in self.event_names()
 
 
 class WebhookDelivery(models.Model):

@@ -36,6 +36,17 @@ class PickupError(Exception):
     """A refused pickup operation; ``str(exc)`` says why."""
 
 
+class UnknownPickups(PickupError):
+    """Labels that name no pickup of the stop (``labels``: them, sorted)."""
+
+    def __init__(self, labels: list[str], stop: BatchStop):
+        self.labels = labels
+        super().__init__(
+            _("No pickup %(labels)s at stop %(sequence)s of run %(code)s.")
+            % {"labels": ", ".join(labels), "sequence": stop.sequence, "code": stop.batch.code}
+        )
+
+
 @dataclass
 class ReturnLeg:
     """The goods a run takes back: (goods id, station id, weight, volume) loaded, and the ids left for no room."""
@@ -110,9 +121,21 @@ def load_return_leg(*, batch: DeliveryBatch, leg: ReturnLeg, stop_of: dict[int, 
 
 
 def collect(*, stop: BatchStop, labels: list[str] | None = None) -> int:
-    """The driver takes the stop's pickups (all planned ones, or those labelled).  Collecting twice is a no-op."""
+    """The driver takes the stop's pickups (all planned ones, or those labelled).  Collecting twice is a no-op.
+
+    Labels that name no pickup of the stop are refused (``UnknownPickups``), before anything moves.
+    Labels all reported before answer 0 whatever the run's state now (a driver's report sent again).
+    """
     with transaction.atomic():
         stop = BatchStop.objects.select_for_update().select_related("batch").get(pk=stop.pk)
+        if labels is not None:
+            labels = sorted(set(labels))
+            statuses = dict(stop.pickups.filter(label__in=labels).values_list("label", "status"))
+            unknown = [label for label in labels if label not in statuses]
+            if unknown:
+                raise UnknownPickups(unknown, stop)
+            if all(status in (P.COLLECTED, P.RECEIVED) for status in statuses.values()):
+                return 0
         if stop.batch.status != DeliveryBatch.Status.IN_TRANSIT:
             raise PickupError(_("Run %(code)s is not on the road.") % {"code": stop.batch.code})
         planned = stop.pickups.filter(status=P.PLANNED)
@@ -126,7 +149,7 @@ def collect(*, stop: BatchStop, labels: list[str] | None = None) -> int:
         for pickup in pickups:
             pickup.status, pickup.collected_at = P.COLLECTED, now
         returns.goods_picked_up([p.goods_return_id for p in pickups])
-        DeliveryBatch.objects.filter(pk=stop.batch_id).update(version=F("version") + 1)
+        _bump(stop.batch_id)
         for pickup in pickups:
             webhooks.queue_event(stop.batch.warehouse_id, "pickup.collected", {"pickup": _payload(pickup, stop)})
     return len(pickups)
@@ -139,6 +162,7 @@ def leave_behind(*, batch: DeliveryBatch, reason: str) -> int:
         return 0
     Pickup.objects.filter(pk__in=[pk for pk, _g in left]).update(status=P.LEFT)
     returns.goods_left_behind([g for _pk, g in left], reason=reason)
+    _bump(batch.pk)  # the manifest shows them left behind
     return len(left)
 
 
@@ -161,9 +185,15 @@ def receive(*, pickup: Pickup, actor, counts: dict[int, tuple[int, int]] | None 
         Pickup.objects.filter(pk=pickup.pk).update(
             status=P.RECEIVED, received_at=now, collected_at=pickup.collected_at or now
         )
+        _bump(batch.pk)  # the manifest shows it received
         pickup.refresh_from_db()
         webhooks.queue_event(batch.warehouse_id, "pickup.received", {"pickup": _payload(pickup, pickup.batch_stop)})
     return pickup
+
+
+def _bump(batch_id: int) -> None:
+    """A new version of the batch: no cached manifest of the old one is served (services.bump_batch_version)."""
+    DeliveryBatch.objects.filter(pk=batch_id).update(version=F("version") + 1)
 
 
 def _payload(pickup: Pickup, stop: BatchStop) -> dict:

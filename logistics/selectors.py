@@ -9,12 +9,12 @@ queries for 5 rows or 500.
 from collections.abc import Iterable
 from datetime import date
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
-from orders.models import Order, OrderEvent
+from orders.models import GoodsReturn, GoodsReturnLine, Order, OrderEvent
 from partners.models import County, ServiceCenter
 
-from .models import BatchStop, DeliveryBatch, LogisticsClient, Parcel, ParcelPhoto, UnplannedOrder
+from .models import BatchStop, DeliveryBatch, LogisticsClient, Parcel, ParcelPhoto, Pickup, UnplannedOrder
 from .services import PROBLEM_KINDS
 
 # The batch fields of the list and the manifest, as .values() names.
@@ -150,9 +150,10 @@ def county_batch(*, counties: Iterable[County], code: str) -> DeliveryBatch | No
 
 
 def manifest_stops(*, batch: DeliveryBatch) -> QuerySet[BatchStop]:
-    """The batch's stops with their station and their parcels (by label, with the order and its villager)."""
+    """The batch's stops with their station, their parcels and their pickups (by label, with the order and villager)."""
     return batch.stops.select_related("service_center").prefetch_related(
-        Prefetch("parcels", queryset=Parcel.objects.select_related("order__villager").order_by("label"))
+        Prefetch("parcels", queryset=Parcel.objects.select_related("order__villager").order_by("label")),
+        Prefetch("pickups", queryset=Pickup.objects.select_related("goods_return__order__villager").order_by("label")),
     )
 
 
@@ -188,3 +189,68 @@ def visible_parcel_photo(*, pk: int, station: ServiceCenter | None, counties: It
     if station is not None:
         scope |= Q(parcel__batch_stop__service_center=station)
     return ParcelPhoto.objects.filter(scope, pk=pk).select_related("parcel").first()
+
+
+# --- the way back: pickups the county's warehouse receives -----------------------------------------
+
+P = Pickup.Status
+# On its way back: the driver took it, or it is on the return leg of a run that left (and not reported yet).
+ON_THE_WAY = Q(status=P.COLLECTED) | Q(status=P.PLANNED, batch_stop__batch__status=B.IN_TRANSIT)
+
+
+def county_pickups(*, counties: Iterable[County]) -> QuerySet[Pickup]:
+    return Pickup.objects.filter(batch_stop__batch__warehouse__county__in=counties)
+
+
+def pickups_on_the_way(*, counties: Iterable[County]) -> QuerySet[Pickup]:
+    """The counties' pickups on their way back to the warehouse, by run (oldest first), stop and label."""
+    return (
+        county_pickups(counties=counties)
+        .filter(ON_THE_WAY)
+        .select_related("batch_stop__batch__vehicle", "batch_stop__service_center", "goods_return__order")
+        .order_by("batch_stop__batch__dispatch_date", "batch_stop__batch__code", "batch_stop__sequence", "label")
+    )
+
+
+def county_pickup(*, counties: Iterable[County], label: str) -> Pickup | None:
+    """A pickup of the counties' runs with its stop, run, goods and their lines (with the product)."""
+    return (
+        county_pickups(counties=counties)
+        .filter(label=label)
+        .select_related("batch_stop__batch", "batch_stop__service_center", "goods_return__order__villager")
+        .prefetch_related(
+            Prefetch(
+                "goods_return__lines",
+                queryset=GoodsReturnLine.objects.select_related("order_line__product").order_by("pk"),
+            )
+        )
+        .first()
+    )
+
+
+def _live_pickup(batch_status: str):
+    return Pickup.objects.filter(goods_return=OuterRef("pk"), status=P.PLANNED, batch_stop__batch__status=batch_status)
+
+
+def goods_waiting(*, counties: Iterable[County], limit: int = 200) -> QuerySet[GoodsReturn]:
+    """Goods still at the counties' stations, oldest first: ``planned_on`` the run that will take them, if one is
+    planned, else ``waiting_reason`` says why the last run did not.  Those on a run that left are on their way.
+    """
+    return (
+        GoodsReturn.objects.filter(status=GoodsReturn.Status.WAITING, order__warehouse__county__in=counties)
+        .exclude(Exists(_live_pickup(B.IN_TRANSIT)))
+        .annotate(planned_on=Subquery(_live_pickup(B.PLANNED).values("batch_stop__batch__code")[:1]))
+        .select_related("order__service_center")
+        .order_by("created_at", "pk")[:limit]
+    )
+
+
+def returns_figures(*, counties: Iterable[County]) -> dict:
+    """How many goods are on their way back and how many still wait at the stations: one query."""
+    on_the_way = Q(status=GoodsReturn.Status.ON_ITS_WAY) | Q(
+        Exists(_live_pickup(B.IN_TRANSIT)), status=GoodsReturn.Status.WAITING
+    )
+    waiting = Q(status=GoodsReturn.Status.WAITING) & ~Q(Exists(_live_pickup(B.IN_TRANSIT)))
+    return GoodsReturn.objects.filter(order__warehouse__county__in=counties).aggregate(
+        goods_on_the_way=Count("pk", filter=on_the_way), goods_waiting=Count("pk", filter=waiting)
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import converters, views  # noqa: F401 - converters registers batch_code and parcel_label
+from . import converters, views  # noqa: F401 - converters registers batch_code, parcel_label, pickup_label
 
 urlpatterns = [
     path("deliveries/", views.deliveries, name="deliveries"),
@@ -14,6 +14,8 @@ urlpatterns = [
     path("county/exceptions/", views.exception_queue, name="county-exceptions"),
     path("county/exceptions/<str:number>/ship-again/", views.exception_ship_again, name="exception-ship-again"),
     path("county/exceptions/<str:number>/cancel/", views.exception_cancel, name="exception-cancel"),
+    path("county/pickups/", views.pickups_to_receive, name="county-pickups"),
+    path("county/pickups/<pickup_label:label>/", views.pickup_receive, name="county-pickup"),
     path("county/batches/<batch_code:code>/manifest/", views.manifest, name="batch-manifest"),
     path("county/batches/<batch_code:code>/manifest.csv", views.manifest_csv, name="batch-manifest-csv"),
 ]

@@ -2,6 +2,7 @@
 
 import csv
 from datetime import date
+from itertools import groupby
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,8 +19,9 @@ from partners.access import counties_of_user, county_manager_required, staff_of_
 from partners.phones import mask_name
 
 from . import photos as parcel_photos
-from . import selectors, services, tasks
-from .models import BatchStop, DeliveryBatch, Parcel
+from . import pickups, selectors, services, tasks
+from .forms import FindPickupForm, ReceivePickupForm
+from .models import BatchStop, DeliveryBatch, Parcel, Pickup
 
 # --- stations -----------------------------------------------------------------------------
 
@@ -168,22 +170,26 @@ def manifest_csv(request, code: str):
     response["Content-Disposition"] = f'attachment; filename="manifest-{batch.code}.csv"'
     response.write("\ufeff")
     writer = csv.writer(response)
-    writer.writerow(["stop", "station", "address", "label", "order", "villager", "weight_kg", "volume_m3", "status"])
+    # "kind": parcel (delivered at the stop) or pickup (goods taken back from it, on the return leg).
+    header = ["stop", "station", "address", "label", "order", "villager", "weight_kg", "volume_m3", "status", "kind"]
+    writer.writerow(header)
     for stop in selectors.manifest_stops(batch=batch):
-        for parcel in stop.parcels.all():
-            writer.writerow(
-                [
-                    stop.sequence,
-                    stop.service_center.name,
-                    stop.service_center.address,
-                    parcel.label,
-                    parcel.order.number,
-                    mask_name(parcel.order.villager.name),
-                    parcel.weight_kg,
-                    parcel.volume_m3,
-                    parcel.status,
-                ]
-            )
+        place = [stop.sequence, stop.service_center.name, stop.service_center.address]
+        for kind, items in (("parcel", stop.parcels.all()), ("pickup", stop.pickups.all())):
+            for item in items:
+                order = item.order if kind == "parcel" else item.goods_return.order
+                writer.writerow(
+                    [
+                        *place,
+                        item.label,
+                        order.number,
+                        mask_name(order.villager.name),
+                        item.weight_kg,
+                        item.volume_m3,
+                        item.status,
+                        kind,
+                    ]
+                )
     return response
 
 
@@ -269,3 +275,70 @@ def parcel_photo(request, pk: int, size: str = "full"):
     # Kept by the browser that asked, never by a shared cache; the file never changes under its URL.
     response["Cache-Control"] = "private, max-age=86400"
     return response
+
+
+# --- the way back: the county warehouse receives the goods its runs bring back ---------------------
+
+
+@county_manager_required
+def pickups_to_receive(request):
+    """Pickups on their way back, by run, with a scan box that jumps to one; goods still waiting at the stations."""
+    find = FindPickupForm(request.GET) if "label" in request.GET else FindPickupForm()
+    if find.is_bound and find.is_valid():
+        label = find.cleaned_data["label"]
+        if selectors.county_pickup(counties=request.counties, label=label) is not None:
+            return redirect("county-pickup", label=label)
+        find.add_error("label", _("No pickup %(label)s on your county's runs.") % {"label": label})
+    # (run, [(pickup, on its way since)]): collected at, or when its run left (the driver has not reported it)
+    runs = [
+        (batch, [(p, p.collected_at or batch.departed_at) for p in group])
+        for batch, group in groupby(
+            selectors.pickups_on_the_way(counties=request.counties), key=lambda p: p.batch_stop.batch
+        )
+    ]
+    context = {"find": find, "runs": runs, "waiting": selectors.goods_waiting(counties=request.counties)}
+    return render(request, "logistics/pickups.html", context)
+
+
+def _receivable(pickup: Pickup) -> bool:
+    batch_status = pickup.batch_stop.batch.status
+    return pickup.status == Pickup.Status.COLLECTED or (
+        pickup.status == Pickup.Status.PLANNED and batch_status == DeliveryBatch.Status.IN_TRANSIT
+    )
+
+
+@county_manager_required
+@require_http_methods(["GET", "POST"])
+def pickup_receive(request, label: str):
+    """Count a pickup's goods in: per line, units sellable (back on the shelf) and damaged (into quarantine)."""
+    pickup = selectors.county_pickup(counties=request.counties, label=label)
+    if pickup is None:
+        raise Http404("No such pickup in your county")
+    goods = pickup.goods_return
+    lines = list(goods.lines.all())
+    if request.method == "POST":
+        if pickup.status == Pickup.Status.RECEIVED:
+            messages.info(request, _("Pickup %(label)s was received already.") % {"label": pickup.label})
+            return redirect("county-pickups")
+        form = ReceivePickupForm(request.POST, goods=goods, lines=lines)
+        if form.is_valid():
+            counts = form.counts()
+            try:
+                pickups.receive(pickup=pickup, actor=request.user, counts=counts, note=form.cleaned_data["note"])
+            except (pickups.PickupError, order_services.OrderError) as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request,
+                    _("%(label)s received: %(sellable)s units back on the shelf, %(damaged)s into quarantine.")
+                    % {
+                        "label": pickup.label,
+                        "sellable": sum(s for s, _d in counts.values()),
+                        "damaged": sum(d for _s, d in counts.values()),
+                    },
+                )
+                return redirect("county-pickups")
+    else:
+        form = ReceivePickupForm(goods=goods, lines=lines)
+    context = {"pickup": pickup, "goods": goods, "form": form, "receivable": _receivable(pickup)}
+    return render(request, "logistics/pickup_receive.html", context)

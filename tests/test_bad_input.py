@@ -28,11 +28,11 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog.models import Stock
+from catalog.models import Stock, StockMovement
 from logistics import services as dispatch
-from logistics.models import BatchStop, DeliveryBatch, Parcel
+from logistics.models import BatchStop, DeliveryBatch, Parcel, Pickup
 from notifications.models import Notification
-from orders import services
+from orders import returns, services
 from orders.models import CommissionEntry, CommissionStatement, GoodsReturn, Order, OrderEvent, OrderLine, Refund
 from partners.models import Villager
 from tests.factories import (
@@ -183,6 +183,7 @@ class World:
     approved_statement: CommissionStatement
     parcels: list = field(default_factory=list)
     refund: object = None  # owed for a paid order cancelled: the refund pages' object
+    pickup: Pickup | None = None
 
 
 @pytest.fixture
@@ -219,6 +220,10 @@ def world(db) -> World:
         depart(order=order, actor=staff)
         return arrive(order=order, actor=staff, notify=False)
 
+    # goods a villager brought back: the batch below takes them on its return leg (a pickup the county receives)
+    back = carry(place(2))
+    back = services.hand_over(order=back, actor=staff, pickup_code=back.pickup_code)
+    returns.return_order(order=back, actor=staff, reason="不要了")
     # two confirmed orders planned into a batch that left: a stop the station receives
     with time_machine.travel(local(DAY, 9), tick=False):
         for _ in range(2):
@@ -253,6 +258,7 @@ def world(db) -> World:
         approved_statement=approved,
         parcels=list(stop.parcels.order_by("pk")),
         refund=refunded.refunds.get(),
+        pickup=stop.pickups.get(),
     )
     assert_whole(world, snapshot())  # the world itself passes the checks
     return world
@@ -304,6 +310,7 @@ def assert_whole(world: World, before: dict) -> None:
         *Parcel.objects.values_list("note"),
         *GoodsReturn.objects.values_list("reason"),
         *Refund.objects.values_list("reason"),
+        *StockMovement.objects.values_list("note"),
     ]
     assert not [row for row in stored if any("\x00" in text for text in row)], "a NUL byte was stored"
     # no villager without a name
@@ -533,6 +540,27 @@ ENDPOINTS = {
         query=lambda w: {"date": valid(DAY.isoformat(), "2026-11-25")},
         ok=302,
     ),
+    # --- the way back: the county warehouse receives a pickup
+    "county-pickups": Endpoint(
+        "GET", fixed("/county/pickups/"), "manager", lambda w: {"label": valid(w.pickup.label, "B999999")}, ok=302
+    ),
+    "county-pickup": Endpoint(
+        "POST",
+        lambda w: f"/county/pickups/{w.pickup.label}/",
+        "manager",
+        lambda w: (
+            {
+                name: strategy
+                for line in w.pickup.goods_return.lines.all()
+                for name, strategy in (
+                    (f"sellable-{line.pk}", valid("1", "2", "0")),
+                    (f"damaged-{line.pk}", valid("1", "0", "2")),
+                )
+            }
+            | {"note": valid("一袋破了", "")}
+        ),
+        ok=302,
+    ),
     # --- language and login (no one logged in)
     "set-language": Endpoint(
         "POST",
@@ -665,6 +693,10 @@ def test_it_answers_hostile_input_without_a_500_or_half_stored_data(world, name)
         ("manager", "GET", "/county/batches/a%00b/manifest.csv"),
         ("manager", "GET", f"/county/batches/{'X' * 10_000}/manifest/"),
         ("manager", "GET", "/county/batches/%FF%FE/manifest/"),
+        ("manager", "GET", "/county/pickups/%00/"),
+        ("manager", "POST", f"/county/pickups/B{10**30}/"),
+        ("manager", "POST", f"/county/pickups/B{'9' * 5000}/"),
+        ("manager", "GET", "/county/pickups/b1/"),
     ],
 )
 def test_hostile_values_in_the_path_are_a_404(world, user, method, path):

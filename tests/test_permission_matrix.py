@@ -47,7 +47,7 @@ from PIL import Image
 from logistics import services as dispatch
 from logistics.clients import create_client
 from logistics.models import BatchStop, DeliveryBatch, ParcelPhoto
-from orders import services
+from orders import returns, services
 from orders.models import CommissionStatement, Order
 from partners.access import station_may
 from partners.models import StationStaff
@@ -332,6 +332,14 @@ RULES: dict[str, Rule] = {
         kwargs=lambda w: {"number": w.exception.number},
         data=lambda w: {"reason": "找不到了"},
     ),
+    "county-pickups": Rule(get=county(other=200), query="?label="),  # county B sees its own (empty) lists
+    "county-pickup": Rule(
+        get=county(),
+        post=county(200),  # its run has not left: a form error, nothing received
+        post_allowed=frozenset({"county_a", "admin"}),
+        kwargs=lambda w: {"label": w.pickup_a.label},
+        data=lambda w: {f"sellable-{w.pickup_a.goods_return.lines.get().pk}": "1", "note": "矩阵"},
+    ),
     "batch-manifest": Rule(get=county(), kwargs=lambda w: {"code": w.batch_a.code}),
     "batch-manifest-csv": Rule(get=county(), kwargs=lambda w: {"code": w.batch_a.code}),
     # --- the station API
@@ -363,6 +371,13 @@ RULES: dict[str, Rule] = {
         get=logistics_api(405, other=405),  # the method is refused before the batch is looked up
         post=logistics_api(409),  # not departed yet
         kwargs=lambda w: {"code": w.batch_a.code, "sequence": w.stop_a.sequence},
+        json=True,
+    ),
+    "api-stop-pickups-collected": Rule(
+        get=logistics_api(405, other=405),  # the method is refused before the batch is looked up
+        post=logistics_api(409),  # the run has not left
+        kwargs=lambda w: {"code": w.batch_a.code, "sequence": w.stop_a.sequence},
+        data=lambda w: {"labels": [w.pickup_a.label]},
         json=True,
     ),
     "api-batch-complete": Rule(
@@ -581,6 +596,15 @@ def build_world() -> World:
             notify=False,
         ).order
 
+    # Goods a villager brought back, waiting at station A: the run below takes them back (a pickup).
+    w.returned = returned = place()
+    services.confirm_payment(order=returned, actor=partner)
+    services.transition(returned, to=Order.Status.BATCHED, actor=partner)
+    depart(order=returned, actor=partner)
+    arrive(order=returned, actor=partner, notify=False)
+    services.hand_over(order=returned, actor=partner, pickup_code=returned.pickup_code)
+    returns.return_order(order=returned, actor=partner, reason="矩阵退货")
+
     day = date(2026, 11, 24)
     with time_machine.travel(datetime.combine(day, time(9), tzinfo=SHANGHAI), tick=False):
         services.confirm_payment(order=place(), actor=partner)
@@ -593,6 +617,7 @@ def build_world() -> World:
     w.photo.image.save("photo.jpg", ContentFile(TINY_JPEG), save=False)
     w.photo.thumbnail.save("thumb.jpg", ContentFile(TINY_JPEG), save=False)
     w.photo.save()
+    w.pickup_a = w.stop_a.pickups.get()
 
     w.placed = place()
     w.at_station = place()
@@ -638,6 +663,7 @@ def build_world() -> World:
         w.refunded.number,
         w.batch_a.code,
         w.parcel_a.label,
+        w.returned.number,  # the order of A's pickup (its label, B<n>, is too short to look for)
         station_a.name,
     ]
     return w

@@ -8,7 +8,8 @@ machinery.
 
 A manifest is cached rendered, with the ETag of its bytes, under a key that
 holds the batch's row and its ``version`` (bumped by every service that
-changes the batch, its stops or its parcels).  Edits that bypass the services
+changes the batch, its stops, its parcels or its
+pickups).  Edits that bypass the services
 (a station's phone or a villager's name in the admin) show within
 ``MANIFEST_CACHE_SECONDS``.
 """
@@ -24,11 +25,11 @@ from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from logistics.models import BatchStop, Parcel
+from logistics.models import BatchStop, Parcel, Pickup
 from partners.phones import mask_name
 
 MANIFEST_CACHE_SECONDS = 60
-MANIFEST_FORMAT = 1  # bump when the manifest's JSON changes shape: old cache entries are then never read
+MANIFEST_FORMAT = 2  # bump when the manifest's JSON changes shape: old cache entries are then never read
 
 _EXPONENT = {places: Decimal(1).scaleb(-places) for places in range(5)}
 
@@ -73,7 +74,7 @@ def batch_json(row: dict, tz=None) -> dict:
 
 
 def manifest_json(row: dict) -> dict:
-    """The manifest of a batch (its row from ``BATCH_VALUES``), as ManifestOutputSerializer renders it: 2 queries."""
+    """The manifest of a batch (its row from ``BATCH_VALUES``), as ManifestOutputSerializer renders it: 3 queries."""
     tz = timezone.get_current_timezone()
     parcels = defaultdict(list)
     for stop_id, label, number, villager, weight, volume, status in (
@@ -94,6 +95,16 @@ def manifest_json(row: dict) -> dict:
                 "status": status,
             }
         )
+    pickups = defaultdict(list)
+    for stop_id, label, weight, volume, status in (
+        Pickup.objects.filter(batch_stop__batch_id=row["id"])
+        .order_by("label")
+        .values_list("batch_stop_id", "label", "weight_kg", "volume_m3", "status")
+        .iterator(chunk_size=2000)
+    ):
+        pickups[stop_id].append(
+            {"label": label, "weight_kg": _decimal(weight, 3), "volume_m3": _decimal(volume, 4), "status": status}
+        )
     stops = [
         {
             "sequence": stop["sequence"],
@@ -107,6 +118,7 @@ def manifest_json(row: dict) -> dict:
                 "phone": _str(stop["service_center__phone"]),
             },
             "parcels": parcels[stop["id"]],
+            "pickups": pickups[stop["id"]],
         }
         for stop in BatchStop.objects.filter(batch_id=row["id"])
         .order_by("sequence")

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from logistics.models import DeliveryBatch, Parcel
+from logistics.models import DeliveryBatch, Parcel, Pickup
 from partners.phones import mask_name
 
 
@@ -48,6 +48,14 @@ class ManifestParcelSerializer(serializers.ModelSerializer):
         return mask_name(parcel.order.villager.name)
 
 
+class ManifestPickupSerializer(serializers.ModelSerializer):
+    """Goods the run takes back from the stop (its return leg): planned, collected, received, or left behind."""
+
+    class Meta:
+        model = Pickup
+        fields = ["label", "weight_kg", "volume_m3", "status"]
+
+
 class StationOutputSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
@@ -62,6 +70,7 @@ class ManifestStopSerializer(serializers.Serializer):
     received_at = serializers.DateTimeField(allow_null=True)
     station = StationOutputSerializer(source="service_center")
     parcels = ManifestParcelSerializer(many=True)
+    pickups = ManifestPickupSerializer(many=True)
 
 
 class ManifestOutputSerializer(BatchOutputSerializer):
@@ -77,6 +86,22 @@ class StopOutputSerializer(serializers.Serializer):
     sequence = serializers.IntegerField()
     status = serializers.CharField()
     arrived_at = serializers.DateTimeField(allow_null=True)
+
+
+class PickupsCollectedInputSerializer(serializers.Serializer):
+    labels = serializers.ListField(
+        child=serializers.RegexField(r"^B[-0-9]{1,39}$", max_length=40),
+        allow_empty=False,
+        max_length=500,
+        help_text="The labels of the stop's pickups the driver took (B<number>, B<number>-<n>).",
+    )
+
+
+class StopPickupsOutputSerializer(serializers.Serializer):
+    batch = serializers.CharField(source="batch.code")
+    sequence = serializers.IntegerField()
+    status = serializers.CharField()
+    pickups = ManifestPickupSerializer(many=True)
 
 
 class TrackingEventSerializer(serializers.Serializer):

@@ -15,6 +15,13 @@ urlpatterns = [
         views.StopArriveApi.as_view(),
         name="api-stop-arrive",
     ),
+    re_path(
+        r"^batches/(?P<code>"
+        + converters.BatchCodeConverter.regex
+        + r")/stops/(?P<sequence>-?[0-9]+)/pickups/collected/$",
+        views.StopPickupsCollectedApi.as_view(),
+        name="api-stop-pickups-collected",
+    ),
     path("batches/<batch_code:code>/complete/", views.BatchCompleteApi.as_view(), name="api-batch-complete"),
     path("parcels/<parcel_label:label>/", views.ParcelTrackingApi.as_view(), name="api-parcel"),
     path("parcels/<parcel_label:label>/exception/", views.ParcelExceptionApi.as_view(), name="api-parcel-exception"),

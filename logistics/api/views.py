@@ -1,4 +1,4 @@
-"""The logistics REST API: a company's batches, manifests, state changes and parcel exceptions.
+"""The logistics REST API: a company's batches, manifests, state changes, parcel exceptions and pickups collected.
 
 Every lookup goes through ``logistics.selectors``, scoped to the client: an
 object outside the client's warehouses does not exist (404) and nothing
@@ -17,7 +17,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from logistics import selectors, services
+from logistics import pickups, selectors, services
 from logistics.models import BatchStop, DeliveryBatch, Parcel
 
 from .authentication import IsLogisticsClient, LogisticsKeyAuthentication, PerClientThrottle
@@ -28,7 +28,9 @@ from .serializers import (
     ManifestOutputSerializer,
     ParcelExceptionInputSerializer,
     ParcelTrackingSerializer,
+    PickupsCollectedInputSerializer,
     StopOutputSerializer,
+    StopPickupsOutputSerializer,
 )
 
 TAGS = ["logistics"]
@@ -39,6 +41,7 @@ ERRORS = {
 }
 NO_BATCH = "No such batch among your warehouses"
 NO_PARCEL = "No such parcel among your warehouses"
+NO_STOP = "No such stop in this batch"
 CONFLICT = {409: OpenApiResponse(ErrorOutputSerializer, description="The change is impossible in the current state.")}
 
 
@@ -61,6 +64,13 @@ def _get_batch_row(request, code: str) -> dict:
     if row is None:
         raise Http404(NO_BATCH)
     return row
+
+
+def _sequence(sequence: str) -> int:
+    """A stop's number from the path, or 0 (no stop has it)."""
+    # At most five digits: a stop number is a smallint, and int() refuses strings of over 4,300 digits.
+    sequence = int(sequence) if len(sequence.lstrip("-")) <= 5 else 0
+    return sequence if 1 <= sequence <= 32767 else 0
 
 
 def _get_parcel(request, label: str) -> Parcel:
@@ -96,6 +106,9 @@ class BatchCursor(CursorPagination):
 
 
 CODE_PATTERN = r"^[-a-zA-Z0-9_]{1,20}$"
+SEQUENCE = OpenApiParameter(
+    "sequence", int, OpenApiParameter.PATH, description="The stop's place in the route, from 1."
+)
 
 
 @extend_schema(
@@ -172,25 +185,57 @@ class StopArriveApi(LogisticsAPIView):
     @extend_schema(
         tags=TAGS,
         request=None,
-        parameters=[
-            OpenApiParameter(
-                "sequence", int, OpenApiParameter.PATH, description="The stop's place in the route, from 1."
-            )
-        ],
+        parameters=[SEQUENCE],
         responses={200: StopOutputSerializer, **ERRORS, **CONFLICT},
     )
     def post(self, request, code: str, sequence):
         """The truck reached stop ``sequence`` (repeating it is harmless)."""
         batch = _get_batch(request, code)
-        # At most five digits: a stop number is a smallint, and int() refuses strings of over 4,300 digits.
-        sequence = int(sequence) if len(sequence.lstrip("-")) <= 5 else 0
-        if not 1 <= sequence <= 32767 or not BatchStop.objects.filter(batch=batch, sequence=sequence).exists():
-            raise Http404("No such stop in this batch")
+        sequence = _sequence(sequence)
+        if not sequence or not BatchStop.objects.filter(batch=batch, sequence=sequence).exists():
+            raise Http404(NO_STOP)
         try:
             stop = services.arrive_at_stop(batch=batch, sequence=sequence)
         except services.DispatchError as exc:
             return _conflict(exc)
         return Response(StopOutputSerializer(stop).data)
+
+
+class StopPickupsCollectedApi(LogisticsAPIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Pickups collected at a stop",
+        description=(
+            "The driver took these pickups (goods going back to the warehouse) at stop `sequence`: each is "
+            "`collected` and a `pickup.collected` webhook is sent. Labels reported before are no change "
+            "(200 with the current state). A label that is no pickup of this stop is a 404 naming it, "
+            "and nothing is collected; a run not on the road is a 409."
+        ),
+        request=PickupsCollectedInputSerializer,
+        parameters=[SEQUENCE],
+        responses={
+            200: StopPickupsOutputSerializer,
+            400: OpenApiResponse(description="Invalid body: the labels are a list of 1 to 500 pickup labels."),
+            **ERRORS,
+            **CONFLICT,
+        },
+    )
+    def post(self, request, code: str, sequence):
+        batch = _get_batch(request, code)
+        sequence = _sequence(sequence)
+        stop = batch.stops.select_related("batch").filter(sequence=sequence).first() if sequence else None
+        if stop is None:
+            raise Http404(NO_STOP)
+        body = PickupsCollectedInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            pickups.collect(stop=stop, labels=body.validated_data["labels"])
+        except pickups.UnknownPickups as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
+        except pickups.PickupError as exc:
+            return _conflict(exc)
+        stop.refresh_from_db()
+        return Response(StopPickupsOutputSerializer(stop).data)
 
 
 class BatchCompleteApi(LogisticsAPIView):

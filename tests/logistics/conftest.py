@@ -110,3 +110,55 @@ def batch(warehouse_a, big_truck, confirm, station_a, station_a2):
 
 def stock_of(product, warehouse) -> Stock:
     return Stock.objects.get(product=product, warehouse=warehouse)
+
+
+# --- the way back: goods returned at station A, on the next day's run -------------------------------
+
+from dataclasses import dataclass  # noqa: E402
+from datetime import timedelta  # noqa: E402
+
+from logistics.models import BatchStop, Pickup  # noqa: E402
+from orders import returns  # noqa: E402
+from orders.models import GoodsReturn, GoodsReturnLine  # noqa: E402
+
+NEXT_DAY = DAY + timedelta(days=1)
+
+
+@dataclass
+class WayBack:
+    order: Order  # collected, then 3 bags brought back
+    goods: GoodsReturn
+    batch: DeliveryBatch  # the next day's run, planned, with the goods on its return leg
+    stop: BatchStop  # station A's stop on it
+    pickup: Pickup
+
+    def depart_and_collect(self, actor) -> Pickup:
+        """The run leaves and station A receives its parcels: the driver takes the goods with him."""
+        dispatch.depart_batch(batch=self.batch)
+        dispatch.receive_stop(stop=self.stop, actor=actor, notify=False)
+        self.pickup.refresh_from_db()
+        return self.pickup
+
+
+@pytest.fixture
+def way_back(warehouse_a, big_truck, confirm, station_a, staff_a) -> WayBack:
+    """3 bags delivered to station A on DAY's run, collected and all brought back; the next day's run takes them."""
+    order = confirm(station_a, bags=3)
+    with time_machine.travel(local(DAY, 16, 1), tick=False):
+        dispatch.plan_dispatch(warehouse=warehouse_a, dispatch_date=DAY)
+    with time_machine.travel(local(DAY, 18), tick=False):
+        first = dispatch.depart_batch(batch=DeliveryBatch.objects.get(dispatch_date=DAY))
+        dispatch.receive_stop(stop=first.stops.get(), actor=staff_a, notify=False)
+        order = services.hand_over(order=Order.objects.get(pk=order.pk), actor=staff_a, pickup_code=order.pickup_code)
+        goods = returns.return_lines(
+            order=order,
+            actor=staff_a,
+            lines=[returns.LineBack(order.lines.get().pk, 3, GoodsReturnLine.Reason.NOT_WANTED)],
+            note="不要了",
+        )
+    confirm(station_a, at=local(NEXT_DAY, 9))  # a return leg rides a delivery run
+    with time_machine.travel(local(NEXT_DAY, 16, 1), tick=False):
+        dispatch.plan_dispatch(warehouse=warehouse_a, dispatch_date=NEXT_DAY)
+    batch = DeliveryBatch.objects.get(dispatch_date=NEXT_DAY)
+    pickup = Pickup.objects.get()
+    return WayBack(order=order, goods=goods, batch=batch, stop=pickup.batch_stop, pickup=pickup)

@@ -63,6 +63,7 @@ ENDPOINTS = [
     ("get", "/api/v1/batches/{code}/"),
     ("post", "/api/v1/batches/{code}/depart/"),
     ("post", "/api/v1/batches/{code}/stops/1/arrive/"),
+    ("post", "/api/v1/batches/{code}/stops/1/pickups/collected/"),
     ("post", "/api/v1/batches/{code}/complete/"),
     ("get", "/api/v1/parcels/{label}/"),
     ("post", "/api/v1/parcels/{label}/exception/"),

@@ -181,11 +181,11 @@ def test_the_list_costs_two_queries(api, batch, warehouse_a, django_assert_num_q
         assert api.get("/api/v1/batches/", {"status": "planned", "warehouse": warehouse_a.code}).status_code == 200
 
 
-def test_the_manifest_costs_four_queries_then_two(api, batch, django_assert_num_queries):
+def test_the_manifest_costs_five_queries_then_two(api, batch, django_assert_num_queries):
     # 1. the key with its client
     # 2. the batch row, scoped to the client's warehouses (it keys the cache)
-    # 3. the stops with their stations, 4. the parcels with order numbers and villager names
-    with django_assert_num_queries(4):
+    # 3. the stops with their stations, 4. the parcels with order numbers and villager names, 5. the pickups
+    with django_assert_num_queries(5):
         api.get(f"/api/v1/batches/{batch.code}/")
     # cached: 1 and 2 only
     with django_assert_num_queries(2):

@@ -49,7 +49,7 @@ def test_the_logistics_api_keeps_its_contract(api_schema, logistics_key):
     operations = [
         result.ok() for result in api_schema.include(path_regex=r"^/api/v1/(batches|parcels)").get_all_operations()
     ]
-    assert len(operations) == 7
+    assert len(operations) == 8
 
     for operation in operations:
 
