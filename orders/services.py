@@ -182,6 +182,11 @@ def ship_again(*, order: Order, actor, note: str = "") -> Order:
                 ]
             )
         stock_ledger.record_order_movements(order_ids=[order.pk], kind=K.RESERVED, actor=actor, note=note)
+        # The villager is told the goods come later (a phone and consent needed, as for every text).
+        tell_villagers(
+            [Order.objects.select_related("villager", "service_center").get(pk=order.pk)],
+            template="order_shipped_again",
+        )
     return order
 
 

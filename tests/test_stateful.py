@@ -78,9 +78,9 @@ from logistics.clients import create_client
 from logistics.models import BatchStop, DeliveryBatch, Parcel, Pickup, UnplannedOrder
 from notifications import services as notifications
 from notifications.models import Notification
-from orders import commissions, returns
+from orders import commissions, reminders, returns
 from orders import tasks as order_tasks
-from orders.models import CommissionEntry, CommissionStatement, GoodsReturn, Order, OrderLine, Refund
+from orders.models import CommissionEntry, CommissionStatement, GoodsReturn, Order, OrderLine, PickupReminder, Refund
 from orders.policy import collection_policy
 from partners.models import ServiceCenter, StationStaff, Villager
 from tests.factories import (
@@ -255,6 +255,7 @@ class OrderModel:
     batch: str | None = None
     collected_at: datetime | None = None
     arrived_at: datetime | None = None  # at the station, waiting for the villager
+    reminders: set = field(default_factory=set)  # the collection policy's days on which it was reminded
     returned: Counter = field(default_factory=Counter)  # sku -> units given back (returns by line)
     commission_back: dict = field(default_factory=dict)  # sku -> commission reversed of that line
     price_back: dict = field(default_factory=dict)  # sku -> what those units cost the villager
@@ -420,6 +421,7 @@ class RuralshopMachine(RuleBasedStateMachine):
         reached.update({f"a statement ended {s}" for s in self.model.statements.values()})
         reached.update({f"a run ended {b.status}" for b in self.model.batches.values()})
         reached.update({f"goods ({g.kind}) ended {g.status}" for g in self.model.goods.values()})
+        reached.update({f"a villager reminded on day {d}" for o in self.model.orders.values() for d in o.reminders})
         reached.update(
             {"a line returned in part" for o in self.model.orders.values() if o.returned and o.status == S.COLLECTED}
         )
@@ -1247,6 +1249,24 @@ class RuralshopMachine(RuleBasedStateMachine):
     )
     def return_some_lines(self, which, amounts, too_many):
         self.return_lines(pick(self._orders_in(S.COLLECTED), which), amounts, too_many)
+
+    @precondition(lambda self: self._orders_in(S.AT_STATION))
+    @rule(runs=st.integers(1, 2))
+    def remind_villagers(self, runs):
+        """Beat's morning task (once, or twice): each order waiting at the station gets the latest reminder day
+        it has reached, once, and none from the send-back day on."""
+        policy = collection_policy()
+        for o in self.model.orders.values():
+            if o.status == S.AT_STATION and o.arrived_at is not None:
+                days = (self.model.today - o.arrived_at.astimezone(SHANGHAI).date()).days
+                due = policy.due_reminder(days)
+                if due is not None:
+                    o.reminders.add(due)
+        for _run in range(runs):
+            reminders.send_pickup_reminders()
+        actual = set(PickupReminder.objects.values_list("order__number", "day"))
+        expected = {(o.number, day) for o in self.model.orders.values() for day in o.reminders}
+        assert actual == expected, f"reminders {actual ^ expected} unexpected or missing"
 
     @precondition(lambda self: self._orders_in(S.AT_STATION))
     @rule(which=WHICH, kind=st.sampled_from(["refused", "uncollected"]))

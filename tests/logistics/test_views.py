@@ -10,6 +10,7 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from logistics import services, tasks
 from logistics.models import BatchStop, DeliveryBatch
+from notifications.models import Notification
 from orders.models import Order
 from tests.queued_tasks import queued_tasks_run_here
 
@@ -199,6 +200,9 @@ def test_the_county_ships_an_exception_again_and_it_is_planned_on_a_new_parcel(
     assert order.number in queue
     assert response.status_code == 302
     assert Order.objects.get(pk=order.pk).status == Order.Status.CONFIRMED
+    # the villager is told the goods come again (the confirm fixture's villager has a phone and agreed)
+    told = Notification.objects.get(template="order_shipped_again")
+    assert (told.reference, told.villager_id) == (order.number, order.villager_id)
     after = stock_of(bag, warehouse_a)
     assert (after.on_hand, after.reserved) == (before.on_hand, before.reserved + 1)
     with time_machine.travel(local(DAY + timedelta(days=1), 16, 1), tick=False):
