@@ -27,10 +27,12 @@ test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## bench: the headline figures against PostgreSQL and Redis behind gunicorn (bench/run.py; docs/PERFORMANCE.md)
+## (BENCH_DB names its database, default ruralshop_bench; BENCH_ONLY=dispatch runs the dispatch phase alone)
+BENCH_DB ?= ruralshop_bench
 bench: $(VENV)/.installed-dev
-	psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'ruralshop_bench'" | grep -q 1 \
-	  || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE ruralshop_bench"
-	$(BIN)/python bench/run.py
+	psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = '$(BENCH_DB)'" | grep -q 1 \
+	  || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE $(BENCH_DB)"
+	DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/$(BENCH_DB)}" $(BIN)/python bench/run.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

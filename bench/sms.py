@@ -77,12 +77,12 @@ def insert_pending(n: int, tag: str) -> list[int]:
         cursor.execute(
             f"""
             INSERT INTO {Notification._meta.db_table}
-                (channel, recipient, template, payload, status, attempts, last_error, created_at)
+                (channel, recipient, template, payload, status, attempts, last_error, created_at, reference)
             SELECT 'sms', '+86138' || lpad(g::text, 8, '0'), 'order_placed',
                 jsonb_build_object('order', 'SMS' || %(tag)s || '-' || g,
                                    'pickup_code', lpad((g * 7919 %% 1000000)::text, 6, '0'),
                                    'station', '里叶村服务站'),
-                'pending', 0, '', now()
+                'pending', 0, '', now(), 'SMS' || %(tag)s || '-' || g
             FROM generate_series(1, %(n)s) g
             RETURNING id
             """,  # noqa: S608 - the table name comes from the model

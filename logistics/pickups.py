@@ -1,11 +1,15 @@
 """The way back: every run's return leg picks up the goods waiting at its stops (orders.GoodsReturn).
 
-Planning is set-based and rides on the delivery run's own transaction
-(``services._commit_batch``): one query locks the waiting goods of the route's
-stations (``SKIP LOCKED``: two planners never load the same goods), they are
-taken in stop order while they fit in what the deliveries leave of the
-vehicle's weight and volume, and one INSERT writes their pickups.  What does
-not fit waits for the next run with the reason on it.
+Planning is set-based and rides on the delivery runs: one query per plan
+reads the goods waiting at the stations of the routes it plans
+(``waiting_goods``, no lock), kept per route in stop order (``ReturnPool``).
+Each run's own transaction (``planning._commit_batch``) takes from its route's
+pool the goods that fit in what the deliveries leave of the vehicle's weight
+and volume, locks exactly those (``SKIP LOCKED``: two planners never load the
+same goods; goods taken meanwhile are dropped from the leg) and writes their
+pickups in one INSERT.  What no run had room for waits for the next plan with
+the reason, written once at the end of the plan (``record_no_room``), like the
+reasons of the orders left waiting.  Queries grow with the runs, not with the goods.
 
 A pickup is tracked like a parcel: planned on the run, collected at the stop
 (the driver's API, or the station handing it over when it receives its
@@ -14,6 +18,7 @@ counted in and stock moves (``orders.returns.receive_goods_back``).  A run
 that ends without a pickup leaves it behind, explicitly: its goods wait again.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -30,6 +35,7 @@ from .models import BatchStop, DeliveryBatch, Pickup
 
 G = GoodsReturn.Status
 P = Pickup.Status
+LIVE = [P.PLANNED, P.COLLECTED]  # on a run's return leg: not to be loaded again
 
 
 class PickupError(Exception):
@@ -48,76 +54,136 @@ class UnknownPickups(PickupError):
 
 
 @dataclass
-class ReturnLeg:
-    """The goods a run takes back: (goods id, station id, weight, volume) loaded, and the ids left for no room."""
+class Goods:
+    """Goods waiting at a station, as the plan read them."""
 
-    loaded: list[tuple[int, int, Decimal, Decimal]] = field(default_factory=list)
-    no_room: list[int] = field(default_factory=list)
+    pk: int
+    station: int
+    kg: Decimal
+    m3: Decimal
+    earlier: int = 0  # pickups it had before (left behind, a run called off): its label is B<pk>-<earlier + 1>
+    no_room_on: str = ""  # the last run of this plan that had no room for it
+
+
+@dataclass
+class ReturnLeg:
+    """The goods a run takes back, and those it had no room for."""
+
+    loaded: list[Goods] = field(default_factory=list)
+    no_room: list[Goods] = field(default_factory=list)
+    taken: list[Goods] = field(default_factory=list)  # chosen, but another planner holds or loaded them
+    clear_reason: list[int] = field(default_factory=list)  # loaded goods that carried a waiting reason
 
     @property
     def stations(self) -> set[int]:
-        return {station for _pk, station, _kg, _m3 in self.loaded}
+        return {goods.station for goods in self.loaded}
 
 
-def plan_return_leg(*, station_order: dict[int, int], room_kg: Decimal, room_m3: Decimal) -> ReturnLeg:
-    """Lock the goods waiting at these stations (station id -> stop order) and take those that fit, in stop order.
-
-    Inside the run's transaction: the locks hold until it commits.
-    """
-    leg = ReturnLeg()
-    if not station_order:
-        return leg
-    waiting = (
-        GoodsReturn.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(status=G.WAITING, order__service_center_id__in=list(station_order))
-        .exclude(pickups__status__in=[P.PLANNED, P.COLLECTED])  # already on a run's return leg
+def waiting_goods(station_ids) -> dict[int, list[Goods]]:
+    """The goods waiting at these stations and on no run's return leg, by station: one query, no lock."""
+    by_station: dict[int, list[Goods]] = defaultdict(list)
+    if not station_ids:
+        return by_station
+    rows = (
+        GoodsReturn.objects.filter(status=G.WAITING, order__service_center_id__in=list(station_ids))
+        .exclude(pickups__status__in=LIVE)
+        .annotate(earlier=Count("pickups"))
         .order_by("pk")
-        .values_list("pk", "order__service_center_id", "weight_kg", "volume_m3")
+        .values_list("pk", "order__service_center_id", "weight_kg", "volume_m3", "earlier")
     )
-    for pk, station, kg, m3 in sorted(waiting, key=lambda row: (station_order[row[1]], row[0])):
-        if kg <= room_kg and m3 <= room_m3:
-            leg.loaded.append((pk, station, kg, m3))
-            room_kg -= kg
-            room_m3 -= m3
-        else:
-            leg.no_room.append(pk)
+    for pk, station, kg, m3, earlier in rows:
+        by_station[station].append(Goods(pk, station, kg, m3, earlier))
+    return by_station
+
+
+class ReturnPool:
+    """The goods waiting at one route's stations when the plan started, in stop order, then oldest first."""
+
+    def __init__(self, by_station: dict[int, list[Goods]], stop_sequence: dict[int, int]):
+        self.goods = sorted(
+            (goods for station in stop_sequence for goods in by_station.get(station, ())),
+            key=lambda goods: (stop_sequence[goods.station], goods.pk),
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.goods)
+
+    def offer(self, *, room_kg: Decimal, room_m3: Decimal) -> ReturnLeg:
+        """The goods that fit in this room, in stop order (the others wait for the next run): nothing written."""
+        leg = ReturnLeg()
+        for goods in self.goods:
+            if goods.kg <= room_kg and goods.m3 <= room_m3:
+                leg.loaded.append(goods)
+                room_kg -= goods.kg
+                room_m3 -= goods.m3
+            else:
+                leg.no_room.append(goods)
+        return leg
+
+    def settle(self, leg: ReturnLeg, *, code: str) -> None:
+        """Run ``code`` was committed with ``leg``: its goods (and those another planner took) leave the pool."""
+        gone = {goods.pk for goods in leg.loaded + leg.taken}
+        self.goods = [goods for goods in self.goods if goods.pk not in gone]
+        for goods in leg.no_room:
+            goods.no_room_on = code
+
+
+def lock_return_leg(leg: ReturnLeg) -> ReturnLeg:
+    """Lock the goods chosen for the run (inside its transaction, held until it commits): one query.
+
+    Goods another planner holds, has loaded, or that are no longer waiting are dropped from the leg.
+    """
+    if not leg.loaded:
+        return leg
+    locked = dict(
+        GoodsReturn.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(pk__in=[goods.pk for goods in leg.loaded], status=G.WAITING)
+        .exclude(pickups__status__in=LIVE)
+        .values_list("pk", "waiting_reason")
+    )
+    leg.taken = [goods for goods in leg.loaded if goods.pk not in locked]
+    leg.loaded = [goods for goods in leg.loaded if goods.pk in locked]
+    leg.clear_reason = [pk for pk, reason in locked.items() if reason]
     return leg
 
 
-def goods_waiting_on(route) -> bool:
-    """Goods wait at one of the route's stations (and are on no run yet): worth a run of their own."""
-    return (
-        GoodsReturn.objects.filter(status=G.WAITING, order__service_center__route_stop__route=route)
-        .exclude(pickups__status__in=[P.PLANNED, P.COLLECTED])
-        .exists()
-    )
-
-
 def load_return_leg(*, batch: DeliveryBatch, leg: ReturnLeg, stop_of: dict[int, BatchStop]) -> list[Pickup]:
-    """Write the pickups of ``leg`` on ``batch`` (one INSERT) and say why the rest waits."""
-    if leg.no_room:
-        returns.goods_left_behind(leg.no_room, reason=_("no room on run %(code)s") % {"code": batch.code})
+    """Write the pickups of a locked ``leg`` on ``batch``: one INSERT (and one UPDATE if some goods had a reason)."""
     if not leg.loaded:
         return []
-    ids = [pk for pk, *_rest in leg.loaded]
-    earlier = dict(
-        Pickup.objects.filter(goods_return_id__in=ids)
-        .values("goods_return_id")
-        .annotate(n=Count("pk"))
-        .values_list("goods_return_id", "n")
-    )
     pickups = Pickup.objects.bulk_create(
         Pickup(
-            batch_stop=stop_of[station],
-            goods_return_id=pk,
-            label=f"B{pk}" + (f"-{earlier[pk] + 1}" if earlier.get(pk) else ""),
-            weight_kg=kg,
-            volume_m3=m3,
+            batch_stop=stop_of[goods.station],
+            goods_return_id=goods.pk,
+            label=f"B{goods.pk}" + (f"-{goods.earlier + 1}" if goods.earlier else ""),
+            weight_kg=goods.kg,
+            volume_m3=goods.m3,
         )
-        for pk, station, kg, m3 in leg.loaded
+        for goods in leg.loaded
     )
-    GoodsReturn.objects.filter(pk__in=ids).update(waiting_reason="")
+    if leg.clear_reason:
+        GoodsReturn.objects.filter(pk__in=leg.clear_reason).update(waiting_reason="")
     return pickups
+
+
+def record_no_room(pools) -> int:
+    """At the end of the plan: the goods no run had room for wait, saying which run last passed them by.
+
+    One UPDATE per such run (in practice one per route: its last run), of the goods that still wait on
+    no run's return leg (they are not locked any more: another planner may have loaded some since).
+    """
+    by_run: dict[str, list[int]] = defaultdict(list)
+    for pool in pools:
+        for goods in pool.goods:
+            if goods.no_room_on:
+                by_run[goods.no_room_on].append(goods.pk)
+    return sum(
+        returns.goods_left_behind(
+            GoodsReturn.objects.filter(pk__in=ids, status=G.WAITING).exclude(pickups__status__in=LIVE).values("pk"),
+            reason=_("no room on run %(code)s") % {"code": code},
+        )
+        for code, ids in by_run.items()
+    )
 
 
 def collect(*, stop: BatchStop, labels: list[str] | None = None) -> int:

@@ -127,6 +127,7 @@ def _plan(warehouse: Warehouse, day: date, route_ids: list[int] | None, report: 
         )
     items_by_route: dict[int, list[Item]] = defaultdict(list)
     reasons: dict[int, str] = {}
+    cutoff = {route.pk: cutoff_moment(route, day) for route in routes}  # once per route, not per order
     for pk, station_id, weight, volume, confirmed_at in orders.values_list(
         "pk", "service_center_id", "weight_kg", "volume_m3", "confirmed_at"
     ).iterator(chunk_size=5000):
@@ -135,23 +136,29 @@ def _plan(warehouse: Warehouse, day: date, route_ids: list[int] | None, report: 
             reasons[pk] = R.NO_ROUTE
         elif not route.departs_on(day):
             reasons[pk] = R.NO_DEPARTURE
-        elif confirmed_at is not None and confirmed_at >= cutoff_moment(route, day):
+        elif confirmed_at is not None and confirmed_at >= cutoff[route.pk]:
             reasons[pk] = R.AFTER_CUTOFF
         else:
             items_by_route[route.pk].append(Item(pk, weight, volume))
 
+    # The way back: the goods waiting at the stations of the routes that leave today, read once for the plan.
+    leaving = [route for route in routes if route.departs_on(day)]
+    goods = pickups.waiting_goods([stop.service_center_id for route in leaving for stop in route.stops.all()])
+    pools = []
     for route in routes:
         items = items_by_route.get(route.pk)
+        stop_sequence = {stop.service_center_id: stop.sequence for stop in route.stops.all()}
+        pool = pickups.ReturnPool(goods if route.departs_on(day) else {}, stop_sequence)
+        pools.append(pool)
         if not items:
             # Nothing to deliver: a run still goes if goods wait to come back (a pickup-only run).
-            if route.departs_on(day) and pickups.goods_waiting_on(route):
-                _pickup_only_run(warehouse, route, day, busy, report)
+            if pool:
+                _pickup_only_run(warehouse, route, day, busy, report, pool)
             continue
         fleet = [Truck(v.pk, v.capacity_kg, v.capacity_m3) for v in route.vehicles.all() if v.is_active]
         packing = pack(items, [t for t in fleet if t.vehicle_id not in busy], fleet=fleet)
         reasons.update({item.order_id: R.TOO_LARGE for item in packing.too_large})
         reasons.update({item.order_id: R.NO_VEHICLE for item in packing.no_truck_left})
-        stop_sequence = {stop.service_center_id: stop.sequence for stop in route.stops.all()}
         vehicles = {v.pk: v for v in route.vehicles.all()}
         for load in packing.loads:
             summary = _commit_batch(
@@ -161,6 +168,7 @@ def _plan(warehouse: Warehouse, day: date, route_ids: list[int] | None, report: 
                 day=day,
                 order_ids=[item.order_id for item in load.items],
                 stop_sequence=stop_sequence,
+                pool=pool,
             )
             if summary is None:
                 report.lost_races += 1
@@ -172,10 +180,13 @@ def _plan(warehouse: Warehouse, day: date, route_ids: list[int] | None, report: 
                 time.sleep(pause)
 
     _record_reasons(warehouse, day, reasons, route_ids=route_ids)
+    pickups.record_no_room(pools)
     report.unplanned = Counter(reasons.values())
 
 
-def _pickup_only_run(warehouse: Warehouse, route: Route, day: date, busy: set, report: PlanReport) -> None:
+def _pickup_only_run(
+    warehouse: Warehouse, route: Route, day: date, busy: set, report: PlanReport, pool: pickups.ReturnPool
+) -> None:
     """A run for the return leg alone, on the route's first free vehicle."""
     free = [v for v in route.vehicles.all() if v.is_active and v.pk not in busy]
     if not free:
@@ -187,6 +198,7 @@ def _pickup_only_run(warehouse: Warehouse, route: Route, day: date, busy: set, r
         day=day,
         order_ids=[],
         stop_sequence={stop.service_center_id: stop.sequence for stop in route.stops.all()},
+        pool=pool,
     )
     if summary is not None:
         report.batches.append(summary)
@@ -194,12 +206,25 @@ def _pickup_only_run(warehouse: Warehouse, route: Route, day: date, busy: set, r
 
 
 def _commit_batch(
-    *, warehouse, route, vehicle: Vehicle, day: date, order_ids, stop_sequence, notify: bool = True
+    *,
+    warehouse,
+    route,
+    vehicle: Vehicle,
+    day: date,
+    order_ids,
+    stop_sequence,
+    pool: pickups.ReturnPool | None = None,
+    notify: bool = True,
 ) -> BatchSummary | None:
     """Write one batch whole, or nothing (its orders stay confirmed for the next run).
 
-    No ``order_ids``: a pickup-only run, written only if goods wait at its stations.
+    Its return leg comes from the route's ``pool`` (the plan's), which learns what the run took once it is
+    committed; without one (a run planned on its own) the goods waiting at its stations are read for it.
+    No ``order_ids``: a pickup-only run, written only if goods it can take wait at its stations.
     """
+    alone = pool is None
+    if alone:
+        pool = pickups.ReturnPool(pickups.waiting_goods(stop_sequence), stop_sequence)
     try:
         with transaction.atomic():
             # Claim the orders: rows another planner holds are skipped, rows
@@ -224,10 +249,11 @@ def _commit_batch(
                 parcel_count=len(claimed),
             )
             # The return leg: goods waiting at the route's stations, in stop order, in the room the deliveries leave.
-            leg = pickups.plan_return_leg(
-                station_order=stop_sequence,
-                room_kg=vehicle.capacity_kg - batch.total_weight_kg,
-                room_m3=vehicle.capacity_m3 - batch.total_volume_m3,
+            leg = pickups.lock_return_leg(
+                pool.offer(
+                    room_kg=vehicle.capacity_kg - batch.total_weight_kg,
+                    room_m3=vehicle.capacity_m3 - batch.total_volume_m3,
+                )
             )
             if not claimed and not leg.loaded:
                 transaction.set_rollback(True)  # a pickup-only run with nothing to pick up: no run
@@ -265,6 +291,9 @@ def _commit_batch(
         # an order: another planner won this batch.  Nothing was written.
         logger.info("dispatch: batch for %s on %s dropped (taken by another planner)", route.code, day)
         return None
+    pool.settle(leg, code=batch.code)
+    if alone:
+        pickups.record_no_room([pool])
     return BatchSummary(
         code=batch.code,
         route=route.code,

@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from catalog.models import Stock
@@ -147,6 +149,9 @@ def test_a_run_completed_without_collecting_leaves_the_goods_waiting_again(retur
     assert {g.waiting_reason for g in GoodsReturn.objects.all()} == {f"not collected by run {batch.code}"}
     (again,) = plan(warehouse_a, NEXT_DAY + timedelta(days=1))  # the next day's run takes them
     assert Pickup.objects.filter(batch_stop__batch=again, status="planned").count() == 2
+    labels = set(Pickup.objects.filter(batch_stop__batch=again).values_list("label", flat=True))
+    assert labels == {f"B{goods.pk}-2" for goods in returned}  # their second pickup
+    assert {g.waiting_reason for g in GoodsReturn.objects.all()} == {""}
 
 
 def test_a_run_called_off_gives_its_goods_back_to_the_next_plan(returned, warehouse_a, staff_a):
@@ -176,3 +181,63 @@ def test_a_damaged_parcel_sends_its_goods_back_to_quarantine(confirm, warehouse_
     assert Stock.objects.get(product=bag, warehouse=warehouse_a).quarantined == quarantined + 2
     order.refresh_from_db()
     assert order.status == S.EXCEPTION  # the county still decides on the order itself
+
+
+def test_goods_one_run_has_no_room_for_ride_the_next_run_of_the_route(
+    confirm, warehouse_a, station_a, station_a2, staff_a, big_truck, small_truck
+):
+    at_a2, at_a = collected_orders(confirm, warehouse_a, [station_a2, station_a], staff_a, bags=3)
+    first = give_back(at_a2, staff_a)  # 150 kg at A2 (stop 1)
+    second = give_back(at_a, staff_a, units=2)  # 100 kg at A (stop 2)
+    confirm(station_a2, bags=17, at=local(NEXT_DAY, 9))  # 850 kg: the big truck, 150 kg of room
+    confirm(station_a, bags=4, at=local(NEXT_DAY, 9))  # 200 kg: the small truck, 100 kg of room
+
+    batches = plan(warehouse_a, NEXT_DAY)
+
+    run_of = {b.vehicle.plate: b for b in batches}
+    on = dict(Pickup.objects.values_list("goods_return_id", "batch_stop__batch__vehicle__plate"))
+    assert on == {first.pk: "浙A-BIG", second.pk: "浙A-SML"}  # the big run had no room left for the second
+    assert set(GoodsReturn.objects.values_list("waiting_reason", flat=True)) == {""}
+    assert run_of["浙A-SML"].stops.get(service_center=station_a).pickups.get().goods_return_id == second.pk
+
+
+def test_the_queries_of_a_plan_do_not_grow_with_the_goods_waiting(
+    confirm, warehouse_a, station_a, station_a2, staff_a, big_truck
+):
+    at_a, at_a2 = collected_orders(confirm, warehouse_a, [station_a, station_a2], staff_a, bags=4)
+    give_back(at_a, staff_a, units=1)
+    confirm(station_a2, at=local(NEXT_DAY, 9))
+    with CaptureQueriesContext(connection) as one:
+        plan(warehouse_a, NEXT_DAY)
+    for order in (at_a, at_a, at_a, at_a2, at_a2):
+        give_back(order, staff_a, units=1)
+    later = NEXT_DAY + timedelta(days=1)
+    confirm(station_a2, at=local(later, 9))
+
+    with CaptureQueriesContext(connection) as five:
+        plan(warehouse_a, later)
+
+    assert Pickup.objects.filter(batch_stop__batch__dispatch_date=later).count() == 5
+    assert len(five) == len(one)
+
+
+def test_goods_another_run_loaded_meanwhile_are_dropped_from_the_leg(returned, warehouse_a, station_a, station_a2):
+    stops = {station_a2.pk: 1, station_a.pk: 2}
+    pool = pickups.ReturnPool(pickups.waiting_goods(stops), stops)
+    plan(warehouse_a, NEXT_DAY)  # another plan loads both on a pickup-only run
+
+    with transaction.atomic():
+        leg = pickups.lock_return_leg(pool.offer(room_kg=Decimal("1000"), room_m3=Decimal("8")))
+
+    assert leg.loaded == []
+    assert {goods.pk for goods in leg.taken} == {goods.pk for goods in returned}
+
+
+def test_no_room_is_not_written_on_goods_another_run_loaded_since(returned, warehouse_a, station_a, station_a2):
+    stops = {station_a2.pk: 1, station_a.pk: 2}
+    pool = pickups.ReturnPool(pickups.waiting_goods(stops), stops)
+    pool.settle(pool.offer(room_kg=Decimal("0"), room_m3=Decimal("0")), code="JD-R1-261125-FULL")  # no room
+    plan(warehouse_a, NEXT_DAY)  # meanwhile another plan loads them
+
+    assert pickups.record_no_room([pool]) == 0
+    assert {g.waiting_reason for g in GoodsReturn.objects.all()} == {""}
