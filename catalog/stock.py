@@ -235,30 +235,25 @@ def _move_quarantine(stock: Stock, *, kind: str, quantity: int, to_shelf: bool, 
 
 def release_from_quarantine(*, product: Product, warehouse: Warehouse, quantity: int, actor, note: str) -> StockChange:
     """Damaged goods inspected and found sellable: from quarantine back on the shelf (on hand)."""
-    quantity = _whole(quantity, name=_("quantity"), minimum=1)
-    note = _note(note, required=True)
-    with transaction.atomic():
-        stock = _locked_row(product, warehouse, create=False)
-        if stock is None:
-            raise StockError(_("%(label)s has no stock row.") % {"label": _label(product, warehouse)})
-        return _move_quarantine(
-            stock, kind=Kind.RELEASED_FROM_QUARANTINE, quantity=quantity, to_shelf=True, actor=actor, note=note
-        )
+    return _out_of_quarantine(product, warehouse, quantity, actor=actor, note=note, to_shelf=True)
 
 
 def write_off_from_quarantine(
     *, product: Product, warehouse: Warehouse, quantity: int, actor, note: str
 ) -> StockChange:
     """Damaged goods that cannot be sold: out of quarantine for good."""
+    return _out_of_quarantine(product, warehouse, quantity, actor=actor, note=note, to_shelf=False)
+
+
+def _out_of_quarantine(product, warehouse, quantity, *, actor, note: str, to_shelf: bool) -> StockChange:
     quantity = _whole(quantity, name=_("quantity"), minimum=1)
     note = _note(note, required=True)
+    kind = Kind.RELEASED_FROM_QUARANTINE if to_shelf else Kind.WRITTEN_OFF_FROM_QUARANTINE
     with transaction.atomic():
         stock = _locked_row(product, warehouse, create=False)
         if stock is None:
             raise StockError(_("%(label)s has no stock row.") % {"label": _label(product, warehouse)})
-        return _move_quarantine(
-            stock, kind=Kind.WRITTEN_OFF_FROM_QUARANTINE, quantity=quantity, to_shelf=False, actor=actor, note=note
-        )
+        return _move_quarantine(stock, kind=kind, quantity=quantity, to_shelf=to_shelf, actor=actor, note=note)
 
 
 # --- orders: what orders.stock_moves moves ---------------------------------------------

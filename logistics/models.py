@@ -179,6 +179,7 @@ class Parcel(models.Model):
         DELIVERED = "delivered", _("delivered")  # checked in at the station
         MISSING = "missing", _("missing")  # not on the truck when it arrived
         DAMAGED = "damaged", _("damaged")  # arrived broken
+        FOUND = "found", _("found, sent back")  # was missing, turned up after its order moved on: goods go back
 
     batch_stop = models.ForeignKey(BatchStop, on_delete=models.CASCADE, related_name="parcels", verbose_name=_("stop"))
     # An order has one live parcel (loaded or delivered) at a time, in exactly one batch: the

@@ -265,18 +265,7 @@ def _commit_batch(
             )
             stop_of = {stop.service_center_id: stop for stop in stops}
             ids = [c[0] for c in claimed]
-            # An order shipped again after a lost or broken parcel has parcels already: P<number>-2, -3...
-            earlier = Counter(Parcel.objects.filter(order_id__in=ids).values_list("order_id", flat=True))
-            Parcel.objects.bulk_create(
-                Parcel(
-                    batch_stop=stop_of[station],
-                    order_id=pk,
-                    label=f"P{number}" + (f"-{earlier[pk] + 1}" if earlier[pk] else ""),
-                    weight_kg=kg,
-                    volume_m3=m3,
-                )
-                for pk, number, station, kg, m3 in claimed
-            )
+            _write_parcels(batch, ids)
             pickups.load_return_leg(batch=batch, leg=leg, stop_of=stop_of)
             # All or none (the rows are locked, so all): a refusal rolls the whole batch back.
             order_services.transition_many(ids, from_status=S.CONFIRMED, to=S.BATCHED, note=batch.code, savepoint=False)
@@ -302,6 +291,37 @@ def _commit_batch(
         stops=len(stops),
         load_percent=batch.load_percent,
     )
+
+
+PARCELS_SQL = """
+    INSERT INTO {parcel} (batch_stop_id, order_id, label, weight_kg, volume_m3, status, note)
+    SELECT st.id, o.id, 'P' || o.number || CASE
+               WHEN earlier.n IS NULL THEN '' ELSE '-' || CAST(earlier.n + 1 AS TEXT) END,
+           o.weight_kg, o.volume_m3, 'loaded', ''
+    FROM {order} o
+    JOIN {stop} st ON st.batch_id = %s AND st.service_center_id = o.service_center_id
+    LEFT JOIN (SELECT order_id, COUNT(*) AS n FROM {parcel} WHERE order_id IN ({ids}) GROUP BY order_id) earlier
+           ON earlier.order_id = o.id
+    WHERE o.id IN ({ids})
+    ORDER BY o.id
+"""
+
+
+def _write_parcels(batch: DeliveryBatch, order_ids: list[int]) -> None:
+    """A parcel per order at its station's stop, written by the database from the order rows (INSERT ... SELECT).
+
+    Labelled P<order number>; an order shipped again after a lost or broken parcel has parcels already, so its
+    next one is P<number>-2, -3...  A parcel already live for an order breaks ``parcel_one_live_per_order``:
+    an IntegrityError, and the caller's batch is rolled back whole.
+    """
+    if not order_ids:
+        return
+    ids = ", ".join(["%s"] * len(order_ids))
+    query = PARCELS_SQL.format(
+        parcel=Parcel._meta.db_table, order=Order._meta.db_table, stop=BatchStop._meta.db_table, ids=ids
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, [batch.pk, *order_ids, *order_ids])
 
 
 def _notify_stations(batch: DeliveryBatch, parcels_per_station: Counter) -> None:

@@ -96,8 +96,19 @@ def station_stop(*, station: ServiceCenter, pk: int) -> BatchStop | None:
 
 
 def stop_problem_parcels(*, stop: BatchStop) -> QuerySet[Parcel]:
-    """The parcels of a received stop found missing or damaged, with their photo (if one was taken)."""
-    return stop.parcels.filter(status__in=PROBLEM_KINDS).select_related("photo").order_by("label")
+    """The parcels of a received stop found missing or damaged (or missing, then found), with their photo."""
+    return (
+        stop.parcels.filter(status__in=[*PROBLEM_KINDS, Parcel.Status.FOUND]).select_related("photo").order_by("label")
+    )
+
+
+def missing_parcels(*, station: ServiceCenter, limit: int = 20) -> list[Parcel]:
+    """The station's parcels marked missing, latest run first: each may still turn up (``services.receive_found``)."""
+    return list(
+        Parcel.objects.filter(batch_stop__service_center=station, status=Parcel.Status.MISSING)
+        .select_related("batch_stop__batch", "order__villager")
+        .order_by("-batch_stop__batch__dispatch_date", "label")[:limit]
+    )
 
 
 def overdue_parcels(*, station: ServiceCenter) -> QuerySet[Parcel]:

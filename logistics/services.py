@@ -227,6 +227,40 @@ def report_parcel_exception(*, parcel: Parcel, kind: str, note: str = "") -> Par
     return parcel
 
 
+def receive_found(*, parcel: Parcel, actor=None, note: str = "") -> Parcel:
+    """A parcel marked missing turns up at its station: it is received as found.
+
+    While its order still waits for the county (exception), the parcel is
+    delivered after all: the order is at the station and the villager is told.
+    Once the order has moved on (shipped again, or cancelled), the goods are
+    the warehouse's again: they go back on a run's return leg to the shelf
+    (``orders.returns.found_goods_back``).  Only a missing parcel can be found;
+    finding it twice is refused with the reason.
+    """
+    note = (note or "").replace("\x00", "").strip()
+    with transaction.atomic():
+        parcel = Parcel.objects.select_for_update().select_related("batch_stop").get(pk=parcel.pk)
+        if parcel.status != Parcel.Status.MISSING:
+            raise DispatchError(
+                _("Parcel %(label)s is %(status)s: only a parcel marked missing can be received as found.")
+                % {"label": parcel.label, "status": Parcel.Status(parcel.status).label}
+            )
+        order = Order.objects.select_for_update().get(pk=parcel.order_id)
+        found = (_("found: %(note)s") % {"note": note} if note else _("found at the station"))[:500]
+        if order.status == S.EXCEPTION and not order.parcels.filter(status__in=LIVE_PARCELS).exists():
+            Parcel.objects.filter(pk=parcel.pk).update(status=Parcel.Status.DELIVERED, note=found)
+            order_services.found_at_station([order.pk], actor=actor, note=f"{parcel.label}: {found}"[:500])
+        else:
+            Parcel.objects.filter(pk=parcel.pk).update(status=Parcel.Status.FOUND, note=found)
+            returns.found_goods_back(order=order, actor=actor, note=f"{parcel.label}: {found}"[:500])
+        bump_batch_version(parcel.batch_stop.batch_id)
+    parcel.refresh_from_db()
+    return parcel
+
+
+LIVE_PARCELS = (Parcel.Status.LOADED, Parcel.Status.DELIVERED)
+
+
 def flag_uncollected(*, today: date | None = None) -> int:
     """Mark parcels waiting at a station past the collection policy's send-back day, for the partner to send back."""
     today = today or timezone.localdate()

@@ -6,6 +6,7 @@ urlpatterns = [
     path("deliveries/", views.deliveries, name="deliveries"),
     path("deliveries/overdue/", views.overdue_tile, name="deliveries-overdue"),
     path("deliveries/<int:pk>/receive/", views.receive, name="delivery-receive"),
+    path("deliveries/parcels/<parcel_label:label>/found/", views.parcel_found, name="parcel-found"),
     # A parcel's photo: the station's staff and the county's managers (views.parcel_photo checks which).
     path("parcel-photos/<int:pk>/", views.parcel_photo, name="parcel-photo"),
     path("parcel-photos/<int:pk>/thumbnail/", views.parcel_photo, {"size": "thumbnail"}, name="parcel-photo-thumbnail"),

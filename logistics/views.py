@@ -30,7 +30,9 @@ from .models import BatchStop, DeliveryBatch, Parcel, Pickup
 def deliveries(request):
     stops = selectors.station_stops(station=request.station)
     overdue = selectors.overdue_parcels(station=request.station).select_related("order__villager")
-    return render(request, "logistics/deliveries.html", {"stops": stops, "overdue": overdue})
+    missing = selectors.missing_parcels(station=request.station)
+    context = {"stops": stops, "overdue": overdue, "missing": missing}
+    return render(request, "logistics/deliveries.html", context)
 
 
 def _stop_of_station(request, pk: int) -> BatchStop:
@@ -95,6 +97,36 @@ def receive(request, pk: int):
     if stop.status == BatchStop.Status.RECEIVED:
         context["problems"] = selectors.stop_problem_parcels(stop=stop)
     return render(request, "logistics/receive.html", context)
+
+
+@station_required
+@require_POST
+def parcel_found(request, label: str):
+    """A parcel marked missing turned up at the counter: receive it as found (the service says what happens)."""
+    parcel = Parcel.objects.filter(label=label, batch_stop__service_center=request.station).first()
+    if parcel is None:
+        raise Http404("No such parcel for this station")
+    try:
+        parcel = services.receive_found(parcel=parcel, actor=request.user, note=request.POST.get("note", "")[:200])
+    except services.DispatchError as exc:
+        messages.error(request, str(exc))
+        return redirect("delivery-receive", pk=parcel.batch_stop_id)
+    if parcel.status == Parcel.Status.DELIVERED:  # the next step is the hand-over, on the order's page
+        messages.success(
+            request,
+            _("Parcel %(label)s received as found: the order waits for its villager, who is told by SMS.")
+            % {"label": parcel.label},
+        )
+        return redirect("order-detail", number=parcel.order.number)
+    messages.success(
+        request,
+        _(
+            "Parcel %(label)s received as found. Its order had already moved on, so the goods go back "
+            "to the warehouse on the next run: keep them with the goods going back."
+        )
+        % {"label": parcel.label},
+    )
+    return redirect("going-back")
 
 
 @station_required

@@ -447,6 +447,9 @@ class GoodsReturn(models.Model):
         REFUSED = "refused", _("refused by the villager")  # the whole order, at the station
         UNCOLLECTED = "uncollected", _("not collected")  # the whole order, after the collection days
         DAMAGED = "damaged", _("damaged in delivery")  # a damaged parcel's goods (the order is an exception)
+        # A parcel marked missing turned up after its order moved on (shipped again, or cancelled): its goods
+        # are the warehouse's again, and go back to the shelf.
+        FOUND = "found", _("found after its order moved on")
 
     class Status(models.TextChoices):
         WAITING = "waiting", _("waiting for a truck")  # at the station

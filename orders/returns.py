@@ -270,6 +270,26 @@ def send_back_after_days() -> int:
     return collection_policy().send_back_after_days
 
 
+def uncollected_send_back_from(arrived_at):
+    """From when goods that arrived at the station at ``arrived_at`` may go back as not collected (None: never
+    arrived)."""
+    return arrived_at + timedelta(days=send_back_after_days()) if arrived_at else None
+
+
+def uncollected_refusal(arrived_at, *, now=None) -> str | None:
+    """Why goods that arrived at ``arrived_at`` may not go back as not collected yet; None once they may."""
+    since = uncollected_send_back_from(arrived_at)
+    if since is not None and (now or timezone.now()) >= since:
+        return None
+    days = send_back_after_days()
+    if since is None:
+        return _("Goods not collected can be sent back after %(days)s days at the station.") % {"days": days}
+    return _("Goods not collected can be sent back from %(date)s (after %(days)s days at the station).") % {
+        "date": timezone.localtime(since).strftime("%Y-%m-%d %H:%M"),
+        "days": days,
+    }
+
+
 def send_back(*, order: Order, actor, kind: str, reason: str = "") -> GoodsReturn:
     """Goods at the station the villager refused or never collected go back: the order is ``going back``."""
     if kind not in (GoodsReturn.Kind.REFUSED, GoodsReturn.Kind.UNCOLLECTED):
@@ -281,11 +301,9 @@ def send_back(*, order: Order, actor, kind: str, reason: str = "") -> GoodsRetur
             .values_list("created_at", flat=True)
             .first()
         )
-        days = send_back_after_days()
-        if arrived is None or timezone.now() < arrived + timedelta(days=days):
-            raise OrderError(
-                _("Goods not collected can be sent back after %(days)s days at the station.") % {"days": days}
-            )
+        refusal = uncollected_refusal(arrived)
+        if refusal:
+            raise OrderError(refusal)
     with transaction.atomic():
         transition(order, to=S.GOING_BACK, actor=actor, note=reason or GoodsReturn.Kind(kind).label)
         return _whole_order_back(order, kind=kind, actor=actor, reason=reason)
@@ -296,6 +314,15 @@ def damaged_goods_back(*, order: Order, actor=None, note: str = "") -> GoodsRetu
     with transaction.atomic():
         existing = order.goods_returns.filter(kind=GoodsReturn.Kind.DAMAGED, status=G.WAITING).first()
         return existing or _whole_order_back(order, kind=GoodsReturn.Kind.DAMAGED, actor=actor, reason=note)
+
+
+def found_goods_back(*, order: Order, actor=None, note: str = "") -> GoodsReturn:
+    """A lost parcel turned up at the station after its order moved on: its units go back to the warehouse shelf.
+
+    The order itself is not touched (it was shipped again, or cancelled and refunded).
+    """
+    with transaction.atomic():
+        return _whole_order_back(order, kind=GoodsReturn.Kind.FOUND, actor=actor, reason=note)
 
 
 def _whole_order_back(order: Order, *, kind: str, actor, reason: str) -> GoodsReturn:

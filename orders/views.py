@@ -1,8 +1,6 @@
 """Partner pages for orders: the dashboard, placing an assisted order, the order list, page and receipt,
 and the order page's actions (a return by line and goods sent back each with a confirmation step)."""
 
-from datetime import timedelta
-
 import segno
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -258,7 +256,7 @@ def _send_back_context(order: Order, *, role: str | None, form=None) -> dict:
     """Goods waiting at the station may go back: refused at once, not collected after the waiting days."""
     if order.status != Order.Status.AT_STATION or not station_may(role, "send_back"):
         return {"can_send_back": False}
-    uncollected_from = _uncollected_from(order)
+    uncollected_from = returns.uncollected_send_back_from(selectors.at_station_since(order))
     return {
         "can_send_back": True,
         "send_back_form": form or SendBackForm(),
@@ -266,26 +264,6 @@ def _send_back_context(order: Order, *, role: str | None, form=None) -> dict:
         "uncollected_from": uncollected_from,
         "may_send_uncollected": uncollected_from is not None and timezone.now() >= uncollected_from,
     }
-
-
-def _uncollected_refusal(order: Order) -> str | None:
-    """Why the goods may not go back as not collected yet, or None once they have waited long enough."""
-    since = _uncollected_from(order)
-    if since is not None and timezone.now() >= since:
-        return None
-    days = returns.send_back_after_days()
-    if since is None:
-        return _("Goods not collected can be sent back after %(days)s days at the station.") % {"days": days}
-    return _("Goods not collected can be sent back from %(date)s (after %(days)s days at the station).") % {
-        "date": timezone.localtime(since).strftime("%Y-%m-%d %H:%M"),
-        "days": days,
-    }
-
-
-def _uncollected_from(order: Order):
-    """From when the order may go back as not collected: its arrival at the station and the waiting days."""
-    since = selectors.at_station_since(order)
-    return since + timedelta(days=returns.send_back_after_days()) if since else None
 
 
 @station_required
@@ -443,7 +421,9 @@ def order_send_back(request, number: str):
         )
         return _order_page(request, order, 409)
     kind = form.cleaned_data["kind"]
-    refusal = _uncollected_refusal(order) if kind == GoodsReturn.Kind.UNCOLLECTED else None
+    refusal = (
+        returns.uncollected_refusal(selectors.at_station_since(order)) if kind == GoodsReturn.Kind.UNCOLLECTED else None
+    )
     if refusal:
         form.add_error(None, refusal)
         return _order_page(request, order, 409, send_back_form=form)

@@ -501,6 +501,14 @@ ENDPOINTS = {
         },
         ok=302,
     ),
+    # a parcel turning up: a free note, and the label in the path (the world's parcel is not missing: refused)
+    "parcel-found": Endpoint(
+        "POST",
+        lambda w: f"/deliveries/parcels/{w.parcels[0].label}/found/",
+        "staff",
+        lambda w: {"note": valid("在仓库角落找到", "")},
+        ok=302,
+    ),
     # --- commissions: the pages read no parameters; junk ones must not matter either
     "commission-overview": Endpoint("GET", fixed("/commissions/"), "staff", lambda w: {"month": valid()}),
     "statement-csv": Endpoint(
@@ -681,6 +689,8 @@ def test_it_answers_hostile_input_without_a_500_or_half_stored_data(world, name)
         ("staff", "POST", f"/villagers/{10**30}/edit/"),
         ("staff", "POST", f"/deliveries/{2**63}/receive/"),
         ("staff", "GET", f"/parcel-photos/{2**63}/"),
+        ("staff", "POST", "/deliveries/parcels/%00/found/"),
+        ("staff", "POST", f"/deliveries/parcels/P{'9' * 5000}/found/"),
         ("manager", "GET", f"/parcel-photos/{10**30}/thumbnail/"),
         ("staff", "GET", f"/commissions/{10**30}/csv/"),
         ("staff", "POST", "/orders/00000000000000000000/cancel/"),

@@ -292,6 +292,13 @@ RULES: dict[str, Rule] = {
         post_allowed=frozenset({"partner_a", "assistant_a"}),
         kwargs=lambda w: {"pk": w.stop_a.pk},
     ),
+    # a parcel marked missing that turned up (the world's parcel is still loaded: refused with a message)
+    "parcel-found": Rule(
+        get=station(405),
+        post=station(REDIRECT, other=404),
+        post_allowed=frozenset({"partner_a", "assistant_a"}),
+        kwargs=lambda w: {"label": w.parcel_a.label},
+    ),
     # a missing or damaged parcel's photo, never a public file
     "parcel-photo": Rule(get=station_and_county(), kwargs=lambda w: {"pk": w.photo.pk}),
     "parcel-photo-thumbnail": Rule(get=station_and_county(), kwargs=lambda w: {"pk": w.photo.pk}),

@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+# The dispatch tests' county (a route through stations A and A2, a truck, bags of fertilizer, the way back):
+# the browser tests of deliveries and pickups use the same world.
+from tests.logistics.conftest import bag, big_truck, confirm, route, station_a2, way_back  # noqa: F401
+
 # Playwright's sync API runs an asyncio event loop in the main thread, and Django
 # then refuses every ORM call from that thread ("SynchronousOnlyOperation: You
 # cannot call this from an async context").  Nothing here is really async: the
