@@ -5,6 +5,7 @@ run gets the first orders back from place_order and leaves them alone).
 """
 
 import random
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -82,6 +83,7 @@ def seed_orders(*, carrier=None) -> int:
     fallback_user = staff.get(favourites[0].pk)
     made = 0
     onward: list[Onward] = []
+    on_credit: Counter = Counter()  # station pk -> pay-on-pickup orders confirmed by this seeding, at list prices
     now = timezone.now()
     for n, final in enumerate(statuses):
         station = favourites[n % len(favourites)] if n % 3 else rng.choice(stations)
@@ -93,6 +95,14 @@ def seed_orders(*, carrier=None) -> int:
         install = any(p.needs_installation for p in picks) and rng.random() < 0.5
         quantities = [rng.choice([1, 1, 2, 3]) for _ in picks]
         payment = rng.choice(Order.PaymentMethod.values)
+        if payment == Order.PaymentMethod.PAY_ON_PICKUP and final not in (S.PLACED, S.CANCELLED):
+            # Within the station's pay-on-pickup limit, as the confirmation requires (list prices: at most).
+            # Counted here, not read back, so that a second seeding sends the same orders (idempotency keys).
+            estimate = sum((p.price * q for p, q in zip(picks, quantities, strict=True)), Decimal("0"))
+            if on_credit[station.pk] + estimate > station.pay_on_pickup_limit:
+                payment = Order.PaymentMethod.CASH_AT_STATION
+            else:
+                on_credit[station.pk] += estimate
         if final in (S.COLLECTED, S.RETURNED):
             placed_at = now - timedelta(hours=rng.randrange(6 * 24, 92 * 24))  # the last three months
         elif final in (S.PLACED, S.CONFIRMED, S.CANCELLED):

@@ -75,3 +75,7 @@ class WrongPickupCode(OrderError):
 
 class PaymentRequired(OrderError):
     """A pay-on-pickup order is handed over only with its payment."""
+
+
+class CreditLimitReached(OrderError):
+    """A pay-on-pickup order would take the station past the limit the county set for it."""

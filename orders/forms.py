@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from catalog.models import MONEY
 from partners.models import ServiceCenter, Villager
 
-from . import returns
+from . import payments, returns
 from .errors import OrderError
 from .models import GoodsReturn, GoodsReturnLine, Order, OrderLine
 from .services import MAX_LINES, MAX_QUANTITY, LineRequest
@@ -101,7 +101,35 @@ class OptionalReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
 
 
-class PickupCodeForm(forms.Form):
+class TenderForm(forms.Form):
+    """How the villager pays at the counter: cash (what they handed over, for the change) or a scanned mobile
+    payment (its transaction number).  Blank cash received: exactly what is due."""
+
+    method = forms.ChoiceField(
+        label=_("Paid by"),
+        choices=payments.Method.choices,
+        initial=payments.Method.CASH,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    received = forms.DecimalField(
+        label=_("Cash received (¥, for the change)"),
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    reference = forms.CharField(label=_("Mobile payment number"), max_length=64, required=False)
+
+    def tender(self) -> payments.Tender:
+        data = self.cleaned_data
+        method = data.get("method") or payments.Method.CASH
+        received = data.get("received") if method == payments.Method.CASH else None
+        return payments.Tender(method=method, received=received, reference=data.get("reference", ""))
+
+
+class PickupCodeForm(TenderForm):
     pickup_code = forms.RegexField(
         label=_("Pickup code"),
         regex=r"^\s*\d{6}\s*$",

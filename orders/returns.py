@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from catalog import money
 
-from . import stock_moves
+from . import payments, stock_moves
 from .errors import InvalidTransition, OrderError
 from .models import CommissionEntry, GoodsReturn, GoodsReturnLine, Order, OrderLine, Refund
 from .policy import collection_policy
@@ -407,6 +407,7 @@ def pay_refund(*, refund: Refund, actor, expected_amount: Decimal | None = None)
             raise OrderError(_("The refund is ¥%(amount)s; check it and confirm again.") % {"amount": refund.amount})
         refund.paid_at, refund.paid_by = timezone.now(), actor
         refund.save(update_fields=["paid_at", "paid_by"])
+        payments.refund_paid.send(sender=Refund, refund=refund, actor=actor)  # the cash book's refund entry
     return refund
 
 

@@ -10,14 +10,18 @@ import unicodedata
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog import money
 from catalog.models import Stock, StockMovement
+from partners.models import ServiceCenter
 
-from . import commissions
+from . import commissions, payments
 from . import stock_moves as stock_ledger
 from .errors import (
+    CreditLimitReached,
     IdempotencyConflict,
     InsufficientStock,
     InvalidTransition,
@@ -230,18 +234,70 @@ def cancel_exception(*, order: Order, actor, reason: str) -> Order:
 # --- the other transitions -----------------------------------------------------
 
 
-def confirm_payment(*, order: Order, actor) -> Order:
-    """Confirm an order for dispatch: cash taken at the station, or pay on pickup agreed (nothing taken now).
+def confirm_payment(*, order: Order, actor, tender: payments.Tender | None = None) -> Order:
+    """Confirm an order for dispatch: its payment taken at the station, or pay on pickup agreed (nothing taken).
 
-    A pay-on-pickup order is paid at hand-over, in the same step (``hand_over``).
-    Only a placed order: the life cycle's other ways into ``confirmed`` (a run
-    called off, the county shipping an exception again) are their services' to take.
+    Cash at the station: ``tender`` says how the villager paid (default: cash, exactly the total); a partial
+    payment is refused, the change is ``order.change_given``, and the cash book records the sale.  Pay on
+    pickup: allowed while the station's pay-on-pickup orders not yet paid stay within its limit; the order is
+    paid at hand-over, in the same step (``hand_over``).  Only a placed order: the life cycle's other ways
+    into ``confirmed`` (a run called off, the county shipping an exception again) are their services' to take.
     """
     if order.status != S.PLACED:
         raise InvalidTransition(order, S.CONFIRMED)
     now = timezone.now()
-    paid = {"paid_at": now} if order.payment_method == Order.PaymentMethod.CASH_AT_STATION else {}
-    return transition(order, to=S.CONFIRMED, actor=actor, confirmed_at=now, **paid)
+    with transaction.atomic():
+        if order.payment_method == Order.PaymentMethod.PAY_ON_PICKUP:
+            _check_credit(order)
+            order = transition(order, to=S.CONFIRMED, actor=actor, confirmed_at=now)
+            order.change_given = Decimal("0.00")
+            return order
+        tender, change = payments.change_for(tender, order.total)
+        order = transition(order, to=S.CONFIRMED, actor=actor, confirmed_at=now, paid_at=now)
+        _paid(order, tender=tender, change=change, actor=actor)
+    return order
+
+
+def _paid(order: Order, *, tender: payments.Tender, change: Decimal, actor) -> None:
+    order.change_given = change
+    payments.payment_taken.send(
+        sender=Order, order=order, amount=order.total, tender=tender, change=change, actor=actor
+    )
+
+
+OPEN_ON_CREDIT = (S.CONFIRMED, S.BATCHED, S.IN_TRANSIT, S.EXCEPTION, S.AT_STATION)
+
+
+def open_on_credit(station) -> Decimal:
+    """What the station's pay-on-pickup orders confirmed and not yet paid add up to (the villagers' credit)."""
+    total = (
+        Order.objects.filter(
+            service_center=station,
+            payment_method=Order.PaymentMethod.PAY_ON_PICKUP,
+            paid_at__isnull=True,
+            status__in=OPEN_ON_CREDIT,
+        )
+        .aggregate(total=Sum("total"))
+        .get("total")
+    )
+    return money.to_fen(total or Decimal("0.00"))
+
+
+def _check_credit(order: Order) -> None:
+    """Refuse a pay-on-pickup order that would take the station past its limit, saying how much is open.
+
+    The station's row is locked, so two confirmations at once cannot both slip under the limit.
+    """
+    station = ServiceCenter.objects.select_for_update().get(pk=order.service_center_id)
+    open_now = open_on_credit(station)
+    if open_now + order.total > station.pay_on_pickup_limit:
+        raise CreditLimitReached(
+            _(
+                "Pay on pickup would go past the station's limit of ¥%(limit)s: ¥%(open)s is open already "
+                "and this order is ¥%(total)s. Take the payment now, or wait until villagers collect and pay."
+            )
+            % {"limit": station.pay_on_pickup_limit, "open": open_now, "total": order.total}
+        )
 
 
 def amount_due_at_pickup(order: Order) -> Decimal:
@@ -262,11 +318,14 @@ def cancel_order(*, order: Order, actor, reason: str = "") -> Order:
     return order
 
 
-def hand_over(*, order: Order, actor, pickup_code: str, payment_taken: bool = False) -> Order:
+def hand_over(
+    *, order: Order, actor, pickup_code: str, payment_taken: bool = False, tender: payments.Tender | None = None
+) -> Order:
     """The villager collects the goods against the pickup code printed on the receipt.
 
-    A pay-on-pickup order is paid in the same step: ``payment_taken`` says the
-    staff took the amount due, and without it the hand-over is refused.
+    A pay-on-pickup order is paid in the same step: ``tender`` (or ``payment_taken``: cash, exactly what is
+    due) says the staff took the amount due, and without it the hand-over is refused; a partial payment is
+    refused too.  The cash book records the sale.
     """
     if order.status != S.AT_STATION:
         raise InvalidTransition(order, S.COLLECTED)
@@ -276,14 +335,18 @@ def hand_over(*, order: Order, actor, pickup_code: str, payment_taken: bool = Fa
     if not secrets.compare_digest(given.encode(), order.pickup_code.encode()):
         raise WrongPickupCode(_("The pickup code does not match this order."))
     due = amount_due_at_pickup(order)
-    if due and not payment_taken:
+    if due and not (payment_taken or tender is not None):
         raise PaymentRequired(
             _("Take ¥%(amount)s from the villager (pay on pickup) before handing the goods over.") % {"amount": due}
         )
+    if due:
+        tender, change = payments.change_for(tender, due)  # before anything moves: a partial payment is refused
     now = timezone.now()
     paid = {"paid_at": now} if due else {}
     with transaction.atomic():
         transition(order, to=S.COLLECTED, actor=actor, collected_at=now, **paid)
+        if due:
+            _paid(order, tender=tender, change=change, actor=actor)
         # Commission is earned now, when the villager has the goods, not at placement.
         commissions.post_accrual(order=order, actor=actor)
     return order

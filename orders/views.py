@@ -28,6 +28,7 @@ from .forms import (
     ReturnConfirmForm,
     ReturnLinesForm,
     SendBackForm,
+    TenderForm,
 )
 from .models import GoodsReturn, Order
 from .policy import collection_policy
@@ -232,6 +233,7 @@ def _detail_context(order: Order, *, role: str | None, **forms) -> dict:
         "return_deadline": returns.return_deadline(order),
         "cancel_form": forms.get("cancel_form") or OptionalReasonForm(prefix="cancel"),
         "hand_over_form": forms.get("hand_over_form") or PickupCodeForm(),
+        "tender_form": forms.get("tender_form") or TenderForm(),
         "return_form": return_form,
         "goods_returns": goods_returns,
         "other_refunds": other_refunds,
@@ -287,8 +289,13 @@ def _act(request, number: str, action, form=None, form_name: str = "", done: str
             request, "orders/order_detail.html", _detail_context(order, role=role, **{form_name: form}), status=400
         )
     try:
-        action(order)
+        done_order = action(order)
     except services.OrderError as exc:
+        # A refusal of what was typed is shown on its form; an order that moved on meanwhile (another tap)
+        # has no such form any more: a message on its page says why (409 either way).
+        if form is not None and isinstance(exc, services.InvalidTransition):
+            messages.error(request, str(exc))
+            return render(request, "orders/order_detail.html", _detail_context(order, role=role), status=409)
         if form is not None:
             form.add_error(None, str(exc))
             return render(
@@ -296,6 +303,9 @@ def _act(request, number: str, action, form=None, form_name: str = "", done: str
             )
         messages.error(request, str(exc))
         return redirect("order-detail", number=order.number)
+    change = getattr(done_order, "change_given", None)
+    if change:
+        messages.info(request, _("Give the villager ¥%(change)s change.") % {"change": change})
     messages.success(
         request,
         _("Order %(number)s is now %(status)s.")
@@ -311,7 +321,15 @@ def _act(request, number: str, action, form=None, form_name: str = "", done: str
 @require_POST
 def order_confirm(request, number: str):
     done = "order-receipt" if request.POST.get("next") == "receipt" else "order-detail"
-    return _act(request, number, lambda order: services.confirm_payment(order=order, actor=request.user), done=done)
+    form = TenderForm(request.POST)
+    return _act(
+        request,
+        number,
+        lambda order: services.confirm_payment(order=order, actor=request.user, tender=form.tender()),
+        form,
+        "tender_form",
+        done=done,
+    )
 
 
 @station_required
@@ -339,6 +357,7 @@ def order_hand_over(request, number: str):
             actor=request.user,
             pickup_code=form.cleaned_data["pickup_code"],
             payment_taken=form.cleaned_data["payment_taken"],
+            tender=form.tender() if form.cleaned_data["payment_taken"] else None,
         ),
         form,
         "hand_over_form",

@@ -1,5 +1,7 @@
 """The partner network: counties, their warehouses, villages, stations, staff and villagers."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -75,6 +77,11 @@ class ServiceCenter(models.Model):
     phone = PhoneNumberField(_("phone"), blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
     opened_on = models.DateField(_("opened on"), null=True, blank=True)
+    # Set by the county: what the station's pay-on-pickup orders not yet paid may add up to (the villagers'
+    # credit the station answers for).
+    pay_on_pickup_limit = models.DecimalField(
+        _("pay-on-pickup limit (¥)"), max_digits=12, decimal_places=2, default=Decimal("2000.00")
+    )
 
     class Meta:
         verbose_name = _("service center")

@@ -7,6 +7,7 @@ that is not one of the known spellings is an error, not ``False``.
 """
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -84,6 +85,7 @@ INSTALLED_APPS = [
     "notifications",  # the SMS outbox and the consent record; orders and logistics queue messages in it
     "catalog",  # sellers, products, prices, stock and its movements; orders build on it
     "orders",
+    "cashbook",  # money at the counter: sales, refunds, the day's close, remittances to the county
     "logistics",
     "accounts",  # sessions that know their user: "log out everywhere"
     "csp",
@@ -162,6 +164,13 @@ if DATABASE_IS_POSTGRES and env.bool("DATABASE_PREPARED_STATEMENTS", default=Tru
     DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=2)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The cash book (cashbook/): a close whose drawer is off by more than this needs a note; the county's page
+# warns of a station that has not closed for CASHBOOK_CLOSE_OVERDUE_DAYS, or holds more cash than
+# CASHBOOK_CASH_HELD_ALERT (a robbery risk: remit it).
+CASHBOOK_DIFFERENCE_NOTE_ABOVE = Decimal(env.str("CASHBOOK_DIFFERENCE_NOTE_ABOVE", default="10.00"))
+CASHBOOK_CLOSE_OVERDUE_DAYS = env.int("CASHBOOK_CLOSE_OVERDUE_DAYS", default=2)
+CASHBOOK_CASH_HELD_ALERT = Decimal(env.str("CASHBOOK_CASH_HELD_ALERT", default="10000.00"))
 
 # --- Cache ----------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

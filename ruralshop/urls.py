@@ -36,6 +36,7 @@ urlpatterns = [
     ),
     path("", include("county.urls")),
     path("", include("orders.urls")),
+    path("", include("cashbook.urls")),
     path("", include("logistics.urls")),
     path("", include("partners.urls")),
 ]

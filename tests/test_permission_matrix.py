@@ -26,7 +26,7 @@ import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -42,8 +42,10 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLResolver, get_resolver, path, reverse
+from django.utils import timezone
 from PIL import Image
 
+from cashbook import services as cash
 from logistics import services as dispatch
 from logistics.clients import create_client
 from logistics.models import BatchStop, DeliveryBatch, ParcelPhoto
@@ -346,6 +348,35 @@ RULES: dict[str, Rule] = {
         post_allowed=frozenset({"county_a", "admin"}),
         kwargs=lambda w: {"label": w.pickup_a.label},
         data=lambda w: {f"sellable-{w.pickup_a.goods_return.lines.get().pk}": "1", "note": "矩阵"},
+    ),
+    # --- the cash book: station pages (assistants take payments but neither close nor hand cash over)
+    "cash-book": Rule(get=station()),
+    "cash-close": Rule(
+        get=station(200, assistant=403),
+        post=station(200, assistant=403),  # the figures to confirm: nothing written yet
+        data=lambda w: {"day": w.today.isoformat(), "counted": "0", "step": "preview"},
+    ),
+    "cash-close-slip": Rule(get=station(other=404), kwargs=lambda w: {"pk": w.close_a.pk}),
+    "cash-remittance-new": Rule(
+        get=station(200, assistant=403),
+        post=station(200, assistant=403),  # the figures to confirm: nothing written yet
+        data=lambda w: {"amount": "1.00", "slip_number": "M-2", "handed_to": "county", "step": "preview"},
+    ),
+    # --- the cash book: the county's view
+    "county-cash": Rule(get=county(other=200)),  # county B sees its own stations
+    "county-cash-csv": Rule(get=county(other=200)),
+    "county-cash-float": Rule(
+        get=county(405, other=405),
+        post=county(REDIRECT, other=REDIRECT),  # county B: A's station is no choice of its form, a message
+        post_allowed=frozenset({"county_a", "admin"}),
+        data=lambda w: {"station": w.station_code_a, "amount": "5.00", "note": "矩阵"},
+    ),
+    "remittance-confirm": Rule(
+        get=county(),
+        post=county(REDIRECT),
+        post_allowed=frozenset({"county_a", "admin"}),
+        kwargs=lambda w: {"pk": w.remittance_a.pk},
+        data=lambda w: {"received": "1.00"},
     ),
     "batch-manifest": Rule(get=county(), kwargs=lambda w: {"code": w.batch_a.code}),
     "batch-manifest-csv": Rule(get=county(), kwargs=lambda w: {"code": w.batch_a.code}),
@@ -656,6 +687,16 @@ def build_world() -> World:
     depart(order=w.exception, actor=partner)
     services.report_missing_or_damaged([w.exception.pk], actor=partner)
 
+    # The cash book: the sales above, cash handed to the county (not confirmed yet), a day closed late.
+    w.today = timezone.localdate()
+    w.station_code_a = station_a.code
+    w.remittance_a = cash.record_remittance(
+        station=station_a, actor=partner, amount="1.00", slip_number="M-1", handed_to="county"
+    )
+    w.close_a = cash.close_day(
+        station=station_a, actor=partner, day=w.today - timedelta(days=3), counted="0", note="矩阵"
+    )
+
     w.statement_a = CommissionStatement.objects.create(service_center=station_a, month=date(2026, 10, 1))
     CommissionStatement.objects.create(service_center=station_b, month=date(2026, 10, 1))
     w.order_type = ContentType.objects.get_for_model(Order)
@@ -678,7 +719,12 @@ def build_world() -> World:
 
 # --- requesting ---------------------------------------------------------------------------------
 
-PROJECT_APPS = ("partners", "orders", "logistics")  # and the users; not the sessions, saved on every request
+PROJECT_APPS = (
+    "partners",
+    "orders",
+    "cashbook",
+    "logistics",
+)  # and the users; not the sessions, saved on every request
 
 
 def fingerprint(models=()) -> list:

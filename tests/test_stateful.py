@@ -70,6 +70,8 @@ from hypothesis.stateful import (
 from hypothesis.strategies._internal.featureflags import FeatureFlags
 from PIL import Image
 
+from cashbook import services as cash
+from cashbook.models import CashEntry, Remittance
 from catalog import money
 from catalog import stock as stocks
 from catalog.admin import StockImportResource
@@ -163,6 +165,8 @@ PRODUCTS = {
 }
 SKUS = sorted(PRODUCTS)
 STATIONS = ["A-001", "A-002"]  # the route calls at A-002 first, then A-001
+ZERO = Decimal("0.00")
+CREDIT_LIMIT = Decimal("2000.00")  # the stations' pay-on-pickup limit (the default)
 PHONES = ["", "13800000001", "13800000002"]  # few, so that duplicates happen
 PAYMENTS = [Order.PaymentMethod.CASH_AT_STATION, Order.PaymentMethod.PAY_ON_PICKUP]
 DELIVERIES = [Order.DeliveryMethod.STATION_PICKUP, Order.DeliveryMethod.HOME_DELIVERY]
@@ -324,6 +328,11 @@ class Model:
     released: Counter = field(default_factory=Counter)  # sku -> units released from quarantine onto the shelf
     photos: set = field(default_factory=set)  # parcel pks with a photo the station took
     done: set = field(default_factory=set)  # the rarer steps that went through (their reach, at teardown)
+    drawer: Counter = field(default_factory=Counter)  # station -> cash the book says is in its drawer
+    in_transit: Counter = field(default_factory=Counter)  # station -> handed to the county, not confirmed
+    shortfall: Counter = field(default_factory=Counter)  # station -> handed over but not received
+    remittances: dict = field(default_factory=dict)  # pk -> (station, amount, confirmed)
+    closed: set = field(default_factory=set)  # (station, day) closed
     goods: dict = field(default_factory=dict)  # pk -> GoodsModel
     adjustments: Counter = field(default_factory=Counter)  # station code -> sum
     statements: dict = field(default_factory=dict)  # pk -> status
@@ -621,11 +630,29 @@ class RuralshopMachine(RuleBasedStateMachine):
         o = self.model.order(order)
         if o is None:
             return
-        call(self.staff(o.station, assistant), "post", self._order_path(o, "confirm"), {302})
-        if o.status == S.PLACED:
+        within = o.payment != Order.PaymentMethod.PAY_ON_PICKUP or self._on_credit(o.station) + o.total <= CREDIT_LIMIT
+        expect = {302} if o.status == S.PLACED and within else {409}  # refused: the order page says why
+        call(self.staff(o.station, assistant), "post", self._order_path(o, "confirm"), expect)
+        if o.status == S.PLACED and within:
             o.status = S.CONFIRMED
             o.paid = paid_at_confirmation(o)
+            if o.paid:
+                self.model.drawer[o.station] += o.total  # cash taken: one sale
         assert self._status_of(o) == o.status
+
+    def _on_credit(self, station: str) -> Decimal:
+        """Pay-on-pickup orders of the station confirmed and not paid yet (the villagers' credit)."""
+        return sum(
+            (
+                x.total
+                for x in self.model.orders.values()
+                if x.station == station
+                and x.payment == Order.PaymentMethod.PAY_ON_PICKUP
+                and not x.paid
+                and x.status in (S.CONFIRMED, S.BATCHED, S.IN_TRANSIT, S.EXCEPTION, S.AT_STATION)
+            ),
+            ZERO,
+        )
 
     def cancel(self, order, assistant):
         o = self.model.order(order)
@@ -666,6 +693,8 @@ class RuralshopMachine(RuleBasedStateMachine):
             data=data,
         )
         if allowed:
+            if not o.paid:
+                self.model.drawer[o.station] += o.total  # paid on pickup, in the same step
             o.status, o.paid = S.COLLECTED, True
             o.collected_at = self.model.now
         assert self._status_of(o) == o.status
@@ -1035,7 +1064,57 @@ class RuralshopMachine(RuleBasedStateMachine):
         call(client, "post", f"/refunds/{pk}/pay/", {302}, data={"amount": str(amount)})
         if refund.paid_at is None and shown == "as shown":
             o.refunds_paid += refund.amount
+            self.model.drawer[station] -= refund.amount  # out of the drawer
             self.model.done.add("a refund paid out")
+
+    def close_the_day(self, station, off, assistant):
+        """The partner counts the drawer (``off`` yuan from the book), sees the difference, confirms."""
+        client = self.staff(station, assistant)
+        if self.is_assistant(station, assistant):
+            call(client, "get", "/cash/close/", {403})
+            return
+        expected = self.model.drawer[station]
+        counted = max(ZERO, expected + off)
+        day = self.model.today
+        data = {"day": day.isoformat(), "counted": str(counted), "expected": str(expected), "step": "confirm"}
+        if abs(counted - expected) > django_settings.CASHBOOK_DIFFERENCE_NOTE_ABOVE:
+            data["note"] = "找错钱"
+        if (station, day) in self.model.closed:
+            call(client, "get", "/cash/close/", {200, 302})  # another day left to close, or none
+            return
+        call(client, "post", "/cash/close/", {302}, data=data)
+        self.model.closed.add((station, day))
+        self.model.drawer[station] = counted  # the difference is an entry: the book says what the drawer holds
+        self.model.done.add("a day closed" + (" with a difference" if counted != expected else ""))
+
+    def hand_cash_over(self, station, share, assistant):
+        """The partner hands cash to the county (a share of the drawer, or more than it holds: refused)."""
+        client = self.staff(station, assistant)
+        held = self.model.drawer[station]
+        amount = money.to_fen(held * share) if share <= 1 else held + Decimal("1.00")
+        self.keys += 1
+        data = {"amount": str(amount), "slip_number": f"S{self.keys}", "handed_to": "driver", "step": "confirm"}
+        if self.is_assistant(station, assistant):
+            call(client, "post", "/cash/remittances/new/", {403}, data=data)
+            return
+        ok = ZERO < amount <= held
+        call(client, "post", "/cash/remittances/new/", {302} if ok else {400}, data=data)
+        if ok:
+            pk = Remittance.objects.get(station__code=station, slip_number=data["slip_number"]).pk
+            self.model.remittances[pk] = (station, amount, False)
+            self.model.drawer[station] -= amount
+            self.model.in_transit[station] += amount
+
+    def confirm_remittance(self, pk, off):
+        """The county counts a remittance in (``off`` yuan from what was handed over); confirming twice is refused."""
+        station, amount, confirmed = self.model.remittances[pk]
+        received = max(ZERO, amount + off)
+        call(self.world.manager, "post", f"/county/remittances/{pk}/confirm/", {302}, data={"received": str(received)})
+        if not confirmed:
+            self.model.remittances[pk] = (station, amount, True)
+            self.model.in_transit[station] -= amount
+            self.model.shortfall[station] += amount - received
+            self.model.done.add("a remittance confirmed" + (" short" if received < amount else ""))
 
     def quarantine_out(self, sku, quantity, to_shelf):
         """Goods in quarantine inspected: sellable after all (back on the shelf), or written off for good."""
@@ -1137,6 +1216,8 @@ class RuralshopMachine(RuleBasedStateMachine):
                         parcel.status == P.DELIVERED
                         and not parcel.flagged
                         and self.model.orders[parcel.order].status == S.AT_STATION
+                        # a parcel found before its stop was checked in waits for that (no receipt time yet)
+                        and stop.received_at is not None
                         and stop.received_at < cutoff
                     ):
                         expected.append(parcel)
@@ -1440,6 +1521,28 @@ class RuralshopMachine(RuleBasedStateMachine):
     def a_missing_parcel_turns_up(self, which, assistant):
         self.find_parcel(*pick(self._parcels_in(P.MISSING), which), assistant)
 
+    @rule(
+        station=st.sampled_from(STATIONS),
+        off=st.sampled_from([ZERO, ZERO, Decimal("-5.00"), Decimal("-50.00"), Decimal("3.50")]),
+        assistant=st.sampled_from([False, False, True]),
+    )
+    def close_a_day(self, station, off, assistant):
+        self.close_the_day(station, off, assistant)
+
+    @precondition(lambda self: any(self.model.drawer.values()))
+    @rule(
+        which=WHICH,
+        share=st.sampled_from([Decimal("1"), Decimal("0.5"), Decimal("2")]),
+        assistant=st.sampled_from([False, False, True]),
+    )
+    def hand_cash_to_the_county(self, which, share, assistant):
+        self.hand_cash_over(pick([s for s in STATIONS if self.model.drawer[s]], which), share, assistant)
+
+    @precondition(lambda self: self.model.remittances)
+    @rule(which=WHICH, off=st.sampled_from([ZERO, ZERO, Decimal("-10.00")]))
+    def the_county_confirms_a_remittance(self, which, off):
+        self.confirm_remittance(pick(sorted(self.model.remittances), which), off)
+
     def _refunds_owed(self) -> list[int]:
         return list(Refund.objects.filter(paid_at__isnull=True).order_by("pk").values_list("pk", flat=True))
 
@@ -1584,6 +1687,30 @@ class RuralshopMachine(RuleBasedStateMachine):
             )
 
     @invariant()
+    def every_yuan_is_in_the_cash_book(self):
+        """Per station: the drawer by the book is the sum of its cash entries and the model's; each paid order has
+        exactly one sale, of its total; each refund paid out one refund entry, of its amount; what was handed to
+        the county and what it confirmed are the model's."""
+        drawers = dict(sql(DRAWER_SQL))
+        for station in STATIONS:
+            assert money_of(drawers.get(station, 0)) == self.model.drawer[station], (
+                f"{station}: drawer {drawers.get(station)}, the model says {self.model.drawer[station]}"
+            )
+            balance = cash.balance(self.world.stations[station])
+            assert (balance.drawer, balance.in_transit, balance.shortfall) == (
+                self.model.drawer[station],
+                self.model.in_transit[station],
+                self.model.shortfall[station],
+            ), f"{station}: {balance}, the model says {self.model.drawer[station]}, {self.model.in_transit[station]}"
+        sales = {number: (count, money_of(total)) for number, count, total in sql(SALES_SQL)}
+        for o in self.model.orders.values():
+            expected = (1, o.total) if o.paid else None
+            assert sales.get(o.number) == expected, f"{o.number}: sales {sales.get(o.number)}, expected {expected}"
+        refunds = {number: money_of(total) for number, total in sql(REFUND_ENTRIES_SQL)}
+        for o in self.model.orders.values():
+            assert refunds.get(o.number, ZERO) == -o.refunds_paid, f"{o.number}: refund entries {refunds.get(o.number)}"
+
+    @invariant()
     def parcels_are_where_the_model_says(self):
         """Every parcel of every run not called off, with the status the model says (loaded, delivered, missing,
         damaged, or found after its order moved on)."""
@@ -1693,9 +1820,6 @@ class RuralshopMachine(RuleBasedStateMachine):
         assert statuses == self.model.statements, f"statements {statuses}, the model says {self.model.statements}"
 
 
-ZERO = Decimal("0.00")
-
-
 def money_of(value) -> Decimal:
     """A sum from SQL as yuan and fen: PostgreSQL answers Decimal, SQLite a float (or None for no rows)."""
     if value is None:
@@ -1719,6 +1843,7 @@ _t = {
         DeliveryBatch,
         BatchStop,
         Parcel,
+        CashEntry,
         CommissionEntry,
         CommissionStatement,
         ServiceCenter,
@@ -1741,6 +1866,18 @@ STOCK_SQL = f"""
 ORDERS_SQL = f"SELECT number, status, paid_at IS NOT NULL FROM {_t['Order']}"  # noqa: S608
 GOODS_SQL = f"SELECT id, status, kind FROM {_t['GoodsReturn']}"  # noqa: S608
 PARCELS_SQL = f"SELECT label, status FROM {_t['Parcel']}"  # noqa: S608
+DRAWER_SQL = f"""
+    SELECT sc.code, SUM(e.amount) FROM {_t["CashEntry"]} e JOIN {_t["ServiceCenter"]} sc ON sc.id = e.station_id
+    WHERE e.method = 'cash' GROUP BY sc.code
+"""  # noqa: S608
+SALES_SQL = f"""
+    SELECT o.number, COUNT(*), SUM(e.amount) FROM {_t["CashEntry"]} e JOIN {_t["Order"]} o ON o.id = e.order_id
+    WHERE e.kind = 'sale' GROUP BY o.number
+"""  # noqa: S608
+REFUND_ENTRIES_SQL = f"""
+    SELECT o.number, SUM(e.amount) FROM {_t["CashEntry"]} e JOIN {_t["Order"]} o ON o.id = e.order_id
+    WHERE e.kind = 'refund' GROUP BY o.number
+"""  # noqa: S608
 PICKUPS_SQL = f"""
     SELECT k.goods_return_id, k.label, k.status, b.code
     FROM {_t["Pickup"]} k JOIN {_t["BatchStop"]} st ON st.id = k.batch_stop_id

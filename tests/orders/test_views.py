@@ -225,7 +225,7 @@ def test_confirming_twice_says_why_it_cannot(client_a, order_a):
 
     response = client_a.post(f"/orders/{order_a.number}/confirm/", follow=True)
 
-    assert response.status_code == 200
+    assert response.status_code == 409  # the order page, saying the order moved on
     assert any("cannot" in str(m) or "不能" in str(m) for m in response.context["messages"])
 
 

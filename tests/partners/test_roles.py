@@ -41,12 +41,22 @@ def at_station(order: Order) -> Order:
 
 
 def test_it_has_one_table_of_what_only_the_partner_may_do():
-    assert set(STATION_ACTIONS) == {"commissions", "return_order", "anonymise_villager", "send_back", "pay_refund"}
+    assert set(STATION_ACTIONS) == {
+        "commissions",
+        "return_order",
+        "anonymise_villager",
+        "send_back",
+        "pay_refund",
+        "close_day",
+        "remittance",
+    }
     assert station_may(PARTNER, "commissions") and station_may(PARTNER, "return_order")
     assert not station_may(ASSISTANT, "commissions") and not station_may(ASSISTANT, "return_order")
     assert station_may(PARTNER, "pay_refund") and not station_may(ASSISTANT, "pay_refund")  # cash out of the drawer
     assert station_may(PARTNER, "send_back") and station_may(ASSISTANT, "send_back")  # counter work, in the table
     assert station_may(ASSISTANT, "hand_over")  # not in the table: every station role
+    assert station_may(PARTNER, "close_day") and not station_may(ASSISTANT, "close_day")  # the partner's count
+    assert station_may(PARTNER, "remittance") and not station_may(ASSISTANT, "remittance")
     assert not station_may(None, "hand_over")  # no station, no counter work
 
 
