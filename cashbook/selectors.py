@@ -157,3 +157,27 @@ def county_waiting_remittances(counties) -> list[Remittance]:
         .select_related("station")
         .order_by("recorded_at", "pk")
     )
+
+
+@dataclass(frozen=True)
+class CashAlerts:
+    """What the county workspace says of the stations' cash: counts of each alert, and who is worst."""
+
+    not_closed: int
+    far_off: int
+    cash_held: int
+    remittances_waiting: int
+    owed_total: Decimal
+    worst: list  # StationCash rows with alerts, the worst first (at most 5)
+
+
+def cash_alerts(counties) -> CashAlerts:
+    rows = county_cash(counties)
+    return CashAlerts(
+        not_closed=sum(ALERT_NOT_CLOSED in r.alerts for r in rows),
+        far_off=sum(ALERT_DIFFERENCE in r.alerts for r in rows),
+        cash_held=sum(ALERT_CASH_HELD in r.alerts for r in rows),
+        remittances_waiting=sum(r.waiting_slips for r in rows),
+        owed_total=sum((r.owed for r in rows), ZERO),
+        worst=[r for r in rows if r.alerts][:5],
+    )

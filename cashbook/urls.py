@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("cash/", views.cash_book, name="cash-book"),
+    path("cash/tile/", views.cash_tile, name="cash-tile"),
     path("cash/close/", views.close_day, name="cash-close"),
     path("cash/closes/<int:pk>/", views.close_slip, name="cash-close-slip"),
     path("cash/remittances/new/", views.remittance_new, name="cash-remittance-new"),

@@ -34,6 +34,14 @@ def cash_book(request):
     return render(request, "cashbook/cash_book.html", context)
 
 
+@station_required
+def cash_tile(request):
+    """The dashboard's tile (loaded by htmx): the drawer by the book, and whether today still needs closing."""
+    station = request.station
+    context = {"drawer": services.drawer(station), "to_close": timezone.localdate() in services.closable_days(station)}
+    return render(request, "cashbook/_cash_tile.html", context)
+
+
 @station_required(action="close_day")
 @require_http_methods(["GET", "POST"])
 def close_day(request):

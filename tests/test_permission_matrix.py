@@ -351,6 +351,7 @@ RULES: dict[str, Rule] = {
     ),
     # --- the cash book: station pages (assistants take payments but neither close nor hand cash over)
     "cash-book": Rule(get=station()),
+    "cash-tile": Rule(get=station()),
     "cash-close": Rule(
         get=station(200, assistant=403),
         post=station(200, assistant=403),  # the figures to confirm: nothing written yet
