@@ -29,7 +29,16 @@ def page_weight(html: bytes) -> tuple[int, list[str]]:
 
 @pytest.fixture
 def partner_pages(villager_a):
-    return ["/", "/villagers/", "/villagers/new/", f"/villagers/{villager_a.pk}/", f"/villagers/{villager_a.pk}/edit/"]
+    return [
+        "/",
+        "/villagers/",
+        "/villagers/new/",
+        f"/villagers/{villager_a.pk}/",
+        f"/villagers/{villager_a.pk}/edit/",
+        "/cash/",
+        "/cash/close/",
+        "/cash/remittances/new/",
+    ]
 
 
 def test_every_partner_page_is_under_budget(client_a, partner_pages):
