@@ -79,3 +79,18 @@ class FloatForm(forms.Form):
     def __init__(self, *args, stations=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["station"].choices = [(s.code, s.name) for s in stations]
+
+
+class CreditLimitForm(forms.Form):
+    station = forms.ChoiceField(label=_("Station"))
+    limit = forms.DecimalField(
+        label=_("Pay-on-pickup limit (¥)"), min_value=0, widget=AMOUNT_WIDGET, max_digits=12, decimal_places=2
+    )
+
+    def __init__(self, *args, stations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["station"].choices = [(s.code, s.name) for s in stations]
+
+
+class KeepCommissionForm(forms.Form):
+    total = forms.DecimalField(min_value=0, **MONEY)  # the amount the confirmation page showed

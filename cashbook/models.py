@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from orders.models import Order, Refund
+from orders.models import CommissionStatement, Order, Refund
 from orders.payments import Method
 from partners.models import ServiceCenter
 from ruralshop.ledgers import AppendOnlyModel, AppendOnlyQuerySet
@@ -119,6 +119,7 @@ class CashEntry(AppendOnlyModel):
         REMITTANCE = "remittance", _("remittance")  # handed to the county (-)
         FLOAT = "float", _("float")  # change money the county gave (+) or took back (-)
         DIFFERENCE = "difference", _("difference")  # short (-) or over (+) at a close
+        COMMISSION = "commission", _("commission kept")  # an approved statement kept out of the cash (-), netting
 
     station = models.ForeignKey(
         ServiceCenter, on_delete=models.PROTECT, related_name="cash_entries", verbose_name=_("station")
@@ -137,6 +138,9 @@ class CashEntry(AppendOnlyModel):
         Remittance, on_delete=models.PROTECT, null=True, blank=True, related_name="cash_entry"
     )
     close = models.OneToOneField(DayClose, on_delete=models.PROTECT, null=True, blank=True, related_name="cash_entry")
+    statement = models.OneToOneField(
+        CommissionStatement, on_delete=models.PROTECT, null=True, blank=True, related_name="cash_entry"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -170,6 +174,10 @@ class CashEntry(AppendOnlyModel):
             models.CheckConstraint(
                 condition=(Q(kind="difference", close__isnull=False) | ~Q(kind="difference")),
                 name="cash_difference_of_a_close",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="commission", amount__lt=0, statement__isnull=False) | ~Q(kind="commission")),
+                name="cash_commission_of_a_statement",
             ),
             models.CheckConstraint(condition=~Q(amount=0), name="cash_entry_not_zero"),
         ]

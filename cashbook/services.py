@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog import money
+from orders import commissions
+from orders.models import CommissionStatement
 from orders.payments import Method
 from partners.models import ServiceCenter
 
@@ -268,6 +270,59 @@ def confirm_remittance(*, remittance: Remittance, actor, received) -> Remittance
             raise CashError(_("Slip %(slip)s was confirmed already.") % {"slip": remittance.slip_number})
     remittance.refresh_from_db()
     return remittance
+
+
+def statements_to_keep(station) -> list:
+    """Approved statements of a netting county's station, to keep out of the cash (none elsewhere)."""
+    if not ServiceCenter.objects.filter(pk=station.pk, village__county__commission_netting=True).exists():
+        return []
+    return list(
+        CommissionStatement.objects.filter(
+            service_center=station, status=CommissionStatement.Status.APPROVED, total__gt=0
+        ).order_by("month")
+    )
+
+
+def keep_commission(*, station, statement, actor, expected_total=None) -> CashEntry:
+    """Commission netting: the partner keeps an approved statement out of the drawer; it is paid by that.
+
+    The statement is marked paid (its payout entry in the commission ledger) and the cash book gets an entry
+    of minus its total, in one transaction, for the amount the confirmation page showed.
+    """
+    with transaction.atomic():
+        ServiceCenter.objects.select_for_update().get(pk=station.pk)
+        if statement.service_center_id != station.pk or statement not in statements_to_keep(station):
+            raise CashError(_("Only an approved statement of a county that nets commission can be kept."))
+        held = drawer(station)
+        if statement.total > held:
+            raise CashError(
+                _("The drawer holds ¥%(held)s by the book: ¥%(total)s cannot be kept out of it.")
+                % {"held": held, "total": statement.total}
+            )
+        try:
+            statement = commissions.mark_paid(
+                statement=statement, actor=actor, expected_total=expected_total, kept_from_cash=True
+            )
+        except commissions.CommissionError as exc:
+            raise CashError(str(exc)) from None
+        return CashEntry.objects.create(
+            station=station,
+            kind=K.COMMISSION,
+            amount=-statement.total,
+            statement=statement,
+            created_by=_user(actor),
+            note=_("commission %(month)s kept") % {"month": f"{statement.month:%Y-%m}"},
+        )
+
+
+def set_credit_limit(*, station, limit, actor=None) -> ServiceCenter:
+    """The county sets what the station's unpaid pay-on-pickup orders may add up to."""
+    limit = _amount(limit, name=_("the limit"))
+    if limit > Decimal("1000000"):
+        raise CashError(_("A pay-on-pickup limit is at most ¥1,000,000."))
+    ServiceCenter.objects.filter(pk=station.pk).update(pay_on_pickup_limit=limit)
+    station.refresh_from_db()
+    return station
 
 
 def give_float(*, station, actor, amount, note: str = "") -> CashEntry:

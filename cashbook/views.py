@@ -14,7 +14,14 @@ from partners.access import county_manager_required, station_required
 from partners.models import ServiceCenter
 
 from . import selectors, services
-from .forms import CloseDayForm, ConfirmRemittanceForm, FloatForm, RemittanceForm
+from .forms import (
+    CloseDayForm,
+    ConfirmRemittanceForm,
+    CreditLimitForm,
+    FloatForm,
+    KeepCommissionForm,
+    RemittanceForm,
+)
 
 # --- the station --------------------------------------------------------------------------------------
 
@@ -30,6 +37,7 @@ def cash_book(request):
         "waiting": selectors.waiting_remittances(station),
         "closable": services.closable_days(station),
         "today": timezone.localdate(),
+        "to_keep": services.statements_to_keep(station),
     }
     return render(request, "cashbook/cash_book.html", context)
 
@@ -110,6 +118,37 @@ def remittance_new(request):
     return render(request, "cashbook/remittance_form.html", context, status=400 if form.errors else 200)
 
 
+@station_required(action="keep_commission")
+@require_http_methods(["GET", "POST"])
+def keep_commission(request, pk: int):
+    """Commission netting: GET the confirmation (the statement and its amount), POST keep it out of the drawer."""
+    station = request.station
+    statement = next((s for s in services.statements_to_keep(station) if s.pk == pk), None)
+    if statement is None:
+        raise Http404("No approved statement to keep at this station")
+    if request.method == "POST":
+        form = KeepCommissionForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Confirm the amount on the confirmation page first."))
+            return redirect(request.path)
+        try:
+            services.keep_commission(
+                station=station, statement=statement, actor=request.user, expected_total=form.cleaned_data["total"]
+            )
+        except services.CashError as exc:
+            messages.error(request, str(exc))
+            return redirect("cash-book")
+        messages.success(
+            request,
+            _("¥%(total)s of commission for %(month)s kept out of the drawer: the statement is paid.")
+            % {"total": statement.total, "month": f"{statement.month:%Y-%m}"},
+        )
+        return redirect("cash-book")
+    return render(
+        request, "cashbook/keep_commission.html", {"statement": statement, "drawer": services.drawer(station)}
+    )
+
+
 # --- the county ---------------------------------------------------------------------------------------
 
 
@@ -124,6 +163,7 @@ def county_cash(request):
         "rows": rows,
         "sort": sort,
         "float_form": FloatForm(stations=stations),
+        "limit_form": CreditLimitForm(stations=stations, prefix="limit"),
         "waiting": [r for r in rows if r.waiting_slips],
         "remittances": selectors.county_waiting_remittances(request.counties),
     }
@@ -234,5 +274,28 @@ def float_give(request):
             request,
             _("Float of ¥%(amount)s recorded for %(station)s.")
             % {"amount": form.cleaned_data["amount"], "station": station.name},
+        )
+    return redirect("county-cash")
+
+
+@county_manager_required
+@require_POST
+def credit_limit(request):
+    """The county sets a station's pay-on-pickup limit."""
+    stations = list(ServiceCenter.objects.filter(village__county__in=request.counties))
+    form = CreditLimitForm(request.POST, stations=stations, prefix="limit")
+    if not form.is_valid():
+        messages.error(request, _("Choose a station and enter its limit in yuan, such as 2000.00."))
+        return redirect("county-cash")
+    station = next(s for s in stations if s.code == form.cleaned_data["station"])
+    try:
+        services.set_credit_limit(station=station, limit=form.cleaned_data["limit"], actor=request.user)
+    except services.CashError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("The pay-on-pickup limit of %(station)s is now ¥%(limit)s.")
+            % {"station": station.name, "limit": station.pay_on_pickup_limit},
         )
     return redirect("county-cash")

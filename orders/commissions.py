@@ -299,11 +299,24 @@ def approve_statement(
     return statement
 
 
-def mark_paid(*, statement: CommissionStatement, actor, expected_total: Decimal | None = None) -> CommissionStatement:
+def mark_paid(
+    *, statement: CommissionStatement, actor, expected_total: Decimal | None = None, kept_from_cash: bool = False
+) -> CommissionStatement:
     """Paid out: the statement closes and the ledger gets a payout entry of -total.
 
-    Never below zero (refused: it carries forward); a zero statement closes with no payout entry.
+    Never below zero (refused: it carries forward); a zero statement closes with no payout entry.  In a
+    county that nets commission the station keeps it out of its cash (``kept_from_cash``, the cash book's
+    ``keep_commission``): a separate payment by the county is refused, so it is never paid twice.
     """
+    netting = ServiceCenter.objects.filter(pk=statement.service_center_id, village__county__commission_netting=True)
+    if not kept_from_cash and statement.total > 0 and netting.exists():
+        raise CommissionError(
+            _(
+                "This county nets commission: the station keeps ¥%(total)s out of its cash, on its cash book page. "
+                "It is not paid separately."
+            )
+            % {"total": f"{statement.total:.2f}"}
+        )
     condition = Q(pk=statement.pk, status=CommissionStatement.Status.APPROVED, total__gte=0)
     if expected_total is not None:
         condition &= Q(total=expected_total)

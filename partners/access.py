@@ -42,6 +42,7 @@ STATION_ACTIONS: dict[str, frozenset[str]] = {
     # The cash book: assistants take payments (every role), only the partner closes the day and hands cash over.
     "close_day": frozenset({PARTNER}),
     "remittance": frozenset({PARTNER}),
+    "keep_commission": frozenset({PARTNER}),  # commission netting: the partner's pay, out of the drawer
 }
 
 

@@ -18,6 +18,9 @@ class County(models.Model):
     code = models.CharField(_("GB/T 2260 code"), max_length=6, unique=True, validators=[gb2260_code])
     name = models.CharField(_("name"), max_length=50)
     province = models.CharField(_("province"), max_length=50)
+    # Commission netting: a station keeps its approved commission out of the cash it owes the county (the cash
+    # book records it), instead of the county paying the statement separately.
+    commission_netting = models.BooleanField(_("stations keep their commission out of the cash"), default=False)
 
     class Meta:
         verbose_name = _("county")

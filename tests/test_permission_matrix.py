@@ -363,6 +363,13 @@ RULES: dict[str, Rule] = {
         post=station(200, assistant=403),  # the figures to confirm: nothing written yet
         data=lambda w: {"amount": "1.00", "slip_number": "M-2", "handed_to": "county", "step": "preview"},
     ),
+    # commission netting: A's county does not net, and its statement is a draft: nothing to keep (404)
+    "cash-keep-commission": Rule(
+        get=station(404, assistant=403),
+        post=station(404, assistant=403),
+        kwargs=lambda w: {"pk": w.statement_a.pk},
+        data=lambda w: {"total": "0.00"},
+    ),
     # --- the cash book: the county's view
     "county-cash": Rule(get=county(other=200)),  # county B sees its own stations
     "county-cash-csv": Rule(get=county(other=200)),
@@ -371,6 +378,12 @@ RULES: dict[str, Rule] = {
         post=county(REDIRECT, other=REDIRECT),  # county B: A's station is no choice of its form, a message
         post_allowed=frozenset({"county_a", "admin"}),
         data=lambda w: {"station": w.station_code_a, "amount": "5.00", "note": "矩阵"},
+    ),
+    "county-cash-limit": Rule(
+        get=county(405, other=405),
+        post=county(REDIRECT, other=REDIRECT),  # county B: A's station is no choice of its form, a message
+        post_allowed=frozenset({"county_a", "admin"}),
+        data=lambda w: {"limit-station": w.station_code_a, "limit-limit": "3000.00"},
     ),
     "remittance-confirm": Rule(
         get=county(),

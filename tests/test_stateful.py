@@ -86,7 +86,7 @@ from orders import commissions, reminders, returns
 from orders import tasks as order_tasks
 from orders.models import CommissionEntry, CommissionStatement, GoodsReturn, Order, OrderLine, PickupReminder, Refund
 from orders.policy import collection_policy
-from partners.models import ServiceCenter, StationStaff, Villager
+from partners.models import County, ServiceCenter, StationStaff, Villager
 from tests.factories import (
     CategoryFactory,
     CountyManagerFactory,
@@ -333,6 +333,7 @@ class Model:
     shortfall: Counter = field(default_factory=Counter)  # station -> handed over but not received
     remittances: dict = field(default_factory=dict)  # pk -> (station, amount, confirmed)
     closed: set = field(default_factory=set)  # (station, day) closed
+    netting: bool = False  # the county nets commission: stations keep approved statements out of the cash
     goods: dict = field(default_factory=dict)  # pk -> GoodsModel
     adjustments: Counter = field(default_factory=Counter)  # station code -> sum
     statements: dict = field(default_factory=dict)  # pk -> status
@@ -475,8 +476,11 @@ class RuralshopMachine(RuleBasedStateMachine):
 
     # --- villagers ---------------------------------------------------------------------------------
 
-    @initialize(target=villagers)
-    def the_villagers_already_registered(self):
+    @initialize(target=villagers, netting=st.booleans())
+    def the_villagers_already_registered(self, netting):
+        """The world as it is, in a county that nets commission (the stations keep it out of their cash) or not."""
+        County.objects.filter(pk=self.world.warehouse.county_id).update(commission_netting=netting)
+        self.model.netting = netting
         return multiple(*self.world.villagers)
 
     @rule(target=villagers, station=st.sampled_from(STATIONS), phone=st.sampled_from(PHONES), consent=st.booleans())
@@ -1319,8 +1323,25 @@ class RuralshopMachine(RuleBasedStateMachine):
         total = CommissionStatement.objects.values_list("total", flat=True).get(pk=statement)
         confirmed = total if shown == "as shown" else total + Decimal("1.00")
         call(self.world.manager, "post", f"/county/statements/{statement}/{action}/", {302}, data={"total": confirmed})
-        if self.model.statements[statement] == before and total >= 0 and confirmed == total:
+        netted = action == "paid" and self.model.netting and total > 0  # kept out of the cash, never paid apart
+        if self.model.statements[statement] == before and total >= 0 and confirmed == total and not netted:
             self.model.statements[statement] = after
+
+    def keep_commission(self, statement, shown):
+        """Commission netting: the partner keeps an approved statement out of the drawer, on the cash page."""
+        row = CommissionStatement.objects.select_related("service_center").get(pk=statement)
+        station, total = row.service_center.code, row.total
+        ok = (
+            self.model.netting and self.model.statements[statement] == CommissionStatement.Status.APPROVED and total > 0
+        )
+        path = f"/cash/commission/{statement}/keep/"
+        call(self.staff(station), "get", path, {200} if ok else {404})
+        confirmed = total if shown == "as shown" else total + Decimal("1.00")
+        call(self.staff(station), "post", path, {302} if ok else {404}, data={"total": str(confirmed)})
+        if ok and confirmed == total and total <= self.model.drawer[station]:
+            self.model.statements[statement] = CommissionStatement.Status.PAID
+            self.model.drawer[station] -= total
+            self.model.done.add("commission kept out of the drawer")
 
     def approve_statement(self, statement, shown):
         self._statement_step(
@@ -1331,6 +1352,11 @@ class RuralshopMachine(RuleBasedStateMachine):
         self._statement_step(
             statement, "paid", shown, CommissionStatement.Status.APPROVED, CommissionStatement.Status.PAID
         )
+
+    @precondition(lambda self: self._statements_in(CommissionStatement.Status.APPROVED))
+    @rule(which=WHICH, shown=SHOWN)
+    def keep_a_statement_out_of_the_cash(self, which, shown):
+        self.keep_commission(pick(self._statements_in(CommissionStatement.Status.APPROVED), which), shown)
 
     @rule(station=st.sampled_from(STATIONS), amount=st.sampled_from([Decimal("-3.00"), Decimal("2.50")]))
     def post_adjustment(self, station, amount):

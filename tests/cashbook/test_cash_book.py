@@ -1,5 +1,6 @@
 """The cash book: every yuan a station takes or pays out is an entry, and the drawer is their sum."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -282,3 +283,65 @@ def _today() -> str:
     from django.utils import timezone
 
     return timezone.localdate().isoformat()
+
+
+@pytest.fixture
+def approved(station_a, sold, staff_a):
+    """An approved statement of ¥50.00 at station A (a county that nets commission), 336.00 in the drawer."""
+    from orders.models import CommissionStatement
+
+    county = station_a.village.county
+    county.commission_netting = True
+    county.save()
+    return CommissionStatement.objects.create(
+        service_center=station_a, month=date(2026, 10, 1), status="approved", total=Decimal("50.00")
+    )
+
+
+def test_a_netting_station_keeps_its_commission_out_of_the_drawer(
+    client_a, approved, station_a, client, county_manager
+):
+    page = client_a.get("/cash/").content.decode()
+    confirm = client_a.get(f"/cash/commission/{approved.pk}/keep/")
+
+    assert f"/cash/commission/{approved.pk}/keep/" in page
+    assert confirm.status_code == 200 and "50.00" in confirm.content.decode()
+    client_a.post(f"/cash/commission/{approved.pk}/keep/", {"total": "50.00"})
+
+    approved.refresh_from_db()
+    assert approved.status == "paid"
+    entry = CashEntry.objects.get(kind=K.COMMISSION)
+    assert (entry.amount, entry.statement_id) == (Decimal("-50.00"), approved.pk)
+    assert drawer_of(station_a) == Decimal("286.00")
+    # the county cannot pay it a second time
+    from orders import commissions
+
+    with pytest.raises(commissions.CommissionError):
+        commissions.mark_paid(statement=approved, actor=county_manager)
+
+
+def test_a_netting_county_does_not_pay_a_statement_separately(approved, county_manager):
+    from orders import commissions
+
+    with pytest.raises(commissions.CommissionError, match="nets commission"):
+        commissions.mark_paid(statement=approved, actor=county_manager)
+    approved.refresh_from_db()
+    assert approved.status == "approved" and not CashEntry.objects.filter(kind=K.COMMISSION).exists()
+
+
+def test_a_stale_amount_keeps_nothing(client_a, approved):
+    client_a.post(f"/cash/commission/{approved.pk}/keep/", {"total": "49.00"})
+    client_a.post(f"/cash/commission/{approved.pk}/keep/", {"total": "not money"})
+
+    approved.refresh_from_db()
+    assert approved.status == "approved" and not CashEntry.objects.filter(kind=K.COMMISSION).exists()
+
+
+def test_the_county_sets_a_stations_credit_limit(client, station_a, station_b, county_manager):
+    client.force_login(county_manager)
+    client.post("/county/cash/limit/", {"limit-station": station_a.code, "limit-limit": "3500"})
+    client.post("/county/cash/limit/", {"limit-station": station_b.code, "limit-limit": "9"})  # not its county
+
+    station_a.refresh_from_db()
+    station_b.refresh_from_db()
+    assert (station_a.pay_on_pickup_limit, station_b.pay_on_pickup_limit) == (Decimal("3500.00"), Decimal("2000.00"))

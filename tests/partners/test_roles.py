@@ -49,6 +49,7 @@ def test_it_has_one_table_of_what_only_the_partner_may_do():
         "pay_refund",
         "close_day",
         "remittance",
+        "keep_commission",
     }
     assert station_may(PARTNER, "commissions") and station_may(PARTNER, "return_order")
     assert not station_may(ASSISTANT, "commissions") and not station_may(ASSISTANT, "return_order")
