@@ -1735,6 +1735,7 @@ class RuralshopMachine(RuleBasedStateMachine):
         refunds = {number: money_of(total) for number, total in sql(REFUND_ENTRIES_SQL)}
         for o in self.model.orders.values():
             assert refunds.get(o.number, ZERO) == -o.refunds_paid, f"{o.number}: refund entries {refunds.get(o.number)}"
+            assert -refunds.get(o.number, ZERO) <= (o.total if o.paid else ZERO), f"{o.number}: refunded beyond paid"
 
     @invariant()
     def parcels_are_where_the_model_says(self):
