@@ -25,7 +25,7 @@ class CountyManagerInline(admin.TabularInline):
 
 @admin.register(County)
 class CountyAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "province"]
+    list_display = ["code", "name", "province", "commission_netting"]
     list_filter = ["province"]
     search_fields = ["code", "name", "province"]
     inlines = [WarehouseInline, VillageInline, CountyManagerInline]
@@ -54,7 +54,7 @@ class StationStaffInline(admin.TabularInline):
 
 @admin.register(ServiceCenter)
 class ServiceCenterAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "village", "county_name", "status", "opened_on"]
+    list_display = ["code", "name", "village", "county_name", "status", "opened_on", "pay_on_pickup_limit"]
     list_select_related = ["village__county"]
     list_filter = ["status", "village__county"]
     search_fields = ["code", "name", "village__name", "address"]
