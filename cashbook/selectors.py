@@ -60,11 +60,13 @@ class StationCash:
     differences: int = 0  # closes this month that were off
     difference_total: Decimal = ZERO  # their sum: short < 0 < over
     on_credit: Decimal = ZERO
+    posted_differences: Decimal = ZERO  # every close's difference, all time (services.Balance.differences)
     alerts: list = field(default_factory=list)
 
     @property
     def owed(self) -> Decimal:
-        return self.drawer + self.in_transit + self.shortfall
+        """As ``services.Balance.owed``: a shortage at a close stays owed."""
+        return self.drawer + self.in_transit + self.shortfall - self.posted_differences
 
     @property
     def credit_used_percent(self) -> int:
@@ -84,13 +86,13 @@ def county_cash(counties, *, today: date | None = None) -> list[StationCash]:
     )
     rows = {s.pk: StationCash(station=s) for s in stations}
     ids = list(rows)
-    for pk, total in (
+    for pk, total, differences in (
         CashEntry.objects.filter(station_id__in=ids, method=Method.CASH)
         .values_list("station_id")
-        .annotate(total=Sum("amount"))
+        .annotate(total=Sum("amount"), differences=Sum("amount", filter=Q(kind=CashEntry.Kind.DIFFERENCE)))
         .order_by()
     ):
-        rows[pk].drawer = total or ZERO
+        rows[pk].drawer, rows[pk].posted_differences = total or ZERO, differences or ZERO
     for pk, status, count, handed, received in (
         Remittance.objects.filter(station_id__in=ids)
         .values_list("station_id", "status")

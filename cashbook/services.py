@@ -83,21 +83,30 @@ class Balance:
     drawer: Decimal  # expected in the drawer
     in_transit: Decimal  # handed to the county, not confirmed yet
     shortfall: Decimal  # handed over but not received, on confirmed remittances (negative: more received)
+    differences: Decimal = ZERO  # posted at closes: short < 0 < over
 
     @property
     def owed(self) -> Decimal:
-        """What the station answers for to the county: its drawer, and what the county has not confirmed."""
-        return self.drawer + self.in_transit + self.shortfall
+        """What the station answers for to the county: its drawer, what the county has not confirmed or did not
+        receive, and what went missing from the drawer (a shortage at a close does not end the station's
+        responsibility; only a remittance the county confirms does)."""
+        return self.drawer + self.in_transit + self.shortfall - self.differences
 
 
 def balance(station) -> Balance:
+    differences = CashEntry.objects.filter(station=station, kind=K.DIFFERENCE).aggregate(total=Sum("amount"))
     remittances = Remittance.objects.filter(station=station)
     waiting = remittances.filter(status=Remittance.Status.RECORDED).aggregate(total=Sum("amount"))["total"]
     confirmed = remittances.filter(status=Remittance.Status.CONFIRMED).aggregate(
         handed=Sum("amount"), received=Sum("received_amount")
     )
     shortfall = (confirmed["handed"] or ZERO) - (confirmed["received"] or ZERO)
-    return Balance(drawer(station), money.to_fen(waiting or ZERO), money.to_fen(shortfall))
+    return Balance(
+        drawer(station),
+        money.to_fen(waiting or ZERO),
+        money.to_fen(shortfall),
+        money.to_fen(differences["total"] or ZERO),
+    )
 
 
 # --- the day's close ---------------------------------------------------------------------------------

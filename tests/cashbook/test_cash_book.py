@@ -125,6 +125,7 @@ def test_closing_the_day_shows_the_difference_then_posts_it(client_a, sold, stat
     )
     assert CashEntry.objects.get(kind=K.DIFFERENCE).amount == Decimal("-6.00")
     assert drawer_of(station_a) == Decimal("330.00")  # the book now says what the drawer holds
+    assert services.balance(station_a).owed == Decimal("336.00")  # the ¥6 short is still owed to the county
     slip = client_a.get(f"/cash/closes/{close.pk}/").content.decode()
     assert "330.00" in slip and "-¥6.00" in slip
 
