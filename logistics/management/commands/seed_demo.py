@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
+from cashbook.demo import seed_cash
 from catalog.demo import seed_catalog
 from logistics.clients import create_client
 from logistics.demo import carry, seed_cancelled_run, seed_routes
@@ -68,6 +69,8 @@ class Command(BaseCommand):
         self.stdout.write(f"{count} orders placed." if count else "Demo orders exist.")
         months = seed_statements()
         self.stdout.write(f"Commission statements built for {months} months." if months else "Statements exist.")
+        if seed_cash():
+            self.stdout.write("A day closed and a remittance waiting for the county, at the busiest station.")
         self._print_logins(password)
         self._demo_api_client(password_file)
 
