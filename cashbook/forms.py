@@ -3,6 +3,8 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from catalog import money
+
 from .models import Remittance
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -63,6 +65,9 @@ class RemittanceForm(forms.Form):
     )
     run_code = forms.CharField(label=_("Run (if handed to a driver)"), max_length=40, required=False)
     note = forms.CharField(label=_("Note (optional)"), max_length=500, required=False)
+
+    def clean_amount(self):
+        return money.to_fen(self.cleaned_data["amount"])  # "300" is shown (and recorded) as ¥300.00
 
 
 class ConfirmRemittanceForm(forms.Form):

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
+from catalog import money
 from orders.models import Order
 from orders.payments import Method
 from orders.services import OPEN_ON_CREDIT
@@ -92,7 +93,8 @@ def county_cash(counties, *, today: date | None = None) -> list[StationCash]:
         .annotate(total=Sum("amount"), differences=Sum("amount", filter=Q(kind=CashEntry.Kind.DIFFERENCE)))
         .order_by()
     ):
-        rows[pk].drawer, rows[pk].posted_differences = total or ZERO, differences or ZERO
+        rows[pk].drawer = money.to_fen(total or ZERO)
+        rows[pk].posted_differences = money.to_fen(differences or ZERO)
     for pk, status, count, handed, received in (
         Remittance.objects.filter(station_id__in=ids)
         .values_list("station_id", "status")
@@ -100,9 +102,9 @@ def county_cash(counties, *, today: date | None = None) -> list[StationCash]:
         .order_by()
     ):
         if status == Remittance.Status.RECORDED:
-            rows[pk].in_transit, rows[pk].waiting_slips = handed or ZERO, count
+            rows[pk].in_transit, rows[pk].waiting_slips = money.to_fen(handed or ZERO), count
         else:
-            rows[pk].shortfall = (handed or ZERO) - (received or ZERO)
+            rows[pk].shortfall = money.to_fen((handed or ZERO) - (received or ZERO))
     for pk, last, off, off_total in (
         DayClose.objects.filter(station_id__in=ids)
         .values_list("station_id")
@@ -113,7 +115,11 @@ def county_cash(counties, *, today: date | None = None) -> list[StationCash]:
         )
         .order_by()
     ):
-        rows[pk].last_close, rows[pk].differences, rows[pk].difference_total = last, off, off_total or ZERO
+        rows[pk].last_close, rows[pk].differences, rows[pk].difference_total = (
+            last,
+            off,
+            money.to_fen(off_total or ZERO),
+        )
         rows[pk].days_since_close = (today - last).days
     for pk, total in (
         Order.objects.filter(
@@ -126,7 +132,7 @@ def county_cash(counties, *, today: date | None = None) -> list[StationCash]:
         .annotate(total=Sum("total"))
         .order_by()
     ):
-        rows[pk].on_credit = total or ZERO
+        rows[pk].on_credit = money.to_fen(total or ZERO)
     threshold = settings.CASHBOOK_DIFFERENCE_NOTE_ABOVE
     big_differences = set(
         DayClose.objects.filter(station_id__in=ids, day__gte=month)

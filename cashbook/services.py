@@ -125,9 +125,13 @@ def closable_days(station, *, today: date | None = None) -> list[date]:
 
 
 def station_was_open(station, day: date) -> bool:
-    """A day before today is worth closing late only if the station had money movements that day or after."""
+    """A day before today is worth closing late only if the station had money movements that day.
+
+    (Not "that day or after": today's first sale would make every day of the last week look open.)
+    """
     start = timezone.make_aware(datetime.combine(day, time.min))
-    return CashEntry.objects.filter(station=station, created_at__gte=start).exists()
+    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+    return CashEntry.objects.filter(station=station, created_at__gte=start, created_at__lt=end).exists()
 
 
 @dataclass(frozen=True)

@@ -1434,14 +1434,17 @@ class RuralshopMachine(RuleBasedStateMachine):
         self.depart(pick(self._runs_in(B.PLANNED), which))
 
     @precondition(lambda self: self._runs_in(B.PLANNED))
-    @rule(which=WHICH, outcomes=OUTCOMES, assistant=st.booleans())
-    def a_run_goes_out(self, which, outcomes, assistant):
-        """A whole delivery day: the truck departs, reaches each stop, each station receives, the run completes."""
+    @rule(which=WHICH, outcomes=OUTCOMES, assistant=st.booleans(), driver_reports=st.booleans(), photos=st.booleans())
+    def a_run_goes_out(self, which, outcomes, assistant, driver_reports, photos):
+        """A whole delivery day: the truck departs, reaches each stop (where the driver may report the goods he
+        took back by API), each station receives (with photos of problem parcels, perhaps), the run completes."""
         code = pick(self._runs_in(B.PLANNED), which)
         self.depart(code)
         for sequence in sorted(self.model.batches[code].stops):
             self.arrive(code, sequence)
-            self.receive(code, sequence, outcomes, assistant)
+            if driver_reports:
+                self.collect_pickups(code, sequence)
+            self.receive(code, sequence, outcomes, assistant, photos)
         self.complete_run(code)
 
     @precondition(lambda self: self._stops(BatchStop.Status.PENDING))

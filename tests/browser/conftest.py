@@ -14,6 +14,9 @@ import pytest
 # the browser tests of deliveries and pickups use the same world.
 from tests.logistics.conftest import bag, big_truck, confirm, route, station_a2, way_back  # noqa: F401
 
+# The cash book's tests take the payment of the orders tests' placed order (two bags of fertilizer, 336.00).
+from tests.orders.conftest import order_placed, place_at_a  # noqa: F401
+
 # Playwright's sync API runs an asyncio event loop in the main thread, and Django
 # then refuses every ORM call from that thread ("SynchronousOnlyOperation: You
 # cannot call this from an async context").  Nothing here is really async: the

@@ -1,10 +1,12 @@
 """The cash book: every yuan a station takes or pays out is an entry, and the drawer is their sum."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db import connection, transaction
+from django.utils import timezone
 
 from cashbook import selectors, services
 from cashbook.models import CashEntry, DayClose, Remittance
@@ -128,6 +130,16 @@ def test_closing_the_day_shows_the_difference_then_posts_it(client_a, sold, stat
     assert services.balance(station_a).owed == Decimal("336.00")  # the ¥6 short is still owed to the county
     slip = client_a.get(f"/cash/closes/{close.pk}/").content.decode()
     assert "330.00" in slip and "-¥6.00" in slip
+
+
+def test_only_today_and_past_days_with_money_movements_are_closable(order_placed, station_a, staff_a):
+    today = timezone.localdate()
+    assert services.closable_days(station_a) == [today]
+    with time_machine.travel(timezone.now() - timedelta(days=2)):
+        order_services.confirm_payment(order=order_placed, actor=staff_a)  # a sale two days ago, never closed
+    assert services.closable_days(station_a) == [today, today - timedelta(days=2)]  # not yesterday: nothing moved
+    services.close_day(station=station_a, actor=staff_a, day=today, counted="336")
+    assert services.closable_days(station_a) == [today - timedelta(days=2)]
 
 
 def test_a_difference_above_the_threshold_needs_a_note_and_a_day_closes_once(client_a, sold, station_a, staff_a):
