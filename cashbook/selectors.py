@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
+from catalog.money import to_fen
 from orders.models import Order
 from orders.payments import Method
 from orders.services import OPEN_ON_CREDIT
@@ -90,7 +91,7 @@ def county_cash(counties, *, today: date | None = None) -> list[StationCash]:
         .annotate(total=Sum("amount"))
         .order_by()
     ):
-        rows[pk].drawer = total or ZERO
+        rows[pk].drawer = to_fen(total or ZERO)  # to_fen: SQLite sums decimals as floats
     for pk, status, count, handed, received in (
         Remittance.objects.filter(station_id__in=ids)
         .values_list("station_id", "status")
@@ -98,9 +99,9 @@ def county_cash(counties, *, today: date | None = None) -> list[StationCash]:
         .order_by()
     ):
         if status == Remittance.Status.RECORDED:
-            rows[pk].in_transit, rows[pk].waiting_slips = handed or ZERO, count
+            rows[pk].in_transit, rows[pk].waiting_slips = to_fen(handed or ZERO), count
         else:
-            rows[pk].shortfall = (handed or ZERO) - (received or ZERO)
+            rows[pk].shortfall = to_fen((handed or ZERO) - (received or ZERO))
     for pk, last, off, off_total in (
         DayClose.objects.filter(station_id__in=ids)
         .values_list("station_id")
@@ -111,7 +112,7 @@ def county_cash(counties, *, today: date | None = None) -> list[StationCash]:
         )
         .order_by()
     ):
-        rows[pk].last_close, rows[pk].differences, rows[pk].difference_total = last, off, off_total or ZERO
+        rows[pk].last_close, rows[pk].differences, rows[pk].difference_total = last, off, to_fen(off_total or ZERO)
         rows[pk].days_since_close = (today - last).days
     for pk, total in (
         Order.objects.filter(
@@ -124,7 +125,7 @@ def county_cash(counties, *, today: date | None = None) -> list[StationCash]:
         .annotate(total=Sum("total"))
         .order_by()
     ):
-        rows[pk].on_credit = total or ZERO
+        rows[pk].on_credit = to_fen(total or ZERO)
     threshold = settings.CASHBOOK_DIFFERENCE_NOTE_ABOVE
     big_differences = set(
         DayClose.objects.filter(station_id__in=ids, day__gte=month)
