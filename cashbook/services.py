@@ -2,9 +2,11 @@
 
 Every change of a station's money is a ``CashEntry``; the drawer's expected
 cash is the sum of its cash entries (``drawer``), so it can always be
-re-derived.  A close and a remittance lock the station's row first, so two
-staff closing at once give one close, and the balance a close compares the
-count with is the one no other entry changes meanwhile.
+re-derived.  Every write locks the station's row first (a sale and a refund
+too, inside the payment's transaction), so two staff closing at once give one
+close, and the balance a close compares the count with is the one no other
+entry changes meanwhile: the entries before a close in the book are the ones
+its expected cash adds up.
 """
 
 from dataclasses import dataclass
@@ -38,12 +40,21 @@ def _user(actor):
     return actor if getattr(actor, "is_authenticated", False) else None
 
 
+def _lock(station_id) -> None:
+    """Wait for a close (or a remittance, a float) of the station being made, and hold the next one back until
+    this transaction commits.  The foreign key alone takes no lock: Django's are checked at commit (deferred),
+    so without this a sale written while a close reads the drawer is before the close in the book but not in
+    its expected cash."""
+    ServiceCenter.objects.select_for_update().filter(pk=station_id).values_list("pk", flat=True).get()
+
+
 # --- told by orders (orders.payments) ------------------------------------------------------------
 
 
 def record_sale(*, order, amount: Decimal, tender, change: Decimal, actor=None, **_signal) -> CashEntry:
     """A payment taken for an order: one sale entry (the database refuses a second for the same order)."""
     note = _("change ¥%(change)s") % {"change": change} if change else ""
+    _lock(order.service_center_id)
     return CashEntry.objects.create(
         station_id=order.service_center_id,
         kind=K.SALE,
@@ -58,6 +69,7 @@ def record_sale(*, order, amount: Decimal, tender, change: Decimal, actor=None, 
 
 def record_refund(*, refund, actor=None, **_signal) -> CashEntry:
     """A refund paid out of the drawer to the villager."""
+    _lock(refund.order.service_center_id)
     return CashEntry.objects.create(
         station_id=refund.order.service_center_id,
         kind=K.REFUND,
@@ -144,12 +156,13 @@ class ClosePreview:
     late: bool
 
 
-def _amount(value, *, name: str) -> Decimal:
+def _amount(value, *, name: str, signed: bool = False) -> Decimal:
+    """``value`` in yuan to the fen; ``signed``: below zero too (the book's expected cash, after refunds)."""
     try:
         amount = money.to_fen(Decimal(str(value)))
     except (InvalidOperation, TypeError, ValueError):
         raise CashError(_("Enter %(name)s in yuan, such as 120.50.") % {"name": name}) from None
-    if not amount.is_finite() or amount < 0 or amount >= Decimal("10000000000"):
+    if not amount.is_finite() or (amount < 0 and not signed) or abs(amount) >= Decimal("10000000000"):
         raise CashError(_("Enter %(name)s in yuan, such as 120.50.") % {"name": name})
     return amount
 
@@ -187,7 +200,10 @@ def close_day(
         if DayClose.objects.filter(station=station, day=day).exists():
             raise CashError(_("%(day)s is closed already.") % {"day": day.isoformat()})
         preview = preview_close(station=station, day=day, counted=counted)
-        if expected_shown is not None and _amount(expected_shown, name=_("the expected cash")) != preview.expected:
+        if (
+            expected_shown is not None
+            and _amount(expected_shown, name=_("the expected cash"), signed=True) != preview.expected
+        ):
             raise CashError(
                 _("Money moved since the count began: ¥%(expected)s is expected now. Count again and confirm.")
                 % {"expected": preview.expected}

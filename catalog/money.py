@@ -7,7 +7,8 @@ HUNDRED = Decimal(100)
 
 
 def to_fen(amount: Decimal) -> Decimal:
-    return amount.quantize(FEN, rounding=ROUND_HALF_UP)
+    # "+ 0" turns -0.00 (a float sum of SQLite's a hair below zero, rounded) into 0.00: no "¥-0.00" on a page.
+    return amount.quantize(FEN, rounding=ROUND_HALF_UP) + 0
 
 
 def percent_of(amount: Decimal, rate: Decimal) -> Decimal:

@@ -16,18 +16,21 @@ them: run it on both.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, time, timedelta
 from decimal import Decimal
 from urllib.parse import quote_from_bytes
 
 import pytest
 import time_machine
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
 from django.test import Client
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cashbook import services as cash
+from cashbook.models import CashEntry, DayClose, Remittance
 from catalog.models import Stock, StockMovement
 from logistics import services as dispatch
 from logistics.models import BatchStop, DeliveryBatch, Parcel, Pickup
@@ -184,6 +187,7 @@ class World:
     parcels: list = field(default_factory=list)
     refund: object = None  # owed for a paid order cancelled: the refund pages' object
     pickup: Pickup | None = None
+    remittance: Remittance | None = None  # cash handed to a driver, waiting for the county's confirmation
 
 
 @pytest.fixture
@@ -243,6 +247,10 @@ def world(db) -> World:
     approved = CommissionStatement.objects.create(
         service_center=station, month=date(2026, 10, 1), status=CommissionStatement.Status.APPROVED
     )
+    # the cash book: the sales above are in the drawer, and ¥100 of it was handed to the driver
+    remittance = cash.record_remittance(
+        station=station, actor=staff, amount="100", slip_number="W-001", handed_to="driver", run_code="JD-R1"
+    )
     world = World(
         staff=staff,
         manager=manager,
@@ -259,6 +267,7 @@ def world(db) -> World:
         parcels=list(stop.parcels.order_by("pk")),
         refund=refunded.refunds.get(),
         pickup=stop.pickups.get(),
+        remittance=remittance,
     )
     assert_whole(world, snapshot())  # the world itself passes the checks
     return world
@@ -276,6 +285,9 @@ def snapshot() -> dict:
         "notifications": Notification.objects.count(),
         "entries": CommissionEntry.objects.count(),
         "reserved": Stock.objects.aggregate(n=Sum("reserved"))["n"],
+        "cash_entries": CashEntry.objects.count(),
+        "closes": DayClose.objects.count(),
+        "remittances": Remittance.objects.count(),
     }
 
 
@@ -285,6 +297,8 @@ def assert_whole(world: World, before: dict) -> None:
     assert new_orders in (0, 1), f"{new_orders} orders from one request"
     assert after["villagers"] - before["villagers"] in (0, 1)
     assert after["entries"] - before["entries"] in (0, 1)
+    for name in ("cash_entries", "closes", "remittances"):
+        assert after[name] - before[name] in (0, 1), f"{after[name] - before[name]} {name} from one request"
     assert after["lines"] >= before["lines"]
     if new_orders == 0:
         assert after["lines"] == before["lines"], "lines without a new order"
@@ -311,10 +325,26 @@ def assert_whole(world: World, before: dict) -> None:
         *GoodsReturn.objects.values_list("reason"),
         *Refund.objects.values_list("reason"),
         *StockMovement.objects.values_list("note"),
+        *CashEntry.objects.values_list("note", "reference"),
+        *DayClose.objects.values_list("note"),
+        *Remittance.objects.values_list("slip_number", "run_code", "note"),
     ]
     assert not [row for row in stored if any("\x00" in text for text in row)], "a NUL byte was stored"
     # no villager without a name
     assert not Villager.objects.filter(name__regex=r"^\s*$").exists()
+    # the cash book: one sale for each paid order, of its total; one entry for each refund paid out; a close's
+    # difference is its count less what was expected, and posted as its entry; a confirmed slip says what came
+    paid = Order.objects.filter(paid_at__isnull=False)
+    sales = CashEntry.objects.filter(kind=CashEntry.Kind.SALE)
+    assert sales.count() == paid.count()
+    assert not sales.exclude(amount=F("order__total")).exists(), "a sale that is not its order's total"
+    paid_refunds = Refund.objects.filter(paid_at__isnull=False)
+    assert CashEntry.objects.filter(kind=CashEntry.Kind.REFUND).count() == paid_refunds.count()
+    for close in DayClose.objects.all():
+        assert close.difference == close.counted - close.expected and close.counted >= 0
+        assert CashEntry.objects.filter(close=close).aggregate(n=Sum("amount"))["n"] == (close.difference or None)
+    assert not Remittance.objects.filter(status=Remittance.Status.CONFIRMED, received_amount__isnull=True).exists()
+    assert CashEntry.objects.filter(kind=CashEntry.Kind.REMITTANCE).count() == Remittance.objects.count()
 
 
 # --- the endpoints ------------------------------------------------------------------------------
@@ -349,6 +379,15 @@ def return_fields(w: World) -> dict:
 def fixed(path):
     """A path that does not depend on the world."""
     return lambda w: path
+
+
+def drawer_of(w: World):
+    """The cash in the world's drawer by the book."""
+    return cash.drawer(w.placed.service_center)
+
+
+def days_ago(n: int) -> str:
+    return (timezone.localdate() - timedelta(days=n)).isoformat()
 
 
 ENDPOINTS = {
@@ -399,7 +438,19 @@ ENDPOINTS = {
             "page": valid("1", "2", "last"),
         },
     ),
-    "order-confirm": Endpoint("POST", lambda w: f"/orders/{w.placed.number}/confirm/", "staff", lambda w: {}, ok=302),
+    # taking the payment: cash (what was handed over, for the change; less is refused) or a mobile payment's number
+    "order-confirm": Endpoint(
+        "POST",
+        lambda w: f"/orders/{w.placed.number}/confirm/",
+        "staff",
+        lambda w: {
+            "method": valid("cash", "mobile"),
+            "received": valid(str(w.placed.total), "400", "1", ""),
+            "reference": valid("", "4200001234"),
+            "next": valid("receipt", ""),
+        },
+        ok=302,
+    ),
     "order-cancel": Endpoint(
         "POST",
         lambda w: f"/orders/{w.placed.number}/cancel/",
@@ -569,6 +620,57 @@ ENDPOINTS = {
         ),
         ok=302,
     ),
+    # --- the cash book: the day's close (the figures, then confirmed), cash handed to the county
+    "cash-close": Endpoint(
+        "POST",
+        fixed("/cash/close/"),
+        "staff",
+        lambda w: {
+            "day": valid(days_ago(0), days_ago(1), days_ago(30)),
+            "counted": valid(str(drawer_of(w)), "0", "1000.50"),
+            "expected": valid(str(drawer_of(w)), "0.00"),
+            "note": valid("数错了", ""),
+            "step": valid("confirm", "preview"),
+            "n_100": valid("", "3"),
+        },
+        ok=302,
+    ),
+    "cash-remittance": Endpoint(
+        "POST",
+        fixed("/cash/remittances/new/"),
+        "staff",
+        lambda w: {
+            "amount": valid("50.00", "1", str(drawer_of(w) + 1)),  # more than the drawer: refused
+            "slip_number": valid("S-NEW-1", w.remittance.slip_number),  # a slip recorded already: refused
+            "handed_to": valid("driver", "county"),
+            "run_code": valid("JD-R1", ""),
+            "note": valid("交给司机", ""),
+            "step": valid("confirm", "preview"),
+        },
+        ok=302,
+    ),
+    "county-cash": Endpoint(
+        "GET", fixed("/county/cash/"), "manager", lambda w: {"sort": valid("owed", "closed", "differences", "credit")}
+    ),
+    "county-cash-csv": Endpoint("GET", fixed("/county/cash.csv"), "manager", lambda w: {"sort": valid()}),
+    "remittance-confirm": Endpoint(
+        "POST",
+        lambda w: f"/county/remittances/{w.remittance.pk}/confirm/",
+        "manager",
+        lambda w: {"received": valid(str(w.remittance.amount), "90", "0")},
+        ok=302,
+    ),
+    "cash-float": Endpoint(
+        "POST",
+        fixed("/county/cash/float/"),
+        "manager",
+        lambda w: {
+            "station": valid(w.placed.service_center.code, "B-001"),  # B-001: not a station of this county
+            "amount": valid("200.00", "-50", str(-drawer_of(w) - 1)),  # more taken back than the drawer: refused
+            "note": valid("零钱", ""),
+        },
+        ok=302,
+    ),
     # --- language and login (no one logged in)
     "set-language": Endpoint(
         "POST",
@@ -707,6 +809,14 @@ def test_it_answers_hostile_input_without_a_500_or_half_stored_data(world, name)
         ("manager", "POST", f"/county/pickups/B{10**30}/"),
         ("manager", "POST", f"/county/pickups/B{'9' * 5000}/"),
         ("manager", "GET", "/county/pickups/b1/"),
+        ("staff", "GET", f"/cash/closes/{10**30}/"),
+        ("staff", "GET", f"/cash/closes/{2**63}/"),
+        ("staff", "GET", "/cash/closes/-1/"),
+        ("staff", "GET", "/cash/closes/%00/"),
+        ("manager", "POST", f"/county/remittances/{10**30}/confirm/"),
+        ("manager", "GET", f"/county/remittances/{2**63}/confirm/"),
+        ("manager", "POST", "/county/remittances/１/confirm/"),
+        ("manager", "POST", "/county/remittances/0/confirm/"),
     ],
 )
 def test_hostile_values_in_the_path_are_a_404(world, user, method, path):

@@ -358,3 +358,37 @@ def test_the_county_sets_a_stations_credit_limit(client, station_a, station_b, c
     station_a.refresh_from_db()
     station_b.refresh_from_db()
     assert (station_a.pay_on_pickup_limit, station_b.pay_on_pickup_limit) == (Decimal("3500.00"), Decimal("2000.00"))
+
+
+def test_a_day_closes_when_the_book_is_below_zero(client_a, order_placed, staff_a, station_a):
+    # paid by mobile, cancelled, and its refund paid out of the drawer in cash: the book is ¥336 below zero
+    order_services.confirm_payment(
+        order=order_placed, actor=staff_a, tender=payments.Tender(method="mobile", reference="4200001234")
+    )
+    order_services.cancel_order(order=order_placed, actor=staff_a, reason="不要了")
+    returns.pay_refund(refund=order_placed.refunds.get(), actor=staff_a)
+    assert drawer_of(station_a) == Decimal("-336.00")
+
+    preview = client_a.post("/cash/close/", {"day": _today(), "counted": "0", "step": "preview"})
+    assert preview.context["preview"].expected == Decimal("-336.00")
+    response = client_a.post(
+        "/cash/close/",
+        {"day": _today(), "counted": "0", "expected": "-336.00", "note": "退款垫付", "step": "confirm"},
+    )
+
+    assert response.status_code == 302, response.content.decode()
+    close = DayClose.objects.get()
+    assert (close.expected, close.difference) == (Decimal("-336.00"), Decimal("336.00"))
+    assert drawer_of(station_a) == Decimal("0.00")
+
+
+def test_the_county_page_shows_the_money_to_the_fen(client, station_a, county_manager):
+    for amount in ("0.10", "0.20", "336.00"):  # SQLite sums these as floats: 336.300000000000
+        services.give_float(station=station_a, actor=county_manager, amount=amount)
+    client.force_login(county_manager)
+
+    page = client.get("/county/cash/").content.decode()
+    csv = client.get("/county/cash.csv").content.decode("utf-8-sig")
+
+    assert "¥336.30<" in page and "336.3000" not in page
+    assert ",336.30," in csv and "336.3000" not in csv
