@@ -133,7 +133,8 @@ def receive_stop_with_photos(
 ) -> BatchStop:
     """``services.receive_stop``, and the photos of the parcels it marked missing or damaged, in one transaction.
 
-    ``photos`` is {parcel id: processed photo}; a photo of a parcel that was not marked is dropped.
+    ``photos`` is {parcel id: processed photo}; a photo of a parcel this receipt did not mark (received, or
+    reported missing or damaged before) is dropped.
     A stop already received (the form sent twice) stores no photo: the first receipt decided.
     """
     written: list[str] = []
@@ -145,10 +146,16 @@ def receive_stop_with_photos(
                 BatchStop.objects.select_for_update().filter(pk=stop.pk).values_list("status", flat=True).get()
                 != BatchStop.Status.RECEIVED
             )
+            # Only the parcels this receipt marks keep a photo: one the driver reported before stays as reported.
+            on_the_truck = set(
+                Parcel.objects.filter(batch_stop=stop, pk__in=list(photos), status=Parcel.Status.LOADED).values_list(
+                    "pk", flat=True
+                )
+            )
             stop = services.receive_stop(stop=stop, actor=actor, problems=problems)
-            if first_receipt and photos:
+            if first_receipt and on_the_truck:
                 marked = Parcel.objects.filter(
-                    batch_stop=stop, pk__in=list(photos), status__in=services.PROBLEM_KINDS
+                    batch_stop=stop, pk__in=on_the_truck, status__in=services.PROBLEM_KINDS
                 ).order_by("pk")
                 for parcel in marked:
                     _store(parcel, photos[parcel.pk], taken_by=actor, written=written)

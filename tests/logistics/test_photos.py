@@ -163,6 +163,21 @@ def test_a_photo_of_a_parcel_marked_received_is_not_kept(client_a, departed, med
     assert not media_root.exists() or not any(p.is_file() for p in media_root.rglob("*"))
 
 
+def test_a_photo_of_a_parcel_the_driver_reported_before_is_not_kept(client_a, departed, media_root):
+    # given the driver reported the parcel missing while the truck was out (found by the stateful test)
+    stop, good, broken = departed
+    services.report_parcel_exception(parcel=broken.parcels.get(), kind="missing", note="司机报告")
+
+    # when the station receives the stop and marks it damaged, with a photo
+    response = receive(client_a, stop, broken, upload(jpeg()))
+
+    # then the receipt goes through; the parcel stays as reported and keeps no photo of this receipt's
+    assert response.status_code == 302
+    assert broken.parcels.get().status == "missing"
+    assert not ParcelPhoto.objects.exists()
+    assert not media_root.exists() or not any(p.is_file() for p in media_root.rglob("*"))
+
+
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [
