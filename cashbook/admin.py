@@ -2,24 +2,13 @@
 
 from django.contrib import admin
 
+from ruralshop.admin_inlines import ReadOnlyModelAdmin
+
 from .models import CashEntry, DayClose, Remittance
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(CashEntry)
-class CashEntryAdmin(ReadOnlyAdmin):
+class CashEntryAdmin(ReadOnlyModelAdmin):
     list_display = ["created_at", "station", "kind", "method", "amount", "order", "created_by"]
     list_select_related = ["station", "order", "created_by"]
     list_filter = ["kind", "method", "station__village__county"]
@@ -28,7 +17,7 @@ class CashEntryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(DayClose)
-class DayCloseAdmin(ReadOnlyAdmin):
+class DayCloseAdmin(ReadOnlyModelAdmin):
     list_display = ["day", "station", "expected", "counted", "difference", "late", "closed_by"]
     list_select_related = ["station", "closed_by"]
     list_filter = ["late", "station__village__county"]
@@ -36,7 +25,7 @@ class DayCloseAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Remittance)
-class RemittanceAdmin(ReadOnlyAdmin):
+class RemittanceAdmin(ReadOnlyModelAdmin):
     list_display = ["recorded_at", "station", "slip_number", "amount", "status", "received_amount"]
     list_select_related = ["station"]
     list_filter = ["status", "handed_to", "station__village__county"]

@@ -129,21 +129,20 @@ def difference_note_above() -> Decimal:
 
 
 def closable_days(station, *, today: date | None = None) -> list[date]:
-    """The days the partner may close now: today, and the days of the last week not closed (late)."""
+    """The days the partner may close now: today, and the days of the last week not closed on which money moved
+    (late).  Not "money moved that day or after": today's first sale would make every day of the week look open.
+    Two queries, whatever the week held."""
     today = today or timezone.localdate()
     week = [today - timedelta(days=n) for n in range(0, 8)]
     closed = set(DayClose.objects.filter(station=station, day__in=week).values_list("day", flat=True))
-    return [day for day in week if day not in closed and (day == today or station_was_open(station, day))]
-
-
-def station_was_open(station, day: date) -> bool:
-    """A day before today is worth closing late only if the station had money movements that day.
-
-    (Not "that day or after": today's first sale would make every day of the last week look open.)
-    """
-    start = timezone.make_aware(datetime.combine(day, time.min))
-    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
-    return CashEntry.objects.filter(station=station, created_at__gte=start, created_at__lt=end).exists()
+    since = timezone.make_aware(datetime.combine(week[-1], time.min))
+    moved = {
+        moment.date()
+        for moment in CashEntry.objects.filter(station=station, created_at__gte=since).datetimes(
+            "created_at", "day", tzinfo=timezone.get_current_timezone()
+        )
+    }
+    return [day for day in week if day not in closed and (day == today or day in moved)]
 
 
 @dataclass(frozen=True)

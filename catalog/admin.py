@@ -14,7 +14,7 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.widgets import ForeignKeyWidget, Widget
 
 from partners.models import Warehouse
-from ruralshop.admin_inlines import ReadOnlyTabularInline
+from ruralshop.admin_inlines import ReadOnlyModelAdmin, ReadOnlyTabularInline
 
 from . import stock as stocks
 from .models import Category, Product, Promotion, Seller, Stock, StockMovement
@@ -414,7 +414,7 @@ class StockAdmin(ImportExportModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
+class StockMovementAdmin(ReadOnlyModelAdmin):
     """The stock ledger: read-only, written by catalog.stock and the orders (orders.stock_moves)."""
 
     list_display = ["created_at", "product", "warehouse", "kind", "on_hand_delta", "reserved_delta", "quarantined_delta", "order", "actor", "note"]  # fmt: skip
@@ -422,16 +422,6 @@ class StockMovementAdmin(admin.ModelAdmin):
     list_filter = ["kind", "warehouse"]
     search_fields = ["product__sku", "product__name", "order__number", "note"]
     date_hierarchy = "created_at"
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Promotion)

@@ -15,3 +15,18 @@ class ReadOnlyTabularInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    """A ledger's admin (stock movements, the cash book): listed and searched, never added, edited or deleted here."""
+
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
