@@ -2,9 +2,10 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from partners.phones import mask_phone
+from ruralshop.admin_inlines import ReadOnlyModelAdmin
 
 from . import services
-from .models import Consent, Notification
+from .models import Consent, InboundSms, Notification
 
 
 @admin.register(Notification)
@@ -60,3 +61,14 @@ class ConsentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(InboundSms)
+class InboundSmsAdmin(ReadOnlyModelAdmin):
+    list_display = ["received_at", "gateway_id", "masked_sender", "outcome", "reference"]
+    list_filter = ["outcome"]
+    search_fields = ["gateway_id", "reference"]
+
+    @admin.display(description=_("from"))
+    def masked_sender(self, obj):
+        return mask_phone(obj.sender)

@@ -100,3 +100,33 @@ class Consent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.villager_id} {self.purpose}: {'yes' if self.granted else 'no'}"
+
+
+class InboundSms(models.Model):
+    """A text a villager sent back, as the gateway delivered it to ``/sms/inbound/`` (signature checked).
+
+    The apps that expect replies read it through the ``sms_received`` signal (orders: a consent code) and
+    the outcome they report is kept here; ``gateway_id`` makes a redelivery by the gateway harmless.
+    """
+
+    class Outcome(models.TextChoices):
+        RECEIVED = "received", _("received")  # no app has answered yet
+        CONSENT = "consent", _("consent to an order")
+        UNKNOWN_CODE = "unknown_code", _("no order waits for this code")
+        WRONG_SENDER = "wrong_sender", _("a code of an order for someone else")
+        IGNORED = "ignored", _("not a reply anything expects")
+
+    gateway_id = models.CharField(_("gateway's message id"), max_length=64, unique=True)
+    sender = models.CharField(_("from"), max_length=32)
+    text = models.CharField(_("text"), max_length=500)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, default=Outcome.RECEIVED)
+    reference = models.CharField(_("about"), max_length=40, blank=True)  # the order's number, when one matched
+
+    class Meta:
+        verbose_name = _("inbound SMS")
+        verbose_name_plural = _("inbound SMS")
+        ordering = ["-received_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.gateway_id}: {self.outcome}"

@@ -47,10 +47,11 @@ class Sms:
 
 
 def to_villager(villager: Villager, *, template: str, payload: dict, reference: str = "") -> Sms | None:
-    """A text to a villager, or None if they have no phone or did not agree to SMS."""
-    if not (villager.phone and villager.sms_consent):
+    """A text to a villager (to the family phone they named for codes, if any), or None if they have no phone
+    or did not agree to SMS."""
+    if not villager.gets_sms:
         return None
-    return Sms(str(villager.phone), template, payload, villager_id=villager.pk, reference=reference)
+    return Sms(str(villager.sms_phone), template, payload, villager_id=villager.pk, reference=reference)
 
 
 def queue_sms(messages: Iterable[Sms | None]) -> list[Notification]:

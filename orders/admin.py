@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
-from ruralshop.admin_inlines import ReadOnlyTabularInline
+from ruralshop.admin_inlines import ReadOnlyTabularInline, SingletonAdmin
 
 from . import commissions
 from .models import (
@@ -15,6 +15,7 @@ from .models import (
     OrderEvent,
     OrderLine,
     PickupReminder,
+    SlipPrint,
 )
 
 
@@ -41,6 +42,11 @@ class PickupReminderInline(ReadOnlyTabularInline):
     fields = ["day", "created_at", "notification"]
 
 
+class SlipPrintInline(ReadOnlyTabularInline):
+    model = SlipPrint
+    fields = ["printed_at", "printed_by", "reprint", "reason", "channel"]
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     """Read-only: orders change only through the services (and their events)."""
@@ -50,10 +56,13 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = ["status", "delivery_method", "payment_method", "warehouse"]
     search_fields = ["number", "villager__name", "service_center__code", "service_center__name"]
     date_hierarchy = "created_at"
-    inlines = [OrderLineInline, OrderEventInline, PickupReminderInline]
+    inlines = [OrderLineInline, OrderEventInline, PickupReminderInline, SlipPrintInline]
     show_full_result_count = False
-    readonly_fields = [f.name for f in Order._meta.fields if f.name not in {"request_hash"}]
-    exclude = ["request_hash"]
+    # The codes belong to the villager: not even the admin shows them.
+    readonly_fields = [
+        f.name for f in Order._meta.fields if f.name not in {"request_hash", "pickup_code", "consent_code"}
+    ]
+    exclude = ["request_hash", "pickup_code", "consent_code"]
 
     def has_add_permission(self, request):
         return False
@@ -66,30 +75,11 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(CollectionPolicy)
-class CollectionPolicyAdmin(admin.ModelAdmin):
-    """The one row: its list opens the form itself (the defaults until it is first saved); no add, no delete.
-
-    There is no "add" because the row is created by the first save of that form (``CollectionPolicy.save``
-    pins its primary key), so a second row cannot exist, and a GET writes nothing.
-    """
+class CollectionPolicyAdmin(SingletonAdmin):
+    """The one row: its list opens the form itself (the defaults until it is first saved); no add, no delete."""
 
     fields = ["reminder_days", "send_back_after_days", "updated_at"]
     readonly_fields = ["updated_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_object(self, request, object_id, from_field=None):
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None and str(object_id) == str(CollectionPolicy.SINGLETON_PK):
-            return CollectionPolicy(pk=CollectionPolicy.SINGLETON_PK)  # not saved yet: the defaults
-        return obj
-
-    def changelist_view(self, request, extra_context=None):
-        return self.change_view(request, str(CollectionPolicy.SINGLETON_PK), extra_context=extra_context)
 
 
 # --- commissions -----------------------------------------------------------------

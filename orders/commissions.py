@@ -28,7 +28,9 @@ from partners.models import ServiceCenter
 from .models import CommissionEntry, CommissionStatement, Order
 
 E = CommissionEntry.Kind
-STATEMENT_KINDS = [E.ACCRUAL, E.REVERSAL, E.ADJUSTMENT]
+STATEMENT_KINDS = [E.ACCRUAL, E.REVERSAL, E.ADJUSTMENT, E.CLAWBACK]
+# Entries of an order the county holds for review (integrity) stay out of statements until it is decided.
+NOT_HELD = ~Q(order__commission_held=True)
 
 
 class CommissionError(Exception):
@@ -39,8 +41,11 @@ class CommissionError(Exception):
 
 
 def post_accrual(*, order: Order, actor=None) -> CommissionEntry | None:
-    """Commission earned on collection.  Called inside hand_over's transaction; at most one per order."""
-    if order.commission_total <= 0:
+    """Commission earned on collection.  Called inside hand_over's transaction; at most one per order.
+
+    None for an order whose self-dealing the county confirmed (``commission_void``): it earns nothing.
+    """
+    if order.commission_total <= 0 or order.commission_void:
         return None
     return CommissionEntry.objects.create(
         service_center_id=order.service_center_id,
@@ -75,6 +80,47 @@ def post_reversal(*, order: Order, actor=None, note: str = "") -> CommissionEntr
             )
     except IntegrityError:
         return CommissionEntry.objects.get(order=order, kind=E.REVERSAL)
+
+
+def earned_on(order: Order) -> Decimal:
+    """What the order's entries leave the station: its accrual less what returns and clawbacks took back."""
+    total = CommissionEntry.objects.filter(order=order, kind__in=[E.ACCRUAL, E.REVERSAL, E.CLAWBACK]).aggregate(
+        total=Sum("amount")
+    )["total"]
+    return (total or Decimal("0")).quantize(Decimal("0.01"))
+
+
+def hold(order_ids: list[int]) -> int:
+    """The county reviews these orders: their commission stays out of statements until it decides."""
+    return Order.objects.filter(pk__in=order_ids, commission_held=False).update(commission_held=True)
+
+
+def release(order: Order) -> None:
+    """Cleared by the county: the held entries go into the next statement built for their month."""
+    Order.objects.filter(pk=order.pk).update(commission_held=False)
+    order.commission_held = False
+
+
+def claw_back(*, order: Order, actor, note: str) -> CommissionEntry | None:
+    """Self-dealing confirmed: what the order still earns is taken back, and it never accrues again.
+
+    The order is void from now on (a hand-over later posts no accrual, a return no reversal), its hold is
+    released so the accrual and the clawback are filed together.  Once per order (a unique constraint).
+    """
+    with transaction.atomic():
+        Order.objects.filter(pk=order.pk).update(commission_void=True, commission_held=False)
+        order.commission_void, order.commission_held = True, False
+        earned = earned_on(order)
+        if earned <= 0 or CommissionEntry.objects.filter(order=order, kind=E.CLAWBACK).exists():
+            return None
+        return CommissionEntry.objects.create(
+            service_center_id=order.service_center_id,
+            order=order,
+            kind=E.CLAWBACK,
+            amount=-earned,
+            created_by=actor,
+            note=note[:500],
+        )
 
 
 def post_adjustment(*, station: ServiceCenter, amount: Decimal, actor, note: str) -> CommissionEntry:
@@ -149,7 +195,7 @@ def build_statements(*, month: date) -> BuildReport:
     month = month_start(month)
     window = Q(created_at__gte=local_midnight(month), created_at__lt=local_midnight(next_month(month)))
     stations = (
-        CommissionEntry.objects.filter(window, statement__isnull=True, kind__in=STATEMENT_KINDS)
+        CommissionEntry.objects.filter(window, NOT_HELD, statement__isnull=True, kind__in=STATEMENT_KINDS)
         .values_list("service_center_id", flat=True)
         .distinct()
     )
@@ -159,6 +205,7 @@ def build_statements(*, month: date) -> BuildReport:
             statement = _open_statement(station_id=station_id, month=month)
             filed = CommissionEntry.objects.filter(
                 window,
+                NOT_HELD,
                 service_center_id=station_id,
                 statement__isnull=True,
                 kind__in=STATEMENT_KINDS,
@@ -349,7 +396,7 @@ def month_summary(station: ServiceCenter, *, month: date | None = None) -> dict[
     window = Q(created_at__gte=local_midnight(month), created_at__lt=local_midnight(next_month(month)))
     sums = CommissionEntry.objects.filter(window, service_center=station).aggregate(
         accrued=Sum("amount", filter=Q(kind=E.ACCRUAL)),
-        reversed=Sum("amount", filter=Q(kind=E.REVERSAL)),
+        reversed=Sum("amount", filter=Q(kind__in=[E.REVERSAL, E.CLAWBACK])),
         adjusted=Sum("amount", filter=Q(kind=E.ADJUSTMENT)),
     )
     summary = {k: (v or Decimal("0")).quantize(Decimal("0.01")) for k, v in sums.items()}

@@ -131,7 +131,7 @@ def seed_orders(*, carrier=None) -> int:
                 services.cancel_order(order=order, actor=user, reason="村民改主意了")
         elif final != S.PLACED:
             with time_machine.travel(placed_at + timedelta(hours=STEP_DELAY[S.CONFIRMED]), tick=True):
-                services.confirm_payment(order=order, actor=user)
+                services.confirm_payment(order=order, consent_code=order.consent_code, actor=user)
             if final != S.CONFIRMED:
                 onward.append(Onward(order=order, final=final, user=user, placed_at=placed_at))
     if carrier and onward:

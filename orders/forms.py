@@ -11,7 +11,7 @@ from partners.models import ServiceCenter, Villager
 from . import payments, returns
 from .errors import OrderError
 from .models import GoodsReturn, GoodsReturnLine, Order, OrderLine
-from .services import MAX_LINES, MAX_QUANTITY, LineRequest
+from .services import MAX_LINES, MAX_QUANTITY, LineRequest, WithoutCode
 
 
 class OrderForm(forms.Form):
@@ -129,15 +129,63 @@ class TenderForm(forms.Form):
         return payments.Tender(method=method, received=received, reference=data.get("reference", ""))
 
 
+class ConfirmForm(TenderForm):
+    """Confirming an order: the villager's say (the code from their SMS, or the signed slip's number) and
+    how they paid.  The code is checked by the service (``orders.consent``), so a wrong one is refused there."""
+
+    consent_code = forms.CharField(
+        label=_("Code from the villager"),
+        max_length=12,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": 8}),
+    )
+
+
 class PickupCodeForm(TenderForm):
     pickup_code = forms.RegexField(
         label=_("Pickup code"),
         regex=r"^\s*\d{6}\s*$",
+        required=False,
         error_messages={"invalid": _("The pickup code has six digits.")},
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": 6}),
     )
     # Pay on pickup: the staff ticks that the amount due was taken, in the same step as the hand-over.
     payment_taken = forms.BooleanField(label=_("Payment received"), required=False)
+    # The villager lost the code: only with a reason and the ID check, and counted for the county.
+    without_code = forms.BooleanField(label=_("The villager lost the code"), required=False)
+    lost_reason = forms.CharField(label=_("What happened"), max_length=150, required=False)
+    id_check = forms.CharField(
+        label=_("ID check"),
+        max_length=140,
+        required=False,
+        help_text=_("Whose ID card you saw, and its last four digits."),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("without_code"):
+            if not (cleaned.get("lost_reason") or "").strip():
+                self.add_error("lost_reason", _("Say what happened to the code."))
+            if not (cleaned.get("id_check") or "").strip():
+                self.add_error("id_check", _("Note whose ID card you checked."))
+        elif not (cleaned.get("pickup_code") or "").strip() and "pickup_code" not in self.errors:
+            self.add_error("pickup_code", _("Enter the pickup code the villager shows."))
+        return cleaned
+
+    def without(self):
+        """The hand-over without the code this form asks for, or None."""
+        if not self.cleaned_data.get("without_code"):
+            return None
+        return WithoutCode(self.cleaned_data["lost_reason"], self.cleaned_data["id_check"])
+
+
+class ReprintForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why print it again"),
+        max_length=200,
+        required=False,
+        help_text=_("The villager lost the slip, the printer jammed… Reprints are counted for the county."),
+    )
 
 
 # --- the way back: returns by line, goods sent back, refunds paid out ------------------------------

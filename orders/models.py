@@ -67,6 +67,18 @@ class Order(models.Model):
         CASH_AT_STATION = "cash_at_station", _("cash at the station")
         PAY_ON_PICKUP = "pay_on_pickup", _("pay on pickup")
 
+    class ConsentVia(models.TextChoices):
+        """How the villager's consent is asked for, fixed at placement (``Villager.gets_sms`` then)."""
+
+        SMS = "sms", _("a code by SMS")  # 4 digits, read out at the counter or sent back as a reply
+        SLIP = "slip", _("the signed order slip")  # the slip's number, entered after the villager signed
+
+    class ConsentEvidence(models.TextChoices):
+        CODE_AT_COUNTER = "code_at_counter", _("code read out at the counter")
+        SMS_REPLY = "sms_reply", _("code sent back by SMS")
+        SIGNED_SLIP = "signed_slip", _("slip signed, its number entered")
+        BEFORE_RECORD = "before_record", _("placed before consent was recorded")
+
     number = models.CharField(_("order number"), max_length=20, unique=True)
     service_center = models.ForeignKey(
         ServiceCenter, on_delete=models.PROTECT, related_name="orders", verbose_name=_("service center")
@@ -96,6 +108,24 @@ class Order(models.Model):
     # When the money was taken: at confirmation for cash at the station, at hand-over for pay on pickup.
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     collected_at = models.DateTimeField(_("collected at"), null=True, blank=True)
+    # The villager's say (orders.consent): the code that confirms the order (the SMS's 4 digits, or the slip's
+    # number), and the evidence once given.  An order is confirmed only with consent given.
+    consent_via = models.CharField(_("consent asked by"), max_length=8, choices=ConsentVia.choices, default="sms")
+    consent_code = models.CharField(_("consent code"), max_length=8, blank=True)
+    consent_given_at = models.DateTimeField(_("villager agreed at"), null=True, blank=True)
+    consent_evidence = models.CharField(_("consent"), max_length=16, choices=ConsentEvidence.choices, blank=True)
+    # Called off because the villager never agreed (consent.expire_unconfirmed): the partner is told.
+    expired_at = models.DateTimeField(_("expired at"), null=True, blank=True)
+    # When the slip carrying the pickup code was first printed (SlipPrint has every print); after that no
+    # staff page or API answer shows the code.
+    slip_printed_at = models.DateTimeField(_("slip printed at"), null=True, blank=True)
+    # Handed over without the code (the villager lost it): the reason and the ID check, counted for the county.
+    collected_without_code = models.BooleanField(_("handed over without the code"), default=False, db_default=False)
+    handover_note = models.CharField(_("hand-over note"), max_length=300, blank=True)
+    # The county's review (integrity): held out of statements until cleared; void once self-dealing is
+    # confirmed (its commission clawed back, none accrues later).
+    commission_held = models.BooleanField(_("commission held for review"), default=False, db_default=False)
+    commission_void = models.BooleanField(_("commission void"), default=False, db_default=False)
 
     class Meta:
         verbose_name = _("order")
@@ -167,6 +197,40 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.from_status} → {self.to_status}"
+
+
+class SlipPrint(models.Model):
+    """One print of an order slip that carries the pickup code: the first, or a reprint (with its reason).
+
+    Reprints are counted for the county: the code belongs to the villager, and a partner who reprints
+    slips can collect goods for people who never came.
+    """
+
+    class Channel(models.TextChoices):
+        PAGE = "page", _("order page")
+        API = "api", _("station API")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="slip_prints", verbose_name=_("order"))
+    printed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("by")
+    )
+    printed_at = models.DateTimeField(_("printed at"), auto_now_add=True)
+    reprint = models.BooleanField(_("reprint"), default=False)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    channel = models.CharField(_("from"), max_length=4, choices=Channel.choices, default=Channel.PAGE)
+
+    class Meta:
+        verbose_name = _("slip print")
+        verbose_name_plural = _("slip prints")
+        ordering = ["printed_at", "pk"]
+        constraints = [
+            # One first print per order: two taps at once make one print and one reprint, never two firsts.
+            models.UniqueConstraint(fields=["order"], condition=Q(reprint=False), name="slip_first_print_once"),
+            models.CheckConstraint(condition=Q(reprint=False) | ~Q(reason=""), name="slip_reprint_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {'reprint' if self.reprint else 'print'}"
 
 
 # --- goods waiting for pickup: the collection policy and the reminders sent ----------
@@ -356,6 +420,8 @@ class CommissionEntry(AppendOnlyModel):
         REVERSAL = "reversal", _("reversal")  # the exact negation of an accrual: the order came back
         ADJUSTMENT = "adjustment", _("adjustment")  # a correction by the county or an admin, with a note
         PAYOUT = "payout", _("payout")  # a statement paid out: -total
+        # Self-dealing confirmed by the county: what the order still earned (accrual less reversals) taken back.
+        CLAWBACK = "clawback", _("taken back (self-dealing)")
 
     service_center = models.ForeignKey(
         ServiceCenter, on_delete=models.PROTECT, related_name="commission_entries", verbose_name=_("service center")
@@ -414,7 +480,7 @@ class CommissionEntry(AppendOnlyModel):
             ),
             models.CheckConstraint(
                 condition=Q(kind="accrual", amount__gt=0)
-                | Q(kind__in=["reversal", "payout"], amount__lt=0)
+                | Q(kind__in=["reversal", "payout", "clawback"], amount__lt=0)
                 | Q(kind="adjustment"),
                 name="commission_entry_sign_by_kind",
             ),
@@ -424,6 +490,9 @@ class CommissionEntry(AppendOnlyModel):
             ),
             models.UniqueConstraint(
                 fields=["goods_return"], condition=Q(kind="reversal"), name="commission_reversal_once_per_return"
+            ),
+            models.UniqueConstraint(
+                fields=["order", "kind"], condition=Q(kind="clawback"), name="commission_clawback_once_per_order"
             ),
         ]
         indexes = [models.Index(fields=["service_center", "statement", "created_at"], name="entry_station_unfiled")]

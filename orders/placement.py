@@ -23,7 +23,7 @@ from . import pricing
 from . import stock_moves as stock_ledger
 from .errors import IdempotencyConflict, InsufficientStock, OrderError, ShortLine
 from .models import Order, OrderEvent, OrderLine
-from .sms import tell_villagers
+from .sms import ask_by_sms
 
 S = Order.Status
 K = StockMovement.Kind
@@ -31,6 +31,8 @@ K = StockMovement.Kind
 MAX_QUANTITY = 999  # per line: more than a station ever orders for one household
 MAX_LINES = 50
 PICKUP_CODE_DIGITS = 6
+CONSENT_CODE_DIGITS = 4  # the SMS code a villager reads out or sends back
+SLIP_NUMBER_DIGITS = 6  # the signed slip's number (more digits: it is typed from paper, never guessed)
 ORDER_NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
 ORDER_NUMBER_LENGTH = 10  # random characters after the date
 ORDER_NUMBER_ATTEMPTS = 5  # draws before a number collision is given up as a fault
@@ -243,6 +245,12 @@ def _place_new(
                 commission_amount=money.percent_of(total, rates[product.pk]),
             )
         )
+    # The villager's say: a code by SMS when their texts reach a phone, else the signed slip's number.
+    via, digits = (
+        (Order.ConsentVia.SMS, CONSENT_CODE_DIGITS)
+        if villager.gets_sms
+        else (Order.ConsentVia.SLIP, SLIP_NUMBER_DIGITS)
+    )
     with transaction.atomic():
         order = Order.objects.create(
             number=number,
@@ -262,13 +270,15 @@ def _place_new(
             idempotency_key=idempotency_key,
             request_hash=request_hash,
             notes=notes,
+            consent_via=via,
+            consent_code=f"{secrets.randbelow(10**digits):0{digits}d}",
         )
         for ol in order_lines:
             ol.order = order
         OrderLine.objects.bulk_create(order_lines)
         OrderEvent.objects.create(order=order, from_status=S.DRAFT, to_status=S.PLACED, actor=placed_by)
-        if notify:
-            tell_villagers([order], template="order_placed")
+        if notify and via == Order.ConsentVia.SMS:
+            ask_by_sms([order])
         # Reserve last, so the stock rows stay locked only from here to the
         # commit: a conditional F() update per line, in primary-key order
         # (two orders for the same products queue instead of deadlocking).

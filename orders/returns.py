@@ -224,7 +224,11 @@ def _share_of_line(line: OrderLine, quantity: int) -> tuple[Decimal, Decimal]:
 
 
 def _post_reversal(*, order: Order, goods: GoodsReturn, amount: Decimal, actor, note: str) -> None:
-    if not CommissionEntry.objects.filter(order=order, kind=CommissionEntry.Kind.ACCRUAL).exists():
+    # A void order (self-dealing confirmed) had all it earned clawed back: a return takes nothing more.
+    if (
+        order.commission_void
+        or not CommissionEntry.objects.filter(order=order, kind=CommissionEntry.Kind.ACCRUAL).exists()
+    ):
         return
     try:
         with transaction.atomic():

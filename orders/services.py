@@ -7,6 +7,7 @@ stock moves with F() expressions on rows locked in primary-key order.
 
 import secrets
 import unicodedata
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -18,7 +19,7 @@ from catalog import money
 from catalog.models import Stock, StockMovement
 from partners.models import ServiceCenter
 
-from . import commissions, payments
+from . import commissions, consent, payments
 from . import stock_moves as stock_ledger
 from .errors import (
     CreditLimitReached,
@@ -234,8 +235,11 @@ def cancel_exception(*, order: Order, actor, reason: str) -> Order:
 # --- the other transitions -----------------------------------------------------
 
 
-def confirm_payment(*, order: Order, actor, tender: payments.Tender | None = None) -> Order:
+def confirm_payment(*, order: Order, actor, tender: payments.Tender | None = None, consent_code=None) -> Order:
     """Confirm an order for dispatch: its payment taken at the station, or pay on pickup agreed (nothing taken).
+
+    Only with the villager's say (``consent``): ``consent_code`` is the code from their SMS or the number of
+    the slip they signed, unless they agreed already by replying; a wrong or missing one refuses the whole step.
 
     Cash at the station: ``tender`` says how the villager paid (default: cash, exactly the total); a partial
     payment is refused, the change is ``order.change_given``, and the cash book records the sale.  Pay on
@@ -245,16 +249,19 @@ def confirm_payment(*, order: Order, actor, tender: payments.Tender | None = Non
     """
     if order.status != S.PLACED:
         raise InvalidTransition(order, S.CONFIRMED)
+    agreed = consent.consent_fields(order, consent_code)
     now = timezone.now()
     with transaction.atomic():
         if order.payment_method == Order.PaymentMethod.PAY_ON_PICKUP:
             _check_credit(order)
-            order = transition(order, to=S.CONFIRMED, actor=actor, confirmed_at=now)
+            order = transition(order, to=S.CONFIRMED, actor=actor, confirmed_at=now, **agreed)
             order.change_given = Decimal("0.00")
-            return order
-        tender, change = payments.change_for(tender, order.total)
-        order = transition(order, to=S.CONFIRMED, actor=actor, confirmed_at=now, paid_at=now)
-        _paid(order, tender=tender, change=change, actor=actor)
+        else:
+            tender, change = payments.change_for(tender, order.total)
+            order = transition(order, to=S.CONFIRMED, actor=actor, confirmed_at=now, paid_at=now, **agreed)
+            _paid(order, tender=tender, change=change, actor=actor)
+        if agreed:
+            consent.announce(order)
     return order
 
 
@@ -318,22 +325,46 @@ def cancel_order(*, order: Order, actor, reason: str = "") -> Order:
     return order
 
 
-def hand_over(
-    *, order: Order, actor, pickup_code: str, payment_taken: bool = False, tender: payments.Tender | None = None
-) -> Order:
-    """The villager collects the goods against the pickup code printed on the receipt.
+@dataclass(frozen=True)
+class WithoutCode:
+    """A hand-over without the pickup code (the villager lost it): why, and how their identity was checked."""
 
-    A pay-on-pickup order is paid in the same step: ``tender`` (or ``payment_taken``: cash, exactly what is
-    due) says the staff took the amount due, and without it the hand-over is refused; a partial payment is
-    refused too.  The cash book records the sale.
+    reason: str
+    id_check: str
+
+
+def hand_over(
+    *,
+    order: Order,
+    actor,
+    pickup_code: str = "",
+    payment_taken: bool = False,
+    tender: payments.Tender | None = None,
+    without_code: WithoutCode | None = None,
+) -> Order:
+    """The villager collects the goods against the pickup code they hold (their SMS, or their slip).
+
+    Without the code (``without_code``) only with a reason and a note of the ID check, and counted for the
+    county.  A pay-on-pickup order is paid in the same step: ``tender`` (or ``payment_taken``: cash, exactly
+    what is due) says the staff took the amount due, and without it the hand-over is refused; a partial
+    payment is refused too.  The cash book records the sale.
     """
     if order.status != S.AT_STATION:
         raise InvalidTransition(order, S.COLLECTED)
-    # A Chinese input method types full-width digits (１２３), which the form's \d accepts:
-    # NFKC folds them to ASCII, and comparing bytes cannot raise on other scripts.
-    given = unicodedata.normalize("NFKC", str(pickup_code)).strip()
-    if not secrets.compare_digest(given.encode(), order.pickup_code.encode()):
-        raise WrongPickupCode(_("The pickup code does not match this order."))
+    codeless = {}
+    if without_code is not None:
+        reason, id_check = (without_code.reason or "").strip(), (without_code.id_check or "").strip()
+        if not reason or not id_check:
+            raise OrderError(
+                _("Without the pickup code, say why and note how the villager's identity was checked (their ID card).")
+            )
+        codeless = {"collected_without_code": True, "handover_note": f"{reason} · {id_check}"[:300]}
+    else:
+        # A Chinese input method types full-width digits (１２３), which the form's \d accepts:
+        # NFKC folds them to ASCII, and comparing bytes cannot raise on other scripts.
+        given = unicodedata.normalize("NFKC", str(pickup_code)).strip()
+        if not secrets.compare_digest(given.encode(), order.pickup_code.encode()):
+            raise WrongPickupCode(_("The pickup code does not match this order."))
     due = amount_due_at_pickup(order)
     if due and not (payment_taken or tender is not None):
         raise PaymentRequired(
@@ -344,7 +375,15 @@ def hand_over(
     now = timezone.now()
     paid = {"paid_at": now} if due else {}
     with transaction.atomic():
-        transition(order, to=S.COLLECTED, actor=actor, collected_at=now, **paid)
+        transition(
+            order,
+            to=S.COLLECTED,
+            actor=actor,
+            collected_at=now,
+            note=codeless.get("handover_note", ""),
+            **paid,
+            **codeless,
+        )
         if due:
             _paid(order, tender=tender, change=change, actor=actor)
         # Commission is earned now, when the villager has the goods, not at placement.

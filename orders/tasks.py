@@ -5,7 +5,7 @@ from datetime import date
 from celery import shared_task
 from django.utils import timezone
 
-from . import commissions, reminders
+from . import commissions, expiry, reminders
 
 
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
@@ -26,3 +26,9 @@ def build_last_months_statements() -> str:
 def remind_uncollected() -> int:
     """Daily: the SMS reminders of goods waiting at the stations (each once per order and day)."""
     return reminders.send_pickup_reminders()
+
+
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
+def expire_unconfirmed() -> int:
+    """Every quarter hour: orders the villager did not agree to in time are called off, stock released."""
+    return len(expiry.expire_unconfirmed())

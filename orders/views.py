@@ -18,17 +18,18 @@ from partners.access import is_htmx, station_may, station_required
 from partners.forms import VillagerSearchForm
 from partners.selectors import villagers_of_station
 
-from . import commissions, returns, selectors, services
+from . import commissions, consent, expiry, returns, selectors, services
 from .forms import (
     CatalogSearchForm,
+    ConfirmForm,
     OptionalReasonForm,
     OrderFilterForm,
     OrderForm,
     PickupCodeForm,
+    ReprintForm,
     ReturnConfirmForm,
     ReturnLinesForm,
     SendBackForm,
-    TenderForm,
 )
 from .models import GoodsReturn, Order
 from .policy import collection_policy
@@ -45,6 +46,8 @@ def dashboard(request):
         "figures": selectors.dashboard_figures(station),
         "waiting": _waiting_for_pickup(station),
         "recent_orders": selectors.with_arrival(selectors.orders_of_station(station))[:5],
+        # Called off because the villager never agreed: the partner hears of it here (and by SMS).
+        "expired": list(expiry.recently_expired(station)[:10]),
         "villager_count": station.villagers.count(),
         "way_back": selectors.way_back_figures(station),
         # The commission is the partner's income: an assistant's dashboard does not show (or compute) it.
@@ -233,7 +236,9 @@ def _detail_context(order: Order, *, role: str | None, **forms) -> dict:
         "return_deadline": returns.return_deadline(order),
         "cancel_form": forms.get("cancel_form") or OptionalReasonForm(prefix="cancel"),
         "hand_over_form": forms.get("hand_over_form") or PickupCodeForm(),
-        "tender_form": forms.get("tender_form") or TenderForm(),
+        "tender_form": forms.get("tender_form") or ConfirmForm(),
+        "may_hand_over_without_code": station_may(role, "hand_over_without_code"),
+        **_consent_context(order),
         "return_form": return_form,
         "goods_returns": goods_returns,
         "other_refunds": other_refunds,
@@ -268,13 +273,70 @@ def _send_back_context(order: Order, *, role: str | None, form=None) -> dict:
     }
 
 
+def _consent_context(order: Order) -> dict:
+    """What the order page and the receipt say of the villager's say, and of the slip with the code."""
+    waiting = order.status == Order.Status.PLACED and order.consent_given_at is None
+    return {
+        "consent_waiting": waiting,
+        "consent_expires_at": consent.expires_at(order) if waiting else None,
+        "slip_carries_code": consent.slip_carries_code(order),
+    }
+
+
 @station_required
 def order_receipt(request, number: str):
     order = selectors.get_order_of_station(request.station, number)
-    qr = segno.make(f"{order.number} {order.pickup_code}", error="m")
+    return _receipt(request, order)
+
+
+def _receipt(request, order: Order, *, show_code: bool = False, form=None, status: int = 200):
+    """The receipt (the order slip): the pickup code and slip number only in the answer to printing it."""
+    qr = segno.make(f"{order.number} {order.pickup_code}" if show_code else order.number, error="m")
     # segno writes the SVG itself from the order number and digits: nothing user-typed goes in.
     svg = mark_safe(qr.svg_inline(scale=4, border=2))  # noqa: S308
-    return render(request, "orders/receipt.html", {"order": order, "qr_svg": svg})
+    context = {
+        "order": order,
+        "qr_svg": svg,
+        "show_code": show_code,
+        "reprint_form": form or ReprintForm(),
+        "tender_form": ConfirmForm(),
+        "may_reprint": station_may(request.station_role, "reprint_slip"),
+        **_consent_context(order),
+    }
+    return render(request, "orders/receipt.html", context, status=status)
+
+
+@station_required
+@require_POST
+def order_slip(request, number: str):
+    """Print the slip with the pickup code (and the slip number the villager signs): recorded, a reprint counted."""
+    order = selectors.get_order_of_station(request.station, number)
+    form = ReprintForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    if order.slip_printed_at is not None and not station_may(request.station_role, "reprint_slip"):
+        messages.error(request, _("Only the partner can print a slip again."))
+        return redirect("order-receipt", number=order.number)
+    try:
+        consent.print_slip(order=order, actor=request.user, reason=reason)
+    except services.OrderError as exc:
+        form.add_error("reason" if order.slip_printed_at else None, str(exc))
+        return _receipt(request, order, form=form, status=400)
+    return _receipt(request, order, show_code=True)
+
+
+@station_required
+@require_POST
+def order_resend_code(request, number: str):
+    order = selectors.get_order_of_station(request.station, number)
+    try:
+        consent.resend_code(order=order, actor=request.user)
+    except services.OrderError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, _("The code was sent again to %(phone)s.") % {"phone": order.villager.masked_sms_phone}
+        )
+    return redirect("order-detail", number=order.number)
 
 
 def _act(request, number: str, action, form=None, form_name: str = "", done: str = "order-detail"):
@@ -321,11 +383,13 @@ def _act(request, number: str, action, form=None, form_name: str = "", done: str
 @require_POST
 def order_confirm(request, number: str):
     done = "order-receipt" if request.POST.get("next") == "receipt" else "order-detail"
-    form = TenderForm(request.POST)
+    form = ConfirmForm(request.POST)
     return _act(
         request,
         number,
-        lambda order: services.confirm_payment(order=order, actor=request.user, tender=form.tender()),
+        lambda order: services.confirm_payment(
+            order=order, actor=request.user, tender=form.tender(), consent_code=form.cleaned_data["consent_code"]
+        ),
         form,
         "tender_form",
         done=done,
@@ -349,6 +413,9 @@ def order_cancel(request, number: str):
 @require_POST
 def order_hand_over(request, number: str):
     form = PickupCodeForm(request.POST)
+    if request.POST.get("without_code") and not station_may(request.station_role, "hand_over_without_code"):
+        messages.error(request, _("Only the partner can hand goods over without the pickup code."))
+        return redirect("order-detail", number=number)
     return _act(
         request,
         number,
@@ -358,6 +425,7 @@ def order_hand_over(request, number: str):
             pickup_code=form.cleaned_data["pickup_code"],
             payment_taken=form.cleaned_data["payment_taken"],
             tender=form.tender() if form.cleaned_data["payment_taken"] else None,
+            without_code=form.without(),
         ),
         form,
         "hand_over_form",

@@ -43,6 +43,10 @@ STATION_ACTIONS: dict[str, frozenset[str]] = {
     "close_day": frozenset({PARTNER}),
     "remittance": frozenset({PARTNER}),
     "keep_commission": frozenset({PARTNER}),  # commission netting: the partner's pay, out of the drawer
+    # The pickup code belongs to the villager: printing it again, or handing goods over without it, is the
+    # partner's to answer for (both counted for the county's review).
+    "reprint_slip": frozenset({PARTNER}),
+    "hand_over_without_code": frozenset({PARTNER}),
 }
 
 

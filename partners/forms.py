@@ -16,9 +16,18 @@ class VillagerForm(forms.ModelForm):
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
     )
 
+    code_phone = ChinaPhoneField(
+        label=_("Family member's phone for codes"),
+        required=False,
+        help_text=_(
+            "Optional. When the villager has no phone of their own, or wants a son or daughter to get the codes."
+        ),
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
+
     class Meta:
         model = Villager
-        fields = ["name", "phone", "sms_consent", "notes"]
+        fields = ["name", "phone", "code_phone", "code_phone_holder", "sms_consent", "notes"]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, **kwargs):
@@ -33,8 +42,10 @@ class VillagerForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("sms_consent") and not cleaned.get("phone"):
+        if cleaned.get("sms_consent") and not (cleaned.get("phone") or cleaned.get("code_phone")):
             self.add_error("sms_consent", _("SMS needs a phone number."))
+        if cleaned.get("code_phone") and not (cleaned.get("code_phone_holder") or "").strip():
+            self.add_error("code_phone_holder", _("Say whose phone it is, such as 儿子 (son)."))
         return cleaned
 
 

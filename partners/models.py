@@ -1,5 +1,6 @@
 """The partner network: counties, their warehouses, villages, stations, staff and villagers."""
 
+from datetime import time
 from decimal import Decimal
 
 from django.conf import settings
@@ -85,6 +86,9 @@ class ServiceCenter(models.Model):
     pay_on_pickup_limit = models.DecimalField(
         _("pay-on-pickup limit (¥)"), max_digits=12, decimal_places=2, default=Decimal("2000.00")
     )
+    # When the counter is open: an order keyed outside these hours is one of the county's self-dealing signals.
+    opens_at = models.TimeField(_("opens at"), default=time(7, 0))
+    closes_at = models.TimeField(_("closes at"), default=time(21, 0))
 
     class Meta:
         verbose_name = _("service center")
@@ -126,6 +130,8 @@ class StationStaff(models.Model):
         ServiceCenter, on_delete=models.CASCADE, related_name="staff", verbose_name=_("service center")
     )
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.PARTNER)
+    # The staff member's own phone: a villager with the same number is one of the county's self-dealing signals.
+    phone = PhoneNumberField(_("phone"), blank=True)
 
     class Meta:
         verbose_name = _("station staff")
@@ -164,6 +170,19 @@ class Villager(models.Model):
     name = models.CharField(_("full name"), max_length=50)
     phone = PhoneNumberField(_("phone"), blank=True)
     sms_consent = models.BooleanField(_("agrees to SMS"), default=False)
+    # A family member's phone that receives the villager's codes (consent and pickup) instead of their own:
+    # recorded with who set it and when, for the county (one phone on many villagers is a signal).
+    code_phone = PhoneNumberField(_("family member's phone for codes"), blank=True)
+    code_phone_holder = models.CharField(_("whose phone"), max_length=30, blank=True)
+    code_phone_set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("family phone set by"),
+    )
+    code_phone_set_at = models.DateTimeField(_("family phone set at"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True, max_length=1000)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -197,3 +216,17 @@ class Villager(models.Model):
     @property
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
+
+    @property
+    def masked_sms_phone(self) -> str:
+        return mask_phone(self.sms_phone)
+
+    @property
+    def sms_phone(self):
+        """Where the villager's texts go: the family member's phone named for codes, else their own."""
+        return self.code_phone or self.phone
+
+    @property
+    def gets_sms(self) -> bool:
+        """Codes reach this villager by SMS (a phone to send to and their consent); else on the signed slip."""
+        return bool(self.sms_phone and self.sms_consent)

@@ -27,20 +27,32 @@ def _existing_with_phone(*, station: ServiceCenter, phone, exclude_pk: int | Non
 
 
 def register_villager(
-    *, station: ServiceCenter, created_by, name: str, phone="", sms_consent: bool = False, notes: str = ""
+    *,
+    station: ServiceCenter,
+    created_by,
+    name: str,
+    phone="",
+    sms_consent: bool = False,
+    notes: str = "",
+    code_phone="",
+    code_phone_holder: str = "",
 ) -> Villager:
-    """Register a neighbour at the station.  Raises DuplicatePhone."""
+    """Register a neighbour at the station.  Raises DuplicatePhone.
+
+    ``code_phone``: a family member's phone that receives the villager's codes, recorded with who set it and when.
+    """
     try:
         with transaction.atomic():
             villager = Villager.objects.create(
                 service_center=station,
                 name=name.strip(),
                 phone=phone or "",
-                sms_consent=bool(phone) and sms_consent,
+                sms_consent=bool(phone or code_phone) and sms_consent,
                 notes=notes,
                 created_by=created_by,
+                **_code_phone_fields(code_phone, code_phone_holder, actor=created_by),
             )
-            if villager.phone:  # asked at the counter, with a number to send to: their answer is recorded
+            if villager.sms_phone:  # asked at the counter, with a number to send to: their answer is recorded
                 villager_consent_changed.send(
                     sender=Villager, villager=villager, granted=villager.sms_consent, actor=created_by
                 )
@@ -53,23 +65,53 @@ def register_villager(
         raise DuplicatePhone(existing) from None
 
 
+def _code_phone_fields(code_phone, holder: str, *, actor) -> dict:
+    if not code_phone:
+        return {"code_phone": "", "code_phone_holder": "", "code_phone_set_by": None, "code_phone_set_at": None}
+    return {
+        "code_phone": code_phone,
+        "code_phone_holder": (holder or "").strip()[:30],
+        "code_phone_set_by": actor if getattr(actor, "is_authenticated", False) else None,
+        "code_phone_set_at": timezone.now(),
+    }
+
+
 def update_villager(
-    *, villager: Villager, name: str, phone="", sms_consent: bool = False, notes: str = "", actor=None
+    *,
+    villager: Villager,
+    name: str,
+    phone="",
+    sms_consent: bool = False,
+    notes: str = "",
+    actor=None,
+    code_phone=None,
+    code_phone_holder: str = "",
 ) -> Villager:
     """Change a villager's details; a changed answer to SMS is recorded (``villager_consent_changed``).
 
     Raises DuplicatePhone.
     """
     # As stored, not as on the instance: a ModelForm has already set the new answer on it.
-    consented_before = Villager.objects.filter(pk=villager.pk).values_list("sms_consent", flat=True).first()
+    consented_before, code_phone_before, holder_before = (
+        Villager.objects.filter(pk=villager.pk).values_list("sms_consent", "code_phone", "code_phone_holder").first()
+    )
+    fields = ["name", "phone", "sms_consent", "notes", "updated_at"]
     villager.name = name.strip()
     villager.phone = phone or ""
-    # Consent to SMS means nothing without a number to send to.
-    villager.sms_consent = bool(phone) and sms_consent
     villager.notes = notes
+    if code_phone is not None and (str(code_phone or ""), code_phone_holder.strip()) != (
+        str(code_phone_before or ""),
+        holder_before,
+    ):
+        # Who named the family phone, and when: kept for the county (one phone on many villagers is a signal).
+        for name_, value in _code_phone_fields(code_phone, code_phone_holder, actor=actor).items():
+            setattr(villager, name_, value)
+        fields += ["code_phone", "code_phone_holder", "code_phone_set_by", "code_phone_set_at"]
+    # Consent to SMS means nothing without a number to send to.
+    villager.sms_consent = bool(villager.sms_phone) and sms_consent
     try:
         with transaction.atomic():
-            villager.save(update_fields=["name", "phone", "sms_consent", "notes", "updated_at"])
+            villager.save(update_fields=fields)
             if villager.sms_consent != consented_before:
                 villager_consent_changed.send(
                     sender=Villager, villager=villager, granted=villager.sms_consent, actor=actor
@@ -96,9 +138,21 @@ def anonymise_villager(*, villager: Villager) -> Villager:
         with translation.override(settings.LANGUAGE_CODE):
             villager.name = _("Anonymised villager #%(id)s") % {"id": villager.pk}
         villager.phone = ""
+        villager.code_phone, villager.code_phone_holder = "", ""
         villager.sms_consent = False
         villager.notes = ""
         villager.anonymised_at = timezone.now()
-        villager.save(update_fields=["name", "phone", "sms_consent", "notes", "anonymised_at", "updated_at"])
+        villager.save(
+            update_fields=[
+                "name",
+                "phone",
+                "code_phone",
+                "code_phone_holder",
+                "sms_consent",
+                "notes",
+                "anonymised_at",
+                "updated_at",
+            ]
+        )
         villager_anonymised.send(sender=Villager, villager=villager)
     return villager

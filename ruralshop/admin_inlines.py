@@ -30,3 +30,27 @@ class ReadOnlyModelAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class SingletonAdmin(admin.ModelAdmin):
+    """A one-row settings model (its ``SINGLETON_PK``): the list opens the form itself, showing the defaults
+    until it is first saved; no add, no delete.
+
+    There is no "add" because the row is created by the first save of that form (the model's ``save`` pins
+    its primary key), so a second row cannot exist, and a GET writes nothing.
+    """
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None and str(object_id) == str(self.model.SINGLETON_PK):
+            return self.model(pk=self.model.SINGLETON_PK)  # not saved yet: the defaults
+        return obj
+
+    def changelist_view(self, request, extra_context=None):
+        return self.change_view(request, str(self.model.SINGLETON_PK), extra_context=extra_context)

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "catalog",  # sellers, products, prices, stock and its movements; orders build on it
     "orders",
     "cashbook",  # money at the counter: sales, refunds, the day's close, remittances to the county
+    "integrity",  # the villager's say, for the county: call-backs, self-dealing signals, the review queue
     "logistics",
     "accounts",  # sessions that know their user: "log out everywhere"
     "csp",
@@ -392,6 +393,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.purge_old_notification_payloads",
         "schedule": crontab(minute=15, hour=3),
     },
+    # Orders the villager never agreed to: cancelled, their stock released, the partner told.
+    "expire-unconfirmed-orders": {"task": "orders.tasks.expire_unconfirmed", "schedule": 900.0},
+    # The self-dealing signals of this month (and last month, in its first days): orders flagged for review.
+    "flag-self-dealing": {"task": "integrity.tasks.flag_counties", "schedule": crontab(minute=45, hour=1)},
     # After last month's return window has passed, so few returns land as clawbacks.
     "build-commission-statements": {
         "task": "orders.tasks.build_last_months_statements",
@@ -422,6 +427,14 @@ ORDER_RETURN_WINDOW_DAYS = env.int("ORDER_RETURN_WINDOW_DAYS", default=7)
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.sms.ConsoleBackend")
 SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
+# Replies from villagers: the gateway POSTs them to /sms/inbound/ signed with HMAC-SHA256 of the body under
+# this secret (header X-Signature).  Development's stand-in is ``manage.py sms_reply``, signing the same way.
+# Unset in production, every reply is refused (no secret, no trust).
+SMS_INBOUND_SECRET = env.str(
+    "SMS_INBOUND_SECRET", default="" if RURALSHOP_ENV == "production" else "development-inbound-secret"
+)
+# An order whose villager has not agreed within this many hours is called off and its stock released.
+ORDER_CONSENT_HOURS = env.int("ORDER_CONSENT_HOURS", default=48)
 
 # --- Logistics --------------------------------------------------------------
 

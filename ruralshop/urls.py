@@ -37,6 +37,8 @@ urlpatterns = [
     path("", include("county.urls")),
     path("", include("orders.urls")),
     path("", include("cashbook.urls")),
+    path("", include("integrity.urls")),
+    path("", include("notifications.urls")),
     path("", include("logistics.urls")),
     path("", include("partners.urls")),
 ]

@@ -28,7 +28,7 @@ def demo(station_a, staff_a, county_manager, villager_a, fertilizer_stock):
         payment_method="cash_at_station",
         idempotency_key="admin-test",
     ).order
-    services.confirm_payment(order=order, actor=staff_a)
+    services.confirm_payment(order=order, consent_code=order.consent_code, actor=staff_a)
     services.transition(order, to="batched")
     depart(order=order)
     arrive(order=order)

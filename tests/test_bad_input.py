@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from cashbook import services as cash
 from cashbook.models import CashEntry, DayClose, Remittance
 from catalog.models import Stock, StockMovement
+from integrity.models import CallBack, Review
 from logistics import services as dispatch
 from logistics.models import BatchStop, DeliveryBatch, Parcel, Pickup
 from notifications.models import Notification
@@ -188,6 +189,9 @@ class World:
     refund: object = None  # owed for a paid order cancelled: the refund pages' object
     pickup: Pickup | None = None
     remittance: Remittance | None = None  # cash handed to a driver, waiting for the county's confirmation
+    slip: Order | None = None  # placed for a villager without SMS: the slip carries the pickup code
+    review: object = None  # an order the county reviews
+    call_back: object = None  # a slip order drawn for a call-back
 
 
 @pytest.fixture
@@ -219,7 +223,7 @@ def world(db) -> World:
         ).order
 
     def carry(order):
-        services.confirm_payment(order=order, actor=staff)
+        services.confirm_payment(order=order, consent_code=order.consent_code, actor=staff)
         services.transition(order, to=S.BATCHED, actor=staff)
         depart(order=order, actor=staff)
         return arrive(order=order, actor=staff, notify=False)
@@ -231,7 +235,7 @@ def world(db) -> World:
     # two confirmed orders planned into a batch that left: a stop the station receives
     with time_machine.travel(local(DAY, 9), tick=False):
         for _ in range(2):
-            services.confirm_payment(order=place(), actor=staff)
+            services.confirm_payment(order=(placed := place()), consent_code=placed.consent_code, actor=staff)
     with time_machine.travel(local(DAY, 16, 1), tick=False):
         dispatch.plan_dispatch(warehouse=warehouse, dispatch_date=DAY)
     batch = dispatch.depart_batch(batch=DeliveryBatch.objects.get())
@@ -241,7 +245,7 @@ def world(db) -> World:
     collected = carry(place())
     collected = services.hand_over(order=collected, actor=staff, pickup_code=collected.pickup_code)
     refunded = place()
-    services.confirm_payment(order=refunded, actor=staff)
+    services.confirm_payment(order=refunded, consent_code=refunded.consent_code, actor=staff)
     services.cancel_order(order=refunded, actor=staff, reason="不要了")
     draft = CommissionStatement.objects.create(service_center=station, month=date(2026, 9, 1))
     approved = CommissionStatement.objects.create(
@@ -251,7 +255,19 @@ def world(db) -> World:
     remittance = cash.record_remittance(
         station=station, actor=staff, amount="100", slip_number="W-001", handed_to="driver", run_code="JD-R1"
     )
+    slip = services.place_order(
+        station=station,
+        villager=VillagerFactory(service_center=station, name="张无机", phone="", sms_consent=False),
+        placed_by=staff,
+        lines=[services.LineRequest(product.sku, 1)],
+        delivery_method="station_pickup",
+        payment_method="cash_at_station",
+        idempotency_key="w-slip",
+    ).order
     world = World(
+        slip=slip,
+        review=Review.objects.create(order=placed, service_center=station, month=date(2026, 11, 1), signals=[]),
+        call_back=CallBack.objects.create(order=slip),
         staff=staff,
         manager=manager,
         villager=villager,
@@ -448,6 +464,26 @@ ENDPOINTS = {
             "received": valid(str(w.placed.total), "400", "1", ""),
             "reference": valid("", "4200001234"),
             "next": valid("receipt", ""),
+            "consent_code": valid(w.placed.consent_code, "１２３４", ""),
+        },
+        ok=302,
+    ),
+    # the slip with the pickup code: the first print, then reprints with a reason
+    "order-slip": Endpoint(
+        "POST", lambda w: f"/orders/{w.slip.number}/slip/", "staff", lambda w: {"reason": valid("", "丢了")}
+    ),
+    "order-resend-code": Endpoint(
+        "POST", lambda w: f"/orders/{w.placed.number}/resend-code/", "staff", lambda w: {}, ok=302
+    ),
+    # the villager lost the code: a reason and the ID check
+    "order-hand-over-without-code": Endpoint(
+        "POST",
+        lambda w: f"/orders/{w.at_station.number}/hand-over/",
+        "staff",
+        lambda w: {
+            "without_code": valid("on"),
+            "lost_reason": valid("短信删了", ""),
+            "id_check": valid("本人身份证 尾号1234", ""),
         },
         ok=302,
     ),
@@ -647,6 +683,30 @@ ENDPOINTS = {
             "note": valid("交给司机", ""),
             "step": valid("confirm", "preview"),
         },
+        ok=302,
+    ),
+    "county-review": Endpoint(
+        "GET", fixed("/county/review/"), "manager", lambda w: {"month": valid("2026-11", "2026-13", "x")}
+    ),
+    "county-review-check": Endpoint(
+        "POST", fixed("/county/review/check/"), "manager", lambda w: {"month": valid("2026-11", "")}, ok=302
+    ),
+    "county-review-detail": Endpoint(
+        "POST",
+        lambda w: f"/county/reviews/{w.review.pk}/",
+        "manager",
+        lambda w: {
+            "decision": valid("confirm", "clear"),
+            "reason": valid("给自己下单", ""),
+            "step": valid("confirmed", ""),
+        },
+        ok=302,
+    ),
+    "county-call-back-record": Endpoint(
+        "POST",
+        lambda w: f"/county/call-backs/{w.call_back.pk}/",
+        "manager",
+        lambda w: {"result": valid("denied", "confirmed", "unreachable"), "note": valid("没买过", "")},
         ok=302,
     ),
     "county-cash": Endpoint(

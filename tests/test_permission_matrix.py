@@ -46,6 +46,7 @@ from django.utils import timezone
 from PIL import Image
 
 from cashbook import services as cash
+from integrity.models import CallBack, Review
 from logistics import services as dispatch
 from logistics.clients import create_client
 from logistics.models import BatchStop, DeliveryBatch, ParcelPhoto
@@ -240,7 +241,10 @@ RULES: dict[str, Rule] = {
     "order-cart-line": Rule(get=station(), query="?product={product}"),
     "order-detail": Rule(get=station(other=404), kwargs=order_number("placed")),
     "order-receipt": Rule(get=station(other=404), kwargs=order_number("placed")),
-    "order-confirm": station_action("placed"),
+    "order-confirm": station_action("placed", data=lambda w: {"consent_code": w.placed.consent_code}),
+    # the slip with the pickup code, printed the first time (a reprint is the partner's: STATION_ACTIONS)
+    "order-slip": station_action("slip", ok=200),
+    "order-resend-code": station_action("placed"),
     "order-cancel": station_action("placed", data=lambda w: {"cancel-reason": "矩阵"}),
     "order-hand-over": station_action("at_station", data=lambda w: {"pickup_code": w.at_station.pickup_code}),
     # the confirmed step of a return by line (one unit back, for the figures the confirmation page showed)
@@ -371,6 +375,29 @@ RULES: dict[str, Rule] = {
         data=lambda w: {"total": "0.00"},
     ),
     # --- the cash book: the county's view
+    # --- the villager's say: the gateway's signed replies (no signature here: refused), the county's review
+    "sms-inbound": Rule(get=everyone(405), post=everyone(403), post_allowed=frozenset()),
+    "county-review": Rule(get=county(other=200)),  # county B sees its own stations' signals
+    "county-review-check": Rule(
+        get=county(405, other=405),
+        post=county(REDIRECT, other=REDIRECT),  # each county flags its own stations
+        post_allowed=frozenset({"county_a", "county_b", "admin"}),
+    ),
+    "county-review-detail": Rule(
+        get=county(),
+        post=county(REDIRECT),
+        post_allowed=frozenset({"county_a", "admin"}),
+        kwargs=lambda w: {"pk": w.review_a.pk},
+        data=lambda w: {"decision": "clear", "reason": "矩阵"},
+    ),
+    "county-call-backs": Rule(get=county(other=200)),
+    "county-call-back-record": Rule(
+        get=county(405, other=405),
+        post=county(REDIRECT),
+        post_allowed=frozenset({"county_a", "admin"}),
+        kwargs=lambda w: {"pk": w.call_back_a.pk},
+        data=lambda w: {"result": "confirmed", "note": "矩阵"},
+    ),
     "county-cash": Rule(get=county(other=200)),  # county B sees its own stations
     "county-cash-csv": Rule(get=county(other=200)),
     "county-cash-float": Rule(
@@ -650,7 +677,7 @@ def build_world() -> World:
 
     # Goods a villager brought back, waiting at station A: the run below takes them back (a pickup).
     w.returned = returned = place()
-    services.confirm_payment(order=returned, actor=partner)
+    services.confirm_payment(order=returned, consent_code=returned.consent_code, actor=partner)
     services.transition(returned, to=Order.Status.BATCHED, actor=partner)
     depart(order=returned, actor=partner)
     arrive(order=returned, actor=partner, notify=False)
@@ -659,7 +686,7 @@ def build_world() -> World:
 
     day = date(2026, 11, 24)
     with time_machine.travel(datetime.combine(day, time(9), tzinfo=SHANGHAI), tick=False):
-        services.confirm_payment(order=place(), actor=partner)
+        services.confirm_payment(order=(placed := place()), consent_code=placed.consent_code, actor=partner)
     with time_machine.travel(datetime.combine(day, time(16, 1), tzinfo=SHANGHAI), tick=False):
         dispatch.plan_dispatch(warehouse=warehouse_a, dispatch_date=day)
     w.batch_a = DeliveryBatch.objects.get(warehouse=warehouse_a)
@@ -672,13 +699,19 @@ def build_world() -> World:
     w.pickup_a = w.stop_a.pickups.get()
 
     w.placed = place()
+    # A villager without SMS: the slip carries the pickup code; the county reviews an order, calls one back.
+    w.slip = place(villager=VillagerFactory(service_center=station_a, name="张无机", phone="", sms_consent=False))
+    w.review_a = Review.objects.create(
+        order=w.placed, service_center=station_a, month=date(2026, 11, 1), signals=["outside_hours"]
+    )
+    w.call_back_a = CallBack.objects.create(order=w.slip)
     w.at_station = place()
-    services.confirm_payment(order=w.at_station, actor=partner)
+    services.confirm_payment(order=w.at_station, consent_code=w.at_station.consent_code, actor=partner)
     services.transition(w.at_station, to=Order.Status.BATCHED, actor=partner)
     depart(order=w.at_station, actor=partner)
     arrive(order=w.at_station, actor=partner, notify=False)
     w.collected = place()
-    services.confirm_payment(order=w.collected, actor=partner)
+    services.confirm_payment(order=w.collected, consent_code=w.collected.consent_code, actor=partner)
     services.transition(w.collected, to=Order.Status.BATCHED, actor=partner)
     depart(order=w.collected, actor=partner)
     arrive(order=w.collected, actor=partner, notify=False)
@@ -692,11 +725,11 @@ def build_world() -> World:
         "commission": str(line.commission_amount),
     }
     w.refunded = place()  # paid, then cancelled: a refund owed at the counter
-    services.confirm_payment(order=w.refunded, actor=partner)
+    services.confirm_payment(order=w.refunded, consent_code=w.refunded.consent_code, actor=partner)
     services.cancel_order(order=w.refunded, actor=partner, reason="不要了")
     w.refund_a = w.refunded.refunds.get()
     w.exception = place()
-    services.confirm_payment(order=w.exception, actor=partner)
+    services.confirm_payment(order=w.exception, consent_code=w.exception.consent_code, actor=partner)
     services.transition(w.exception, to=Order.Status.BATCHED, actor=partner)
     depart(order=w.exception, actor=partner)
     services.report_missing_or_damaged([w.exception.pk], actor=partner)
@@ -719,6 +752,7 @@ def build_world() -> World:
         w.villager_a.name,
         "13812345678",
         w.placed.number,
+        w.slip.number,
         w.at_station.number,
         w.collected.number,
         w.exception.number,
@@ -735,8 +769,10 @@ def build_world() -> World:
 
 PROJECT_APPS = (
     "partners",
+    "notifications",
     "orders",
     "cashbook",
+    "integrity",
     "logistics",
 )  # and the users; not the sessions, saved on every request
 

@@ -8,7 +8,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from orders import services
+from orders import consent, services
 from orders.models import MONEY, Order, OrderLine
 from partners.models import Villager
 
@@ -107,7 +107,21 @@ class OrderOutputSerializer(serializers.Serializer):
         required=False,
         help_text="The station's commission on the order: for the partner only, absent for an assistant.",
     )
-    pickup_code = serializers.CharField()
+    pickup_code = serializers.CharField(
+        required=False,
+        help_text=(
+            "Only in the answer that places an order for a villager without SMS: the client prints it on the "
+            "villager's slip (recorded as the slip's print). The code belongs to the villager: no other answer "
+            "carries it, and a villager with SMS gets it by text."
+        ),
+    )
+    consent_via = serializers.ChoiceField(
+        choices=Order.ConsentVia.choices,
+        help_text="How the villager agrees: the 4-digit code sent by SMS, or the number of the slip they sign.",
+    )
+    consent_given_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the villager agreed; the order is confirmed only after."
+    )
     delivery_method = serializers.ChoiceField(choices=Order.DeliveryMethod.choices)
     payment_method = serializers.ChoiceField(choices=Order.PaymentMethod.choices)
     notes = serializers.CharField()
@@ -120,12 +134,16 @@ class OrderOutputSerializer(serializers.Serializer):
         if not self.context.get("commissions", False):
             for name in self.COMMISSION_FIELDS:
                 self.fields.pop(name)
+        if not self.context.get("pickup_code", False):
+            self.fields.pop("pickup_code")
 
     @classmethod
     def of_placement(cls, placement: services.Placement, *, context: dict) -> dict:
         """The order just placed, from the objects in hand (its villager, its lines with their products)."""
         order = placement.order
         fields = {name: getattr(order, name) for name in cls._declared_fields if name != "lines"}
+        # A villager without SMS gets the pickup code on the slip the client prints from this answer.
+        context = {**context, "pickup_code": consent.slip_carries_code(order)}
         return cls({**fields, "lines": placement.lines}, context=context).data
 
     @staticmethod

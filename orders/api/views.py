@@ -18,7 +18,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders import selectors, services
+from orders import consent, selectors, services
+from orders.models import SlipPrint
 from partners.access import STATION_ACTIONS, station_may
 from partners.selectors import STATION_OF_USER, staff_of_user
 
@@ -173,6 +174,9 @@ class OrderCreateApi(StationApiView):
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
 
         if placement.created:
+            if consent.slip_carries_code(placement.order):
+                # The client prints the villager's slip from this answer: that is the slip's one print.
+                consent.print_slip(order=placement.order, actor=request.user, channel=SlipPrint.Channel.API)
             # Answered from what placement just wrote: reading it back would cost three queries.
             return Response(
                 OrderOutputSerializer.of_placement(placement, context=self.output_context()),

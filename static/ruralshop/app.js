@@ -148,6 +148,10 @@
       setTimeout(function () { input.setCustomValidity(""); }, 1500);
     }
   });
+  // The slip with the pickup code is shown once, in the answer to "print": print it straight away.
+  if (document.querySelector("[data-autoprint]")) {
+    window.addEventListener("load", function () { setTimeout(function () { window.print(); }, 300); });
+  }
   // A double tap on a slow link must not send a form twice (the server is idempotent anyway).
   document.addEventListener("submit", function (event) {
     var button = event.target.querySelector("button[data-once]");

@@ -141,7 +141,9 @@ def test_the_county_confirms_a_remittance_short_and_the_station_row_shows_it(
     desk, staff_a, county_manager, order_placed, station_a
 ):
     page = desk
-    order_services.confirm_payment(order=order_placed, actor=staff_a)  # ¥336.00 cash in the drawer
+    order_services.confirm_payment(
+        order=order_placed, consent_code=order_placed.consent_code, actor=staff_a
+    )  # ¥336.00 cash in the drawer
     remittance = cash.record_remittance(
         station=station_a, actor=staff_a, amount="336.00", slip_number="JK-77", handed_to="driver", run_code="R-02"
     )

@@ -72,7 +72,7 @@ def damaged_world(transactional_db, settings, tmp_path, staff_a, station_a, ware
             idempotency_key="damaged-1",
             notify=False,
         ).order
-        order = services.confirm_payment(order=order, actor=staff_a)
+        order = services.confirm_payment(order=order, consent_code=order.consent_code, actor=staff_a)
     return {"order": order, "warehouse": warehouse_a, "stock": Stock.objects.get(product=fertilizer)}
 
 

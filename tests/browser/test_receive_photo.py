@@ -47,7 +47,7 @@ def run_at_station_a(transactional_db, settings, tmp_path, staff_a, station_a, w
                 idempotency_key=key,
                 notify=False,
             ).order
-            orders.append(services.confirm_payment(order=order, actor=staff_a))
+            orders.append(services.confirm_payment(order=order, consent_code=order.consent_code, actor=staff_a))
     with time_machine.travel(local(DAY, 16, 1), tick=False):
         dispatch.plan_dispatch(warehouse=warehouse_a, dispatch_date=DAY)
     dispatch.depart_batch(batch=DeliveryBatch.objects.get())

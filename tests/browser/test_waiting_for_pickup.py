@@ -40,7 +40,7 @@ def _carried_to_the_station(*, station, villager, user, product, key: str) -> Or
         idempotency_key=key,
         notify=False,
     ).order
-    services.confirm_payment(order=order, actor=user)
+    services.confirm_payment(order=order, consent_code=order.consent_code, actor=user)
     services.transition(order, to=Order.Status.BATCHED, actor=user)
     depart(order=order, actor=user)
     return arrive(order=order, actor=user, notify=False)

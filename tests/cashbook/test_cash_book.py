@@ -25,7 +25,9 @@ def drawer_of(station) -> Decimal:
 
 def test_taking_payment_records_one_sale_and_the_change(client_a, order_placed, station_a):
     response = client_a.post(
-        f"/orders/{order_placed.number}/confirm/", {"method": "cash", "received": "400"}, follow=True
+        f"/orders/{order_placed.number}/confirm/",
+        {"consent_code": order_placed.consent_code, "method": "cash", "received": "400"},
+        follow=True,
     )
 
     sale = CashEntry.objects.get()
@@ -33,12 +35,18 @@ def test_taking_payment_records_one_sale_and_the_change(client_a, order_placed, 
     assert "Give the villager ¥64.00 change." in response.content.decode()
     assert drawer_of(station_a) == Decimal("336.00")
     # a second tap cannot take the money twice
-    client_a.post(f"/orders/{order_placed.number}/confirm/", {"method": "cash", "received": "336"})
+    client_a.post(
+        f"/orders/{order_placed.number}/confirm/",
+        {"consent_code": order_placed.consent_code, "method": "cash", "received": "336"},
+    )
     assert CashEntry.objects.count() == 1
 
 
 def test_a_partial_payment_is_refused_and_nothing_is_recorded(client_a, order_placed):
-    response = client_a.post(f"/orders/{order_placed.number}/confirm/", {"method": "cash", "received": "300"})
+    response = client_a.post(
+        f"/orders/{order_placed.number}/confirm/",
+        {"consent_code": order_placed.consent_code, "method": "cash", "received": "300"},
+    )
 
     assert response.status_code == 409
     assert "a partial payment cannot be taken" in response.content.decode()
@@ -47,8 +55,13 @@ def test_a_partial_payment_is_refused_and_nothing_is_recorded(client_a, order_pl
 
 
 def test_a_mobile_payment_needs_its_number_and_is_not_in_the_drawer(client_a, order_placed, station_a):
-    refused = client_a.post(f"/orders/{order_placed.number}/confirm/", {"method": "mobile"})
-    client_a.post(f"/orders/{order_placed.number}/confirm/", {"method": "mobile", "reference": "4200001234"})
+    refused = client_a.post(
+        f"/orders/{order_placed.number}/confirm/", {"consent_code": order_placed.consent_code, "method": "mobile"}
+    )
+    client_a.post(
+        f"/orders/{order_placed.number}/confirm/",
+        {"consent_code": order_placed.consent_code, "method": "mobile", "reference": "4200001234"},
+    )
 
     assert refused.status_code == 409 and "transaction number" in refused.content.decode()
     sale = CashEntry.objects.get()
@@ -63,9 +76,9 @@ def test_pay_on_pickup_is_paid_at_hand_over_within_the_credit_limit(
     station_a.save()
     first = place_at_a((fertilizer_stock.product, 2), key="p1", payment_method="pay_on_pickup").order  # 336
     second = place_at_a((fertilizer_stock.product, 1), key="p2", payment_method="pay_on_pickup").order  # 168
-    order_services.confirm_payment(order=first, actor=staff_a)
+    order_services.confirm_payment(order=first, consent_code=first.consent_code, actor=staff_a)
 
-    response = client_a.post(f"/orders/{second.number}/confirm/")
+    response = client_a.post(f"/orders/{second.number}/confirm/", {"consent_code": second.consent_code})
 
     assert "¥336.00 is open already" in response.content.decode() and "¥500.00" in response.content.decode()
     assert Order.objects.get(pk=second.pk).status == S.PLACED
@@ -84,12 +97,14 @@ def test_pay_on_pickup_is_paid_at_hand_over_within_the_credit_limit(
     sale = CashEntry.objects.get()
     assert (sale.kind, sale.amount, sale.order_id) == (K.SALE, Decimal("336.00"), first.pk)
     assert order_services.open_on_credit(station_a) == Decimal("0.00")
-    client_a.post(f"/orders/{second.number}/confirm/")  # room again under the limit
+    client_a.post(
+        f"/orders/{second.number}/confirm/", {"consent_code": second.consent_code}
+    )  # room again under the limit
     assert Order.objects.get(pk=second.pk).status == S.CONFIRMED
 
 
 def test_a_refund_paid_out_is_a_refund_entry(client_a, order_placed, staff_a, station_a):
-    order_services.confirm_payment(order=order_placed, actor=staff_a)
+    order_services.confirm_payment(order=order_placed, consent_code=order_placed.consent_code, actor=staff_a)
     order_services.cancel_order(order=order_placed, actor=staff_a, reason="不要了")
     refund = order_placed.refunds.get()
 
@@ -104,7 +119,7 @@ def test_a_refund_paid_out_is_a_refund_entry(client_a, order_placed, staff_a, st
 @pytest.fixture
 def sold(order_placed, staff_a):
     """336.00 taken in cash at station A."""
-    return order_services.confirm_payment(order=order_placed, actor=staff_a)
+    return order_services.confirm_payment(order=order_placed, consent_code=order_placed.consent_code, actor=staff_a)
 
 
 def test_closing_the_day_shows_the_difference_then_posts_it(client_a, sold, station_a):
@@ -136,7 +151,9 @@ def test_only_today_and_past_days_with_money_movements_are_closable(order_placed
     today = timezone.localdate()
     assert services.closable_days(station_a) == [today]
     with time_machine.travel(timezone.now() - timedelta(days=2)):
-        order_services.confirm_payment(order=order_placed, actor=staff_a)  # a sale two days ago, never closed
+        order_services.confirm_payment(
+            order=order_placed, consent_code=order_placed.consent_code, actor=staff_a
+        )  # a sale two days ago, never closed
     assert services.closable_days(station_a) == [today, today - timedelta(days=2)]  # not yesterday: nothing moved
     services.close_day(station=station_a, actor=staff_a, day=today, counted="336")
     assert services.closable_days(station_a) == [today - timedelta(days=2)]
@@ -245,7 +262,7 @@ def test_an_assistant_takes_payments_but_does_not_close_or_hand_cash_over(client
     StationStaffFactory(user=assistant, service_center=station_a, role="assistant")
     client.force_login(assistant)
 
-    client.post(f"/orders/{order_placed.number}/confirm/")
+    client.post(f"/orders/{order_placed.number}/confirm/", {"consent_code": order_placed.consent_code})
 
     assert CashEntry.objects.get().created_by == assistant
     assert client.get("/cash/").status_code == 200
@@ -363,7 +380,10 @@ def test_the_county_sets_a_stations_credit_limit(client, station_a, station_b, c
 def test_a_day_closes_when_the_book_is_below_zero(client_a, order_placed, staff_a, station_a):
     # paid by mobile, cancelled, and its refund paid out of the drawer in cash: the book is ¥336 below zero
     order_services.confirm_payment(
-        order=order_placed, actor=staff_a, tender=payments.Tender(method="mobile", reference="4200001234")
+        order=order_placed,
+        actor=staff_a,
+        tender=payments.Tender(method="mobile", reference="4200001234"),
+        consent_code=order_placed.consent_code,
     )
     order_services.cancel_order(order=order_placed, actor=staff_a, reason="不要了")
     returns.pay_refund(refund=order_placed.refunds.get(), actor=staff_a)

@@ -98,7 +98,9 @@ def test_two_staff_taking_one_payment_at_once_take_it_once(place, station_a, sta
     def take(i: int) -> Order:
         mine = Order.objects.get(pk=order.pk)  # each counter loaded the order page itself
         tender = payments.Tender(received=Decimal("400") if i == 0 else None)
-        return order_services.confirm_payment(order=mine, actor=(staff_a, staff_a2)[i], tender=tender)
+        return order_services.confirm_payment(
+            order=mine, consent_code=mine.consent_code, actor=(staff_a, staff_a2)[i], tender=tender
+        )
 
     outcomes = at_once(take, n=2)
 
@@ -119,7 +121,7 @@ def test_two_staff_handing_over_a_pay_on_pickup_order_at_once_take_its_payment_o
 ):
     ServiceCenter.objects.filter(pk=station_a.pk).update(pay_on_pickup_limit=Decimal("1000.00"))
     order = place(payment_method="pay_on_pickup")
-    order_services.confirm_payment(order=order, actor=staff_a)  # agreed, nothing taken
+    order_services.confirm_payment(order=order, consent_code=order.consent_code, actor=staff_a)  # agreed, nothing taken
     order_services.transition(order, to=S.BATCHED, actor=staff_a)
     depart(order=order, actor=staff_a)
     arrive(order=order, actor=staff_a, notify=False)
@@ -149,7 +151,7 @@ def test_two_staff_handing_over_a_pay_on_pickup_order_at_once_take_its_payment_o
 @pytest.fixture
 def sold(place, staff_a) -> Order:
     """336.00 taken in cash at station A."""
-    return order_services.confirm_payment(order=place(), actor=staff_a)
+    return order_services.confirm_payment(order=(placed := place()), consent_code=placed.consent_code, actor=staff_a)
 
 
 @pytest.mark.parametrize("taps", [2, 8], ids=["two-staff", "eight-taps"])
@@ -232,7 +234,9 @@ def test_a_sale_whose_transaction_is_open_holds_the_close_back(place, float_give
 
         def work(i: int):
             if i == 0:
-                return order_services.confirm_payment(order=Order.objects.get(pk=order.pk), actor=staff_a)
+                return order_services.confirm_payment(
+                    order=Order.objects.get(pk=order.pk), consent_code=order.consent_code, actor=staff_a
+                )
             assert sale_written.wait(10)
             try:
                 return services.close_day(
@@ -274,7 +278,9 @@ def test_a_close_whose_transaction_is_open_holds_the_sale_back(
             )
         assert close_read.wait(10)
         try:
-            return order_services.confirm_payment(order=Order.objects.get(pk=order.pk), actor=staff_a)
+            return order_services.confirm_payment(
+                order=Order.objects.get(pk=order.pk), consent_code=order.consent_code, actor=staff_a
+            )
         finally:
             sale_done.set()
 
@@ -300,7 +306,7 @@ def test_payments_refunds_and_a_close_released_together_leave_each_close_a_point
     for n in range(ROUNDS):
         orders = [place(quantity=1 + i % 3) for i in range(PAYERS)]
         paid_before = place()
-        order_services.confirm_payment(order=paid_before, actor=staff_a)
+        order_services.confirm_payment(order=paid_before, consent_code=paid_before.consent_code, actor=staff_a)
         order_services.cancel_order(order=paid_before, actor=staff_a, reason="不要了")
         refund = paid_before.refunds.get()
         day = today() - timedelta(days=ROUNDS - n)
@@ -309,7 +315,9 @@ def test_payments_refunds_and_a_close_released_together_leave_each_close_a_point
             if i < PAYERS:
                 mine = Order.objects.get(pk=orders[i].pk)
                 tender = payments.Tender(received=mine.total + i) if i % 2 else payments.Tender()
-                return order_services.confirm_payment(order=mine, actor=(staff_a, staff_a2)[i % 2], tender=tender)
+                return order_services.confirm_payment(
+                    order=mine, consent_code=mine.consent_code, actor=(staff_a, staff_a2)[i % 2], tender=tender
+                )
             if i == PAYERS:
                 return returns.pay_refund(refund=refund, actor=staff_a2)
             return services.close_day(

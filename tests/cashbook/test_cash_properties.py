@@ -157,10 +157,10 @@ def sell(model: Model, shop, station, villager, staff, lines: dict, how: str, of
     }[how]
     if how == "partial":
         with pytest.raises(payments.PartialPayment):
-            order_services.confirm_payment(order=order, actor=staff, tender=tender)
+            order_services.confirm_payment(order=order, consent_code=order.consent_code, actor=staff, tender=tender)
         assert Order.objects.get(pk=order.pk).status == S.PLACED and not order.cash_entries.exists()
         return
-    order = order_services.confirm_payment(order=order, actor=staff, tender=tender)
+    order = order_services.confirm_payment(order=order, consent_code=order.consent_code, actor=staff, tender=tender)
     assert order.change_given == (off if how == "change" else ZERO)
     method = payments.Method.MOBILE if how == "mobile" else payments.Method.CASH
     model.paid[order.pk] = (total, method)

@@ -93,7 +93,7 @@ def confirm(bag, staff_a):
                 idempotency_key=f"d-{next(keys)}",
                 notify=False,
             ).order
-            return services.confirm_payment(order=order, actor=staff_a)
+            return services.confirm_payment(order=order, consent_code=order.consent_code, actor=staff_a)
 
     return run
 

@@ -59,7 +59,7 @@ def test_every_message_is_kept_and_knows_its_villager_and_order_after_the_move()
             o.pk for o in texted
         ]
         # ...is written to there (a message about a fourth order)...
-        fourth = Order.objects.exclude(pk__in=[o.pk for o in texted]).order_by("pk").first()
+        fourth = old.get_model("orders", "Order").objects.exclude(pk__in=[o.pk for o in texted]).order_by("pk").first()
         OldNotification.objects.create(recipient="+8613800000000", template="order_arrived", order_id=fourth.pk)
     finally:
         # ...and comes forward again

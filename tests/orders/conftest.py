@@ -68,7 +68,7 @@ def deliver():
     """Carry an order from placed to at_station the way the system does: confirm, batch, depart, arrive."""
 
     def deliver(order: Order, *, actor) -> Order:
-        services.confirm_payment(order=order, actor=actor)
+        services.confirm_payment(order=order, consent_code=order.consent_code, actor=actor)
         services.transition(order, to=Order.Status.BATCHED, actor=actor)
         depart(order=order, actor=actor)
         arrive(order=order, actor=actor, notify=False)

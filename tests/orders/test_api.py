@@ -56,7 +56,8 @@ def test_it_places_an_order_then_returns_the_same_order_for_the_same_key(client_
     assert order["number"] == Order.objects.get().number
     assert order["status"] == "placed"
     assert (order["total"], order["commission_total"]) == ("336.00", "10.08")
-    assert re.fullmatch(r"\d{6}", order["pickup_code"])
+    assert "pickup_code" not in order  # a villager with SMS gets it by text (orders.consent)
+    assert (order["consent_via"], order["consent_given_at"]) == ("sms", None)
     assert (order["delivery_method"], order["payment_method"], order["notes"]) == (
         "station_pickup",
         "cash_at_station",
@@ -289,7 +290,7 @@ def test_it_lists_newest_first_a_page_at_a_time(client_a, station_a, villager_a,
 
 def test_it_filters_the_list_by_status(client_a, order_a, station_a, villager_a, staff_a, fertilizer_stock):
     confirmed = place(station_a, villager_a, staff_a, fertilizer_stock.product, key="k2")
-    services.confirm_payment(order=confirmed, actor=staff_a)
+    services.confirm_payment(order=confirmed, consent_code=confirmed.consent_code, actor=staff_a)
 
     response = client_a.get(URL, {"status": "confirmed"})
 
@@ -422,3 +423,21 @@ def test_it_serves_the_api_docs_from_local_files_only(client, db):
     assert all(url.startswith("/static/") or url == "/api/docs/?script=" for url in assets), assets
     assert not re.search(r"https?://", page)
     assert not re.search(r"https?://", client.get("/api/docs/?script=").content.decode())
+
+
+def test_the_placement_answer_carries_the_code_for_a_slip_once_and_records_the_print(
+    client_a, fertilizer_stock, station_a
+):
+    from orders.models import SlipPrint
+    from tests.factories import VillagerFactory
+
+    granny = VillagerFactory(service_center=station_a, name="张奶奶", phone="", sms_consent=False)
+    first = post(client_a, order_body(granny), key="slip-api")
+    assert first.status_code == 201 and first.json()["consent_via"] == "slip"
+    order = Order.objects.get(number=first.json()["number"])
+    assert first.json()["pickup_code"] == order.pickup_code
+    assert list(SlipPrint.objects.filter(order=order).values_list("reprint", "channel")) == [(False, "api")]
+    # a replay, the detail and the list do not carry it
+    again = post(client_a, order_body(granny), key="slip-api")
+    assert again.status_code == 200 and "pickup_code" not in again.json()
+    assert order.pickup_code not in client_a.get(f"/api/v1/orders/{order.number}/").content.decode()

@@ -59,7 +59,7 @@ class LedgerProperties(TestCase):
                 elif op == "deliver":
                     order = Order.objects.filter(status=Order.Status.PLACED).order_by("pk")[number : number + 1].first()
                     if order:
-                        services.confirm_payment(order=order, actor=staff.user)
+                        services.confirm_payment(order=order, consent_code=order.consent_code, actor=staff.user)
                         services.transition(order, to=Order.Status.BATCHED)
                         depart(order=order)
                         arrive(order=order, notify=False)

@@ -40,7 +40,7 @@ def deliver(staff_a):
     """Carry a placed order to the station and hand it over."""
 
     def run(order: Order) -> Order:
-        services.confirm_payment(order=order, actor=staff_a)
+        services.confirm_payment(order=order, consent_code=order.consent_code, actor=staff_a)
         services.transition(order, to=Order.Status.BATCHED)
         depart(order=order)
         arrive(order=order, notify=False)

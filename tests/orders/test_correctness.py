@@ -51,7 +51,7 @@ def test_transition_many_moves_all_or_none_and_writes_events_only_for_moved_rows
     # given two placed orders, one of which a clerk confirms a moment earlier
     one = place_at_a((fertilizer_stock.product, 1), key="one").order
     two = place_at_a((fertilizer_stock.product, 1), key="two").order
-    services.confirm_payment(order=two, actor=staff_a)
+    services.confirm_payment(order=two, consent_code=two.consent_code, actor=staff_a)
     events_before = OrderEvent.objects.count()
 
     # when both are moved from placed to confirmed in one step
@@ -89,7 +89,7 @@ def pay_on_pickup(place_at_a, fertilizer_stock) -> Order:
 
 
 def test_a_pay_on_pickup_order_is_confirmed_without_payment(pay_on_pickup, staff_a):
-    services.confirm_payment(order=pay_on_pickup, actor=staff_a)
+    services.confirm_payment(order=pay_on_pickup, consent_code=pay_on_pickup.consent_code, actor=staff_a)
 
     pay_on_pickup.refresh_from_db()
     assert (pay_on_pickup.status, pay_on_pickup.paid_at) == (S.CONFIRMED, None)
@@ -97,7 +97,7 @@ def test_a_pay_on_pickup_order_is_confirmed_without_payment(pay_on_pickup, staff
 
 
 def test_a_cash_order_is_paid_when_confirmed(order_placed, staff_a):
-    services.confirm_payment(order=order_placed, actor=staff_a)
+    services.confirm_payment(order=order_placed, consent_code=order_placed.consent_code, actor=staff_a)
 
     order_placed.refresh_from_db()
     assert order_placed.paid_at is not None

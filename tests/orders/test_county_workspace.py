@@ -75,7 +75,11 @@ class County:
         """
         with time_machine.travel(local(DAY, 9), tick=False):
             for station, staff, villager in self.stations:
-                services.confirm_payment(order=self.place(station, staff, villager), actor=staff)
+                services.confirm_payment(
+                    order=(placed := self.place(station, staff, villager)),
+                    consent_code=placed.consent_code,
+                    actor=staff,
+                )
         with time_machine.travel(local(DAY, 16, 1), tick=False):
             dispatch.plan_dispatch(warehouse=self.warehouse, dispatch_date=DAY)
             batch = dispatch.depart_batch(batch=DeliveryBatch.objects.get(warehouse=self.warehouse))
@@ -86,7 +90,11 @@ class County:
         with time_machine.travel(local(DAY, 17), tick=False):
             for station, staff, villager in self.stations:
                 self.place(station, staff, villager)
-                services.confirm_payment(order=self.place(station, staff, villager), actor=staff)
+                services.confirm_payment(
+                    order=(placed := self.place(station, staff, villager)),
+                    consent_code=placed.consent_code,
+                    actor=staff,
+                )
             dispatch.plan_dispatch(warehouse=self.warehouse, dispatch_date=DAY)  # after the cutoff: left out
         for station, _staff, _villager in self.stations:
             CommissionStatement.objects.create(service_center=station, month=date(2026, 8, 1), total=Decimal("10.00"))

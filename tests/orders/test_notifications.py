@@ -80,16 +80,22 @@ def test_placing_an_order_writes_one_pending_sms_queued_after_commit(
         order = place_at_a((fertilizer_stock.product, 2)).order
         assert queued == []  # nothing leaves before the order is committed
 
-    # then one message, with what the villager needs to collect the goods
+    # then one message, with the code the villager agrees with (the pickup code comes with the goods)
     notification = Notification.objects.get()
     assert (notification.status, notification.attempts, notification.channel) == (N.PENDING, 0, "sms")
     assert (notification.recipient, notification.template, notification.reference, notification.villager) == (
         "+8613812345678",
-        "order_placed",
+        "order_consent",
         order.number,
         order.villager,
     )
-    assert notification.payload == {"order": order.number, "pickup_code": order.pickup_code, "station": station_a.name}
+    assert notification.payload == {
+        "order": order.number,
+        "code": order.consent_code,
+        "station": station_a.name,
+        "total": "336.00",
+        "hours": 48,
+    }
     assert queued == [(notification.pk,)]
 
 
@@ -111,7 +117,7 @@ def test_a_refused_order_writes_no_sms(place_at_a, fertilizer_stock):
 
 
 def test_arrival_at_the_station_writes_an_sms(order_placed, staff_a):
-    services.confirm_payment(order=order_placed, actor=staff_a)
+    services.confirm_payment(order=order_placed, consent_code=order_placed.consent_code, actor=staff_a)
     services.transition(order_placed, to=Order.Status.BATCHED)
     depart(order=order_placed)
 
@@ -147,7 +153,8 @@ def test_sending_twice_sends_once(order_placed, settings, claim):
     assert len(RecordingBackend.sent) == 1
     recipient, text = RecordingBackend.sent[0]
     assert recipient == "+8613812345678"
-    assert order_placed.number in text and order_placed.pickup_code in text
+    assert order_placed.number in text and order_placed.consent_code in text
+    assert order_placed.pickup_code not in text
     notification.refresh_from_db()
     assert (notification.status, notification.attempts, notification.last_error) == (N.SENT, 1, "")
     assert notification.sent_at is not None
@@ -311,7 +318,7 @@ def test_a_worker_sends_the_sms_and_logs_only_the_masked_number(celery_worker, c
     assert notification.sent_at is not None
     # ... through the console backend, which never writes a whole phone number to the log
     sms_log = "\n".join(r.getMessage() for r in caplog.records if r.name == "ruralshop.sms")
-    assert "138****5678" in sms_log and order.pickup_code in sms_log
+    assert "138****5678" in sms_log and order.consent_code in sms_log
     assert "13812345678" not in caplog.text
 
 

@@ -112,9 +112,12 @@ def test_taking_payment_from_the_receipt_confirms_the_order(english, order_a):
     (form,) = confirm_forms(page, order_a.number)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)[1]
 
-    response = english.post(f"/orders/{order_a.number}/confirm/", {"csrfmiddlewaretoken": token, "next": "receipt"})
+    response = english.post(
+        f"/orders/{order_a.number}/confirm/",
+        {"csrfmiddlewaretoken": token, "next": "receipt", "consent_code": order_a.consent_code},
+    )
 
-    assert 'name="next" value="receipt"' in form
+    assert 'name="next" value="receipt"' in form and 'name="consent_code"' in form
     assert response.status_code == 302
     assert response["Location"] == f"/orders/{order_a.number}/receipt/"  # back to print it, now paid
     order_a.refresh_from_db()

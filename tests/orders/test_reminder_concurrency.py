@@ -44,7 +44,7 @@ def waiting(transactional_db, station_a, staff_a, fertilizer_stock) -> list[Orde
                 idempotency_key=f"c-{i}",
                 notify=False,
             ).order
-            services.confirm_payment(order=order, actor=staff_a)
+            services.confirm_payment(order=order, consent_code=order.consent_code, actor=staff_a)
             services.transition(order, to=Order.Status.BATCHED, actor=staff_a)
             depart(order=order, actor=staff_a)
             orders.append(arrive(order=order, actor=staff_a, notify=False))

@@ -185,7 +185,7 @@ def test_only_goods_waiting_at_the_station_can_be_sent_back(order_placed, staff_
 
 
 def test_a_paid_order_cancelled_owes_its_refund_once_and_it_is_paid_once(order_placed, staff_a):
-    services.confirm_payment(order=order_placed, actor=staff_a)
+    services.confirm_payment(order=order_placed, consent_code=order_placed.consent_code, actor=staff_a)
     services.cancel_order(order=order_placed, actor=staff_a, reason="村民改主意了")
     refund = Refund.objects.get(order=order_placed)
     assert returns.refunds_total(station=order_placed.service_center) == order_placed.total

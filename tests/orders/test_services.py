@@ -352,9 +352,9 @@ def test_of_two_stale_copies_only_one_confirms(order_placed, staff_a, staff_b):
     second = Order.objects.get(pk=order_placed.pk)
 
     # when both take the payment
-    services.confirm_payment(order=first, actor=staff_a)
+    services.confirm_payment(order=first, consent_code=first.consent_code, actor=staff_a)
     with pytest.raises(services.InvalidTransition):
-        services.confirm_payment(order=second, actor=staff_b)
+        services.confirm_payment(order=second, consent_code=second.consent_code, actor=staff_b)
 
     # then one confirmation, and the loser's copy now shows the truth
     assert second.status == S.CONFIRMED
@@ -364,7 +364,7 @@ def test_of_two_stale_copies_only_one_confirms(order_placed, staff_a, staff_b):
 def test_a_stale_copy_cannot_cancel_an_order_batched_meanwhile(order_placed, staff_a, fertilizer_stock):
     # given a page opened while the order was placed; it was paid and batched since
     stale = Order.objects.get(pk=order_placed.pk)
-    services.confirm_payment(order=order_placed, actor=staff_a)
+    services.confirm_payment(order=order_placed, consent_code=order_placed.consent_code, actor=staff_a)
     services.transition(order_placed, to=S.BATCHED)
 
     with pytest.raises(services.InvalidTransition):
@@ -376,7 +376,7 @@ def test_a_stale_copy_cannot_cancel_an_order_batched_meanwhile(order_placed, sta
 
 
 def test_it_confirms_payment(order_placed, staff_a):
-    services.confirm_payment(order=order_placed, actor=staff_a)
+    services.confirm_payment(order=order_placed, consent_code=order_placed.consent_code, actor=staff_a)
 
     order = Order.objects.get(pk=order_placed.pk)
     assert order.status == S.CONFIRMED
@@ -387,7 +387,7 @@ def test_it_confirms_payment(order_placed, staff_a):
 @pytest.mark.parametrize("paid", [False, True], ids=["placed", "confirmed"])
 def test_cancelling_releases_the_reserved_stock(order_placed, staff_a, fertilizer_stock, paid):
     if paid:
-        services.confirm_payment(order=order_placed, actor=staff_a)
+        services.confirm_payment(order=order_placed, consent_code=order_placed.consent_code, actor=staff_a)
     fertilizer_stock.refresh_from_db()
     assert fertilizer_stock.reserved == 2
 
@@ -424,7 +424,7 @@ def test_cancelling_is_refused_once_batched_or_finished(order_placed, staff_a, f
 
 
 def test_departure_takes_the_goods_out_of_the_warehouse(order_placed, staff_a, fertilizer_stock):
-    services.confirm_payment(order=order_placed, actor=staff_a)
+    services.confirm_payment(order=order_placed, consent_code=order_placed.consent_code, actor=staff_a)
     services.transition(order_placed, to=S.BATCHED)
 
     depart(order=order_placed)
@@ -554,7 +554,7 @@ def test_every_change_of_the_life_cycle_is_an_event_with_its_actor(place_at_a, f
     # given an order placed by alice; the planner, the driver and the truck act without a user
     order = place_at_a((fertilizer_stock.product, 1)).order
 
-    services.confirm_payment(order=order, actor=staff_a)
+    services.confirm_payment(order=order, consent_code=order.consent_code, actor=staff_a)
     services.transition(order, to=S.BATCHED)  # the planner: no user
     depart(order=order)
     arrive(order=order, notify=False)

@@ -175,7 +175,7 @@ def test_the_helpers_for_the_order_services_keep_the_row_equal_to_its_movements(
     assert_row_equals_its_movements(pump, warehouse_a)
 
     # when it is confirmed, batched and leaves on the truck, moved and recorded by move_stock_for_orders
-    services.confirm_payment(order=order, actor=staff_a)
+    services.confirm_payment(order=order, consent_code=order.consent_code, actor=staff_a)
     services.transition(order, to=Order.Status.BATCHED)
     with transaction.atomic():
         services.transition(order, to=Order.Status.IN_TRANSIT)

@@ -50,7 +50,7 @@ def test_receipts_and_departures_while_orders_reserve_lose_no_update(pump_at_a, 
     batched = []
     for i in range(5):
         order = order_pump(f"batched-{i}").order
-        services.confirm_payment(order=order, actor=staff_a)
+        services.confirm_payment(order=order, consent_code=order.consent_code, actor=staff_a)
         batched.append(services.transition(order, to=S.BATCHED, actor=staff_a))
 
     # when, all at once, 10 clerks order a pump, 5 deliveries of 2 come in and the 5 batched orders leave

@@ -65,7 +65,7 @@ def test_the_list_shows_only_the_stations_orders(client_a, order_a, order_b):
 
 def test_the_list_filters_by_status(client_a, order_a, station_a, villager_a, staff_a, fertilizer_stock):
     other = place(station_a, villager_a, staff_a, fertilizer_stock.product, key="k2")
-    services.confirm_payment(order=other, actor=staff_a)
+    services.confirm_payment(order=other, consent_code=other.consent_code, actor=staff_a)
 
     page = client_a.get("/orders/", {"status": "confirmed"}).content.decode()
 
@@ -203,17 +203,17 @@ def test_villager_search_for_the_order_finds_only_the_stations_villagers(client_
     assert villager_b.name not in page
 
 
-def test_the_receipt_shows_the_pickup_code_and_a_qr_code(client_a, order_a):
+def test_the_receipt_says_where_the_pickup_code_went_and_has_a_qr_code(client_a, order_a):
     page = client_a.get(f"/orders/{order_a.number}/receipt/").content.decode()
 
-    assert order_a.pickup_code in page
+    assert order_a.pickup_code not in page  # the villager gets it by SMS (orders.consent)
     assert "<svg" in page
     assert "138****5678" in page
     assert "13812345678" not in page
 
 
 def test_the_partner_confirms_payment(client_a, order_a):
-    response = client_a.post(f"/orders/{order_a.number}/confirm/")
+    response = client_a.post(f"/orders/{order_a.number}/confirm/", {"consent_code": order_a.consent_code})
 
     assert response.status_code == 302
     order_a.refresh_from_db()
@@ -221,9 +221,9 @@ def test_the_partner_confirms_payment(client_a, order_a):
 
 
 def test_confirming_twice_says_why_it_cannot(client_a, order_a):
-    client_a.post(f"/orders/{order_a.number}/confirm/")
+    client_a.post(f"/orders/{order_a.number}/confirm/", {"consent_code": order_a.consent_code})
 
-    response = client_a.post(f"/orders/{order_a.number}/confirm/", follow=True)
+    response = client_a.post(f"/orders/{order_a.number}/confirm/", {"consent_code": order_a.consent_code}, follow=True)
 
     assert response.status_code == 409  # the order page, saying the order moved on
     assert any("cannot" in str(m) or "不能" in str(m) for m in response.context["messages"])
@@ -240,7 +240,7 @@ def test_the_partner_cancels_and_the_stock_is_released(client_a, order_a, fertil
 
 
 def at_station(order: Order) -> Order:
-    services.confirm_payment(order=order, actor=None)
+    services.confirm_payment(order=order, consent_code=order.consent_code, actor=None)
     services.transition(order, to=S.BATCHED)
     depart(order=order)
     return arrive(order=order)

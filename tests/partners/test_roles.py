@@ -34,7 +34,7 @@ def order_a(station_a, villager_a, staff_a, fertilizer_stock):
 
 
 def at_station(order: Order) -> Order:
-    services.confirm_payment(order=order, actor=None)
+    services.confirm_payment(order=order, consent_code=order.consent_code, actor=None)
     services.transition(order, to=S.BATCHED)
     depart(order=order)
     return arrive(order=order)
@@ -50,7 +50,11 @@ def test_it_has_one_table_of_what_only_the_partner_may_do():
         "close_day",
         "remittance",
         "keep_commission",
+        "reprint_slip",
+        "hand_over_without_code",
     }
+    assert station_may(PARTNER, "reprint_slip") and not station_may(ASSISTANT, "reprint_slip")
+    assert station_may(PARTNER, "hand_over_without_code") and not station_may(ASSISTANT, "hand_over_without_code")
     assert station_may(PARTNER, "commissions") and station_may(PARTNER, "return_order")
     assert not station_may(ASSISTANT, "commissions") and not station_may(ASSISTANT, "return_order")
     assert station_may(PARTNER, "pay_refund") and not station_may(ASSISTANT, "pay_refund")  # cash out of the drawer
@@ -94,7 +98,7 @@ def test_the_partner_pages_show_the_commission(client_a, order_a):
 
 
 def test_an_assistant_confirms_payment_and_hands_over(assistant_client, order_a):
-    response = assistant_client.post(f"/orders/{order_a.number}/confirm/")
+    response = assistant_client.post(f"/orders/{order_a.number}/confirm/", {"consent_code": order_a.consent_code})
     assert response.status_code == 302
     order_a.refresh_from_db()
     assert order_a.status == S.CONFIRMED
@@ -139,4 +143,4 @@ def test_another_stations_assistant_gets_a_404(client, station_b, order_a):
     client.force_login(assistant_b)
 
     assert client.get(f"/orders/{order_a.number}/").status_code == 404
-    assert client.post(f"/orders/{order_a.number}/confirm/").status_code == 404
+    assert client.post(f"/orders/{order_a.number}/confirm/", {"consent_code": order_a.consent_code}).status_code == 404

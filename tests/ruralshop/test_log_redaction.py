@@ -143,7 +143,7 @@ def _flow(*, station, staff, warehouse, key, clock) -> str:
     response = api.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="flow-1")
     assert response.status_code == 201, response.content
     order = Order.objects.get()
-    assert partner.post(f"/orders/{order.number}/confirm/").status_code == 302
+    assert partner.post(f"/orders/{order.number}/confirm/", {"consent_code": order.consent_code}).status_code == 302
 
     clock.move_to(at(16) + (at(17) - at(16)) / 60)  # 16:01, after the cutoff
     dispatch.plan_dispatch(warehouse=warehouse, dispatch_date=DAY)
