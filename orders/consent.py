@@ -142,6 +142,10 @@ def agree_by_reply(sender=None, *, message: InboundSms, **kwargs) -> str | None:
 # --- the slip that carries the pickup code -------------------------------------------------------------
 
 
+# While the goods are still the villager's to collect, the slip with their code may be printed.
+SLIP_PRINTABLE = (S.PLACED, S.CONFIRMED, S.BATCHED, S.IN_TRANSIT, S.AT_STATION, S.EXCEPTION)
+
+
 def slip_carries_code(order: Order) -> bool:
     """The code reaches a villager without SMS on the printed slip; one with SMS gets it by text."""
     return order.consent_via == V.SLIP
@@ -154,7 +158,7 @@ def print_slip(*, order: Order, actor, reason: str = "", channel: str = SlipPrin
     """
     if not slip_carries_code(order):
         raise OrderError(_("This villager gets the pickup code by SMS: the slip does not carry it."))
-    if order.status in (S.COLLECTED, S.RETURNED, S.CANCELLED, S.GOING_BACK):
+    if order.status not in SLIP_PRINTABLE:
         raise OrderError(_("This order's goods are no longer waiting for the villager: there is no code to print."))
     reason = (reason or "").strip()[:200]
     now = timezone.now()

@@ -276,10 +276,14 @@ def _send_back_context(order: Order, *, role: str | None, form=None) -> dict:
 def _consent_context(order: Order) -> dict:
     """What the order page and the receipt say of the villager's say, and of the slip with the code."""
     waiting = order.status == Order.Status.PLACED and order.consent_given_at is None
+    carries = consent.slip_carries_code(order)
+    printable = order.status in consent.SLIP_PRINTABLE
     return {
         "consent_waiting": waiting,
         "consent_expires_at": consent.expires_at(order) if waiting else None,
-        "slip_carries_code": consent.slip_carries_code(order),
+        "slip_carries_code": carries,
+        "slip_printable": printable,
+        "slip_due": carries and printable and order.slip_printed_at is None,
     }
 
 
@@ -289,7 +293,7 @@ def order_receipt(request, number: str):
     return _receipt(request, order)
 
 
-def _receipt(request, order: Order, *, show_code: bool = False, form=None, status: int = 200):
+def _receipt(request, order: Order, *, show_code: bool = False, form=None, tender_form=None, status: int = 200):
     """The receipt (the order slip): the pickup code and slip number only in the answer to printing it."""
     qr = segno.make(f"{order.number} {order.pickup_code}" if show_code else order.number, error="m")
     # segno writes the SVG itself from the order number and digits: nothing user-typed goes in.
@@ -299,7 +303,7 @@ def _receipt(request, order: Order, *, show_code: bool = False, form=None, statu
         "qr_svg": svg,
         "show_code": show_code,
         "reprint_form": form or ReprintForm(),
-        "tender_form": ConfirmForm(),
+        "tender_form": tender_form or ConfirmForm(),
         "may_reprint": station_may(request.station_role, "reprint_slip"),
         **_consent_context(order),
     }
@@ -359,7 +363,7 @@ def _act(request, number: str, action, form=None, form_name: str = "", done: str
             messages.error(request, str(exc))
             return render(request, "orders/order_detail.html", _detail_context(order, role=role), status=409)
         if form is not None:
-            form.add_error(None, str(exc))
+            _form_error(form, exc)
             return render(
                 request, "orders/order_detail.html", _detail_context(order, role=role, **{form_name: form}), status=409
             )
@@ -379,11 +383,41 @@ def _act(request, number: str, action, form=None, form_name: str = "", done: str
     return redirect(done, number=order.number)
 
 
+def _form_error(form, exc: Exception) -> None:
+    """A refusal on the form: by the code's field when it is about the villager's code."""
+    if isinstance(exc, consent.WrongConsentCode | consent.ConsentRequired) and "consent_code" in form.fields:
+        form.add_error("consent_code", str(exc))
+    else:
+        form.add_error(None, str(exc))
+
+
 @station_required
 @require_POST
 def order_confirm(request, number: str):
     done = "order-receipt" if request.POST.get("next") == "receipt" else "order-detail"
     form = ConfirmForm(request.POST)
+    if done == "order-receipt":
+        # From the receipt: a wrong code is said there, by its field, for the partner to ask again.
+        order = selectors.get_order_of_station(request.station, number)
+        if form.is_valid():
+            try:
+                services.confirm_payment(
+                    order=order, actor=request.user, tender=form.tender(), consent_code=form.cleaned_data["consent_code"]
+                )
+            except services.OrderError as exc:
+                _form_error(form, exc)
+                order.refresh_from_db()
+                return _receipt(request, order, tender_form=form, status=409)
+            change = getattr(order, "change_given", None)
+            if change:
+                messages.info(request, _("Give the villager ¥%(change)s change.") % {"change": change})
+            messages.success(
+                request,
+                _("Order %(number)s is now %(status)s.")
+                % {"number": order.number, "status": Order.Status(order.status).label},
+            )
+            return redirect(done, number=order.number)
+        return _receipt(request, order, tender_form=form, status=400)
     return _act(
         request,
         number,

@@ -38,6 +38,7 @@ so all start from the same world; the clock is frozen (time-machine) and moved b
 """
 
 import io
+import json
 import os
 import re
 import warnings
@@ -81,7 +82,8 @@ from logistics.api.authentication import PerClientThrottle
 from logistics.clients import create_client
 from logistics.models import BatchStop, DeliveryBatch, Parcel, ParcelPhoto, Pickup, UnplannedOrder
 from notifications import services as notifications
-from notifications.models import Notification
+from notifications.inbound import signature as inbound_signature
+from notifications.models import InboundSms, Notification
 from orders import commissions, reminders, returns
 from orders import tasks as order_tasks
 from orders.models import CommissionEntry, CommissionStatement, GoodsReturn, Order, OrderLine, PickupReminder, Refund
@@ -268,6 +270,11 @@ class OrderModel:
     price_back: dict = field(default_factory=dict)  # sku -> what those units cost the villager
     refunds: Decimal = Decimal("0.00")  # owed to the villager at the counter, in all
     refunds_paid: Decimal = Decimal("0.00")  # of which paid out of the drawer
+    consent_via: str = Order.ConsentVia.SMS  # a code by SMS, or the signed slip's number
+    consent_code: str = ""  # as the villager has it: in their SMS, or on the slip they signed
+    agreed: bool = False  # the villager's say is recorded (a reply by SMS, or the code at confirmation)
+    placed_at: datetime | None = None
+    without_code: bool = False  # handed over without the pickup code (the villager lost it)
 
     @property
     def total(self) -> Decimal:
@@ -424,6 +431,7 @@ class RuralshopMachine(RuleBasedStateMachine):
         # Every rule stays on (hypothesis' own FeatureFlags without data: nothing disabled).
         self._rules_strategy.enabled_rules_strategy = st.just(FeatureFlags())
         self.keys = 0
+        self.inbound = 0  # replies the gateway delivered
         self._travel = time_machine.travel(START, tick=False)
         self._clock = self._travel.start()
         self._atomic = transaction.atomic()
@@ -573,6 +581,21 @@ class RuralshopMachine(RuleBasedStateMachine):
             return
         assert outcome == "sent", f"{lines} refused with {self._availability()} available"
         order = Order.objects.get(number=number)
+        villager_pk = body[0]
+        via = (
+            Order.ConsentVia.SMS
+            if self.model.villagers[villager_pk][1] and self.model.consent[villager_pk]
+            else (Order.ConsentVia.SLIP)
+        )
+        assert order.consent_via == via, f"{number}: consent asked by {order.consent_via}, not {via}"
+        if via == Order.ConsentVia.SMS:
+            # the code as the villager reads it: in the SMS placement queued
+            (payload,) = Notification.objects.filter(reference=number, template="order_consent").values_list(
+                "payload", flat=True
+            )
+            code = payload["code"]
+        else:
+            code = order.consent_code  # printed on the slip the villager signs
         merged = dict(lines)
         assert order.idempotency_key == key and order.status == S.PLACED
         assert order.commission_total == commission_of(merged), f"{number}: commission {order.commission_total}"
@@ -585,6 +608,9 @@ class RuralshopMachine(RuleBasedStateMachine):
             payment=body[3],
             commission=order.commission_total,
             pickup_code=order.pickup_code,
+            consent_via=via,
+            consent_code=code,
+            placed_at=self.model.now,
         )
 
     def _availability(self) -> dict:
@@ -600,17 +626,20 @@ class RuralshopMachine(RuleBasedStateMachine):
         payment=st.sampled_from(PAYMENTS),
         channel=st.sampled_from(["page", "api"]),
         assistant=st.booleans(),
-        then_confirm=st.booleans(),
+        then=st.sampled_from(["confirm", "confirm", "reply, confirm", "nothing"]),  # the rest may expire
     )
-    def place_order(self, villager, lines, delivery, payment, channel, assistant, then_confirm):
-        """An order placed (and, from the receipt, confirmed at once: cash taken, or pay on pickup agreed)."""
+    def place_order(self, villager, lines, delivery, payment, channel, assistant, then):
+        """An order placed and, from the receipt, confirmed at once (cash taken, or pay on pickup agreed) with the
+        villager's code; or the villager replies by SMS first and the order is confirmed without one."""
         self.keys += 1
         key = f"k{self.keys}"
         station = self.model.villagers[villager][0]
         body = (villager, tuple(lines), delivery, payment)
         self._place(key=key, station=station, body=body, channel=channel, assistant=assistant)
-        if then_confirm:
-            self.confirm(key, assistant)
+        if then == "reply, confirm" and self.model.order(key):
+            self._reply(self.model.order(key), "villager", "right")
+        if then != "nothing":
+            self.confirm(key, assistant, "none" if then == "reply, confirm" else "right")
         return key
 
     @rule(order=orders, same_body=st.booleans(), channel=st.sampled_from(["page", "api"]))
@@ -631,14 +660,25 @@ class RuralshopMachine(RuleBasedStateMachine):
     def _status_of(self, order: OrderModel) -> str:
         return Order.objects.values_list("status", flat=True).get(number=order.number)
 
-    def confirm(self, order, assistant):
+    def confirm(self, order, assistant, code="right"):
+        """Confirmed at the counter with the villager's code (right, wrong, or none: refused unless they replied)."""
         o = self.model.order(order)
         if o is None:
             return
+        given = {"right": o.consent_code, "wrong": "99999999", "none": ""}[code]
         within = o.payment != Order.PaymentMethod.PAY_ON_PICKUP or self._on_credit(o.station) + o.total <= CREDIT_LIMIT
-        expect = {302} if o.status == S.PLACED and within else {409}  # refused: the order page says why
-        call(self.staff(o.station, assistant), "post", self._order_path(o, "confirm"), expect)
-        if o.status == S.PLACED and within:
+        agreed = o.agreed or code == "right"
+        ok = o.status == S.PLACED and within and agreed
+        expect = {302} if ok else {409}  # refused: the order page says why
+        call(
+            self.staff(o.station, assistant),
+            "post",
+            self._order_path(o, "confirm"),
+            expect,
+            data={"consent_code": given},
+        )
+        if ok:
+            o.agreed = True
             o.status = S.CONFIRMED
             o.paid = paid_at_confirmation(o)
             if o.paid:
@@ -1388,7 +1428,22 @@ class RuralshopMachine(RuleBasedStateMachine):
             if self._orders_in(S.AT_STATION):
                 self.flag_uncollected()
             self._move_to(datetime.combine(night.date(), time(9, 0), tzinfo=SHANGHAI))
+            self._expire_unconfirmed()
         return multiple(*planned)
+
+    def _expire_unconfirmed(self) -> None:
+        """Beat's quarter-hourly task: orders nobody agreed to within 48 hours are called off, stock released."""
+        cutoff = self.model.now - timedelta(hours=django_settings.ORDER_CONSENT_HOURS)
+        expected = sorted(
+            o.number
+            for o in self.model.orders.values()
+            if o.status == S.PLACED and not o.agreed and o.placed_at < cutoff
+        )
+        assert order_tasks.expire_unconfirmed() == len(expected)
+        for o in self.model.orders.values():
+            if o.number in expected:
+                o.status = S.CANCELLED
+                self.model.done.add("an order nobody agreed to expired")
 
     def _move_to(self, moment: datetime) -> None:
         self.model.now = moment
@@ -1424,9 +1479,58 @@ class RuralshopMachine(RuleBasedStateMachine):
         return [pk for pk, st_ in self.model.statements.items() if st_ == status]
 
     @precondition(lambda self: self._orders_in(S.PLACED))
-    @rule(which=WHICH, assistant=st.booleans())
-    def confirm_an_order(self, which, assistant):
-        self.confirm(pick(self._orders_in(S.PLACED), which), assistant)
+    @rule(which=WHICH, assistant=st.booleans(), code=st.sampled_from(["right", "right", "right", "wrong", "none"]))
+    def confirm_an_order(self, which, assistant, code):
+        self.confirm(pick(self._orders_in(S.PLACED), which), assistant, code)
+
+    @precondition(lambda self: self._orders_in(S.PLACED))
+    @rule(
+        which=WHICH,
+        sender=st.sampled_from(["villager", "villager", "someone else"]),
+        code=st.sampled_from(["right", "wrong"]),
+    )
+    def a_villager_replies_by_sms(self, which, sender, code):
+        """The villager sends the code back (the gateway's signed POST); from another phone, or a wrong code, it is
+        not their say."""
+        self._reply(self.model.order(pick(self._orders_in(S.PLACED), which)), sender, code)
+
+    def _reply(self, o: OrderModel, sender: str, code: str) -> None:
+        villager = o.body[0]
+        # a villager without a phone has no reply to send: someone replies from a phone of their own
+        phone = (self.model.villagers[villager][1] if sender == "villager" else "") or "+8613999999999"
+        text = o.consent_code if code == "right" else f"{(int(o.consent_code) + 1) % 10**4:04d}"
+        self.inbound += 1
+        body = json.dumps({"id": f"gw-{self.inbound}", "from": phone, "text": text}).encode()
+        response = call(
+            Client(),
+            "post",
+            "/sms/inbound/",
+            {200},
+            data=body,
+            content_type="application/json",
+            headers={"X-Signature": inbound_signature(body)},
+        )
+        fits = (
+            o.consent_via == Order.ConsentVia.SMS
+            and not o.agreed
+            and sender == "villager"
+            and code == "right"
+            and self.model.consent[villager]
+            and len(text) == 4
+        )
+        outcome = response.json()["outcome"]
+        if fits:
+            assert outcome == "consent", f"{o.number}: the villager's reply was {outcome}"
+        if outcome == "consent":
+            # the order the reply matched: the villager's (another of theirs may share the four digits)
+            number = InboundSms.objects.get(gateway_id=f"gw-{self.inbound}").reference
+            matched = next(x for x in self.model.orders.values() if x.number == number)
+            assert matched.status == S.PLACED and not matched.agreed and matched.consent_code == text
+            assert self.model.villagers[matched.body[0]][1] == phone and self.model.consent[matched.body[0]]
+            matched.agreed = True
+            self.model.done.add("a villager agreed by SMS reply")
+        else:
+            assert not fits
 
     @precondition(lambda self: self._runs_in(B.PLANNED))
     @rule(which=WHICH)
@@ -1478,6 +1582,26 @@ class RuralshopMachine(RuleBasedStateMachine):
     @rule(which=WHICH, code=CODES, payment_taken=st.sampled_from([True, True, False]), assistant=st.booleans())
     def hand_an_order_over(self, which, code, payment_taken, assistant):
         self.hand_over(pick(self._orders_in(S.AT_STATION), which), code, payment_taken, assistant)
+
+    @precondition(lambda self: self._orders_in(S.AT_STATION))
+    @rule(which=WHICH, noted=st.sampled_from([True, True, False]), assistant=st.sampled_from([False, False, True]))
+    def hand_over_without_the_code(self, which, noted, assistant):
+        """The villager lost the code: the partner hands over with a reason and the ID check (counted);
+        without them it is a form error, and an assistant may not."""
+        o = self.model.order(pick(self._orders_in(S.AT_STATION), which))
+        data = {"without_code": "on", "lost_reason": "短信删了", "payment_taken": "on"}
+        if noted:
+            data["id_check"] = "本人身份证 尾号 1234"
+        refused_role = self.is_assistant(o.station, assistant)
+        expect = {302} if refused_role or noted else {400}
+        call(self.staff(o.station, assistant), "post", self._order_path(o, "hand-over"), expect, data=data)
+        if noted and not refused_role:
+            if not o.paid:
+                self.model.drawer[o.station] += o.total
+            o.status, o.paid, o.without_code = S.COLLECTED, True, True
+            o.collected_at = self.model.now
+            self.model.done.add("handed over without the code")
+        assert self._status_of(o) == o.status
 
     @precondition(lambda self: self._orders_in(S.COLLECTED))
     @rule(which=WHICH, assistant=st.sampled_from([False, False, True]))
@@ -1816,6 +1940,19 @@ class RuralshopMachine(RuleBasedStateMachine):
             violation("order-stranded-in-transit", f"{o.number} is in transit but " + ", ".join(stranded))
 
     @invariant()
+    def every_order_past_placed_has_the_villagers_say(self):
+        """No order is confirmed (or further) without the villager's consent on record, none earns commission
+        without it, and the consent recorded is the model's; hand-overs without the code are the model's."""
+        rows = sql(CONSENT_SQL)
+        model = {o.number: o for o in self.model.orders.values()}
+        for number, status, agreed, without_code, accrued in rows:
+            o = model[number]
+            if status not in (S.PLACED, S.CANCELLED) or accrued:
+                assert agreed, f"{number} is {status} (accrued {accrued}) without the villager's say"
+            assert o.agreed == bool(agreed), f"{number}: consent {bool(agreed)}, the model says {o.agreed}"
+            assert bool(without_code) == o.without_code, f"{number}: without the code {without_code}"
+
+    @invariant()
     def commission_ledger_matches_collections(self):
         """Accruals = commission of the collected orders, reversals = minus that of the returned ones; per station
         accruals + reversals + adjustments = collected - returned + adjustments posted; payouts negative."""
@@ -1900,6 +2037,11 @@ STOCK_SQL = f"""
     WHERE s.warehouse_id = %s
 """  # noqa: S608 - table names only
 ORDERS_SQL = f"SELECT number, status, paid_at IS NOT NULL FROM {_t['Order']}"  # noqa: S608
+CONSENT_SQL = f"""
+    SELECT o.number, o.status, o.consent_given_at IS NOT NULL, o.collected_without_code,
+           EXISTS (SELECT 1 FROM {_t["CommissionEntry"]} e WHERE e.order_id = o.id AND e.kind = 'accrual')
+    FROM {_t["Order"]} o
+"""  # noqa: S608
 GOODS_SQL = f"SELECT id, status, kind FROM {_t['GoodsReturn']}"  # noqa: S608
 PARCELS_SQL = f"SELECT label, status FROM {_t['Parcel']}"  # noqa: S608
 DRAWER_SQL = f"""
@@ -2011,7 +2153,7 @@ def test_it_refuses_to_confirm_an_order_that_is_already_on_a_run(machine, world)
         payment=Order.PaymentMethod.CASH_AT_STATION,
         channel="page",
         assistant=False,
-        then_confirm=True,
+        then="confirm",
     )
     machine.plan_dispatch(through="task")
     assert machine.model.orders[key].status == S.BATCHED
@@ -2032,7 +2174,7 @@ def test_it_refuses_to_confirm_an_order_in_exception(machine, world):
         payment=Order.PaymentMethod.CASH_AT_STATION,
         channel="page",
         assistant=False,
-        then_confirm=True,
+        then="confirm",
     )
     machine.plan_dispatch(through="task")
     run = machine.model.orders[key].batch

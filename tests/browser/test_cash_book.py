@@ -48,6 +48,7 @@ def test_a_partner_takes_cash_closes_the_day_short_prints_the_slip_and_hands_cas
     page.goto(f"/orders/{order.number}/")
     page.locator("main form.tender input[name=method][value=cash]").check()
     page.locator("main form.tender input[name=received]").fill("400")
+    page.locator("main form.tender input[name=consent_code]").fill(order.consent_code)  # from the villager's SMS
     check(page, "cash-01-take-the-payment")
     page.locator("main form.tender button.primary").click()
     page.wait_for_url(f"**/orders/{order.number}/")

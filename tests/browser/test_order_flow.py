@@ -83,38 +83,49 @@ def test_a_partner_registers_a_villager_orders_takes_payment_and_hands_over(
     cart.locator("input[name=quantity]").fill("2")
     shot(page, "05-cart")
 
-    # --- 3. place it: the receipt with the pickup code and its QR code
+    # --- 3. place it: the receipt says to print the slip first (the villager has no SMS); the slip carries
+    # the number the villager signs and, below the cut, the pickup code with its QR code
+    page.add_init_script("window.print = () => {};")  # the slip page prints itself; headless has no dialog
     page.locator("#order-form button[data-once]").click()
     page.wait_for_url(RECEIPT_URL)
     number = RECEIPT_URL.search(page.url)["number"]
+    assert page.locator(".messages .success").count() == 1
+    assert page.locator(".pickup .code").count() == 0  # not on the receipt: only on the printed slip
+    shot(page, "06-receipt")
+    page.locator(f'form[action="/orders/{number}/slip/"] button').click()
+    page.wait_for_url(f"**/orders/{number}/slip/")
     code = page.locator(".pickup .code").inner_text().strip()
+    slip_number = page.locator(".sign strong").inner_text().strip()
     assert re.fullmatch(r"\d{6}", code), code
     assert page.locator(".pickup .qr svg").is_visible()
     assert number in page.locator(".receipt").inner_text()
-    assert page.locator(".messages .success").count() == 1
-    shot(page, "06-receipt")
+    shot(page, "06-slip")
 
     order = Order.objects.get(number=number)
     line = order.lines.get()
-    assert (order.status, order.pickup_code, order.villager_id, order.placed_by) == (
+    assert (order.status, order.pickup_code, order.consent_code, order.villager_id, order.placed_by) == (
         "placed",
         code,
+        slip_number,
         villager_id,
         partner,
     )
     assert (line.product_id, line.quantity, order.total) == (fertilizer.pk, 2, 2 * fertilizer.price)
     assert stock_of(fertilizer_stock) == (20, 2)  # on hand, reserved
 
-    # --- 4. the villager pays at the counter
+    # --- 4. the villager signed the slip and pays at the counter: the slip's number confirms the order
     page.locator(f'.actions a[href="/orders/{number}/"]').click()
     page.wait_for_url(f"**/orders/{number}/")
     assert page.locator(".heading .status-placed").is_visible()
+    assert code not in page.content()
     shot(page, "07-order-placed")
+    page.fill("#id_consent_code", slip_number)
     page.locator(f'form[action="/orders/{number}/confirm/"] button').click()
     page.locator(".heading .status-confirmed").wait_for()
     fits_the_screen(page)
     order.refresh_from_db()
     assert order.status == "confirmed" and order.confirmed_at is not None
+    assert order.consent_evidence == Order.ConsentEvidence.SIGNED_SLIP
     shot(page, "08-order-confirmed")
 
     # --- 5. the county warehouse batches it, the truck leaves and reaches the station
@@ -130,7 +141,7 @@ def test_a_partner_registers_a_villager_orders_takes_payment_and_hands_over(
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     page.fill("#id_pickup_code", wrong)
     with page.expect_response(f"**/orders/{number}/hand-over/") as refused:
-        page.locator(f'form[action="/orders/{number}/hand-over/"] button').click()
+        page.locator(f'form.inline-form[action="/orders/{number}/hand-over/"] button').click()
     assert refused.value.status == 409
     page.locator(".next-step [role=alert]").wait_for()
     assert page.locator(".heading .status-at_station").is_visible()
@@ -141,7 +152,7 @@ def test_a_partner_registers_a_villager_orders_takes_payment_and_hands_over(
 
     # --- 7. the right code hands the goods over; the commission is earned now
     page.fill("#id_pickup_code", code)
-    page.locator(f'form[action="/orders/{number}/hand-over/"] button').click()
+    page.locator(f'form.inline-form[action="/orders/{number}/hand-over/"] button').click()
     page.locator(".heading .status-collected").wait_for()
     assert page.locator(".messages .success").count() == 1
     shot(page, "11-collected")

@@ -10,6 +10,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 
 from cashbook.demo import seed_cash
+from integrity.demo import seed_reviews
 from catalog.demo import seed_catalog
 from logistics.clients import create_client
 from logistics.demo import carry, seed_cancelled_run, seed_routes
@@ -71,6 +72,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Commission statements built for {months} months." if months else "Statements exist.")
         if seed_cash():
             self.stdout.write("A day closed and a remittance waiting for the county, at the busiest station.")
+        flagged, call_backs = seed_reviews()
+        self.stdout.write(f"Review: {flagged} orders flagged for the county, {call_backs} call-backs to make.")
         self._print_logins(password)
         self._demo_api_client(password_file)
 
