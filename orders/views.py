@@ -402,7 +402,10 @@ def order_confirm(request, number: str):
         if form.is_valid():
             try:
                 services.confirm_payment(
-                    order=order, actor=request.user, tender=form.tender(), consent_code=form.cleaned_data["consent_code"]
+                    order=order,
+                    actor=request.user,
+                    tender=form.tender(),
+                    consent_code=form.cleaned_data["consent_code"],
                 )
             except services.OrderError as exc:
                 _form_error(form, exc)

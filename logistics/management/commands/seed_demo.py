@@ -10,8 +10,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 
 from cashbook.demo import seed_cash
-from integrity.demo import seed_reviews
 from catalog.demo import seed_catalog
+from integrity.demo import seed_reviews
 from logistics.clients import create_client
 from logistics.demo import carry, seed_cancelled_run, seed_routes
 from logistics.models import LogisticsClient
