@@ -193,6 +193,12 @@ def _few_villagers(county, start, end, policy: ReviewPolicy, rows: dict, add) ->
 # --- the review queue and the call-backs --------------------------------------------------------------
 
 
+def waiting_counts(counties) -> dict[str, int]:
+    """For the county workspace's tile: flagged orders waiting for a decision, call-backs to make (two counts)."""
+    reviews = Review.objects.filter(service_center__village__county__in=counties, status=Review.Status.OPEN)
+    return {"reviews": reviews.count(), "call_backs": due_call_backs(counties).count()}
+
+
 def open_reviews(counties):
     return (
         Review.objects.filter(service_center__village__county__in=counties, status=Review.Status.OPEN)

@@ -56,3 +56,30 @@ def test_the_login_page_is_under_budget(client, db):
     weight, _ = page_weight(client.get("/accounts/login/").content)
 
     assert weight < BUDGET
+
+
+def test_the_order_pages_and_the_printed_slip_are_under_budget(client_a, station_a, staff_a, fertilizer_stock):
+    from orders import services
+    from tests.factories import VillagerFactory
+
+    no_sms = VillagerFactory(service_center=station_a, phone="", sms_consent=False)
+    order = services.place_order(
+        station=station_a,
+        villager=no_sms,
+        placed_by=staff_a,
+        lines=[services.LineRequest(fertilizer_stock.product.sku, 2)],
+        delivery_method="station_pickup",
+        payment_method="cash_at_station",
+        idempotency_key="weight",
+    ).order
+    pages = [
+        client_a.get(f"/orders/{order.number}/"),
+        client_a.get(f"/orders/{order.number}/receipt/"),
+        client_a.post(f"/orders/{order.number}/slip/"),  # the slip with the pickup code and its QR code
+        client_a.get("/orders/new/"),
+        client_a.get("/orders/"),
+    ]
+    for response in pages:
+        assert response.status_code == 200
+        weight, _ = page_weight(response.content)
+        assert weight < BUDGET, f"{response.request['PATH_INFO']}: {weight} bytes"
