@@ -132,10 +132,11 @@ def agree_by_reply(sender=None, *, message: InboundSms, **kwargs) -> str | None:
         agreed = Order.objects.filter(pk=order.pk, status=S.PLACED, consent_given_at__isnull=True).update(
             consent_given_at=now, consent_evidence=E.SMS_REPLY, updated_at=now
         )
-        if agreed:
-            order.consent_given_at, order.consent_evidence = now, E.SMS_REPLY
-            message.reference = order.number
-            announce(order)
+        if not agreed:  # confirmed, cancelled or called off a moment ago
+            return InboundSms.Outcome.UNKNOWN_CODE
+        order.consent_given_at, order.consent_evidence = now, E.SMS_REPLY
+        message.reference = order.number
+        announce(order)
     return InboundSms.Outcome.CONSENT
 
 

@@ -36,6 +36,10 @@ def expire_unconfirmed(*, now=None, actor=None) -> list[str]:
     for order in stale.order_by("pk")[:1000]:
         try:
             with transaction.atomic():
+                # Locked, and still without the villager's say: a reply landing now waits, then finds it cancelled.
+                still = Order.objects.select_for_update().filter(pk=order.pk, consent_given_at__isnull=True)
+                if not still.exists():
+                    continue
                 services.cancel_order(order=order, actor=actor, reason=reason)
                 Order.objects.filter(pk=order.pk).update(expired_at=timezone.now())
         except OrderError:

@@ -110,10 +110,14 @@ class Order(models.Model):
     collected_at = models.DateTimeField(_("collected at"), null=True, blank=True)
     # The villager's say (orders.consent): the code that confirms the order (the SMS's 4 digits, or the slip's
     # number), and the evidence once given.  An order is confirmed only with consent given.
-    consent_via = models.CharField(_("consent asked by"), max_length=8, choices=ConsentVia.choices, default="sms")
-    consent_code = models.CharField(_("consent code"), max_length=8, blank=True)
+    consent_via = models.CharField(
+        _("consent asked by"), max_length=8, choices=ConsentVia.choices, default="sms", db_default="sms"
+    )
+    consent_code = models.CharField(_("consent code"), max_length=8, blank=True, default="", db_default="")
     consent_given_at = models.DateTimeField(_("villager agreed at"), null=True, blank=True)
-    consent_evidence = models.CharField(_("consent"), max_length=16, choices=ConsentEvidence.choices, blank=True)
+    consent_evidence = models.CharField(
+        _("consent"), max_length=16, choices=ConsentEvidence.choices, blank=True, default="", db_default=""
+    )
     # Called off because the villager never agreed (consent.expire_unconfirmed): the partner is told.
     expired_at = models.DateTimeField(_("expired at"), null=True, blank=True)
     # When the slip carrying the pickup code was first printed (SlipPrint has every print); after that no
@@ -121,7 +125,7 @@ class Order(models.Model):
     slip_printed_at = models.DateTimeField(_("slip printed at"), null=True, blank=True)
     # Handed over without the code (the villager lost it): the reason and the ID check, counted for the county.
     collected_without_code = models.BooleanField(_("handed over without the code"), default=False, db_default=False)
-    handover_note = models.CharField(_("hand-over note"), max_length=300, blank=True)
+    handover_note = models.CharField(_("hand-over note"), max_length=300, blank=True, default="", db_default="")
     # The county's review (integrity): held out of statements until cleared; void once self-dealing is
     # confirmed (its commission clawed back, none accrues later).
     commission_held = models.BooleanField(_("commission held for review"), default=False, db_default=False)

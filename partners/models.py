@@ -87,8 +87,8 @@ class ServiceCenter(models.Model):
         _("pay-on-pickup limit (¥)"), max_digits=12, decimal_places=2, default=Decimal("2000.00")
     )
     # When the counter is open: an order keyed outside these hours is one of the county's self-dealing signals.
-    opens_at = models.TimeField(_("opens at"), default=time(7, 0))
-    closes_at = models.TimeField(_("closes at"), default=time(21, 0))
+    opens_at = models.TimeField(_("opens at"), default=time(7, 0), db_default=time(7, 0))
+    closes_at = models.TimeField(_("closes at"), default=time(21, 0), db_default=time(21, 0))
 
     class Meta:
         verbose_name = _("service center")
@@ -131,7 +131,7 @@ class StationStaff(models.Model):
     )
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.PARTNER)
     # The staff member's own phone: a villager with the same number is one of the county's self-dealing signals.
-    phone = PhoneNumberField(_("phone"), blank=True)
+    phone = PhoneNumberField(_("phone"), blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("station staff")
@@ -172,8 +172,8 @@ class Villager(models.Model):
     sms_consent = models.BooleanField(_("agrees to SMS"), default=False)
     # A family member's phone that receives the villager's codes (consent and pickup) instead of their own:
     # recorded with who set it and when, for the county (one phone on many villagers is a signal).
-    code_phone = PhoneNumberField(_("family member's phone for codes"), blank=True)
-    code_phone_holder = models.CharField(_("whose phone"), max_length=30, blank=True)
+    code_phone = PhoneNumberField(_("family member's phone for codes"), blank=True, default="", db_default="")
+    code_phone_holder = models.CharField(_("whose phone"), max_length=30, blank=True, default="", db_default="")
     code_phone_set_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
