@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 
 from cashbook import selectors as cash_selectors
 from integrity import selectors as review_selectors
+from logistics import promise
 from logistics import selectors as logistics_selectors
 from orders import views
 from partners.access import counties_of_user, county_manager_required, staff_of_request
@@ -33,5 +34,6 @@ def workspace(request):
         "returns": logistics_selectors.returns_figures(counties=counties),
         "cash": cash_selectors.cash_alerts(counties),
         "review": review_selectors.waiting_counts(counties),
+        "promises": promise.counts(counties),
     }
     return render(request, "county/workspace.html", context)

@@ -41,7 +41,7 @@ class RouteStopInline(admin.TabularInline):
 class RouteAdmin(admin.ModelAdmin):
     """Saving a route creates or moves its planning entry in the periodic tasks (at its cutoff)."""
 
-    list_display = ["code", "name", "warehouse", "cutoff_time", "departure_weekdays"]
+    list_display = ["code", "name", "warehouse", "cutoff_time", "departure_weekdays", "travel_days"]
     list_filter = ["warehouse"]
     search_fields = ["code", "name"]
     filter_horizontal = ["vehicles"]

@@ -13,8 +13,15 @@ class LogisticsConfig(AppConfig):
 
     def ready(self):
         from notifications.sms import register_templates
+        from orders import promise as orders_promise
 
-        from . import signals  # noqa: F401 - connects the route schedule signals
+        from . import (
+            promise,
+            signals,  # noqa: F401 - connects the route schedule signals
+        )
+
+        # Orders promises a delivery day at placement; the routes that make it are known here.
+        orders_promise.register(promise.promise)
         from .api import schema  # noqa: F401 - registers the API key scheme with drf-spectacular
 
         register_templates(SMS_TEMPLATES)

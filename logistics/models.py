@@ -54,6 +54,12 @@ class Route(models.Model):
         _("departure weekdays"), max_length=7, default="1234567", validators=[weekdays], help_text=weekdays.message
     )
     vehicles = models.ManyToManyField(Vehicle, related_name="routes", blank=True, verbose_name=_("vehicles"))
+    travel_days = models.PositiveSmallIntegerField(
+        _("travel days"),
+        default=1,
+        db_default=1,
+        help_text=_("Days from the departure to the stations (1: the goods are at the stations the next day)."),
+    )
 
     class Meta:
         verbose_name = _("route")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import converters, views  # noqa: F401 - converters registers batch_code, parcel_label, pickup_label
+from . import converters, promise_views, views  # noqa: F401 - converters registers batch_code, parcel_label, pickup_label
 
 urlpatterns = [
     path("deliveries/", views.deliveries, name="deliveries"),
@@ -13,6 +13,7 @@ urlpatterns = [
     path("county/dispatch/", views.dispatch_board, name="dispatch-board"),
     path("county/dispatch/plan/", views.plan_now, name="dispatch-plan"),
     path("county/exceptions/", views.exception_queue, name="county-exceptions"),
+    path("county/promises/", promise_views.promises, name="county-promises"),
     path("county/exceptions/<str:number>/ship-again/", views.exception_ship_again, name="exception-ship-again"),
     path("county/exceptions/<str:number>/cancel/", views.exception_cancel, name="exception-cancel"),
     path("county/pickups/", views.pickups_to_receive, name="county-pickups"),

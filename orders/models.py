@@ -108,6 +108,8 @@ class Order(models.Model):
     # When the money was taken: at confirmation for cash at the station, at hand-over for pay on pickup.
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     collected_at = models.DateTimeField(_("collected at"), null=True, blank=True)
+    # The delivery promise, fixed at placement (orders.promise): the day the goods are at the station.
+    promised_on = models.DateField(_("promised for"), null=True, blank=True)
     # The villager's say (orders.consent): the code that confirms the order (the SMS's 4 digits, or the slip's
     # number), and the evidence once given.  An order is confirmed only with consent given.
     consent_via = models.CharField(

@@ -23,6 +23,7 @@ from . import pricing
 from . import stock_moves as stock_ledger
 from .errors import IdempotencyConflict, InsufficientStock, OrderError, ShortLine
 from .models import Order, OrderEvent, OrderLine
+from .promise import promise_for
 from .sms import ask_by_sms
 
 S = Order.Status
@@ -251,6 +252,7 @@ def _place_new(
         if villager.gets_sms
         else (Order.ConsentVia.SLIP, SLIP_NUMBER_DIGITS)
     )
+    promised_on = promise_for(station, now)
     with transaction.atomic():
         order = Order.objects.create(
             number=number,
@@ -272,6 +274,7 @@ def _place_new(
             notes=notes,
             consent_via=via,
             consent_code=f"{secrets.randbelow(10**digits):0{digits}d}",
+            promised_on=promised_on,
         )
         for ol in order_lines:
             ol.order = order

@@ -9,8 +9,8 @@ from .models import Order
 SMS_TEMPLATES = {
     "order_placed": "【村淘】您的订单{order}已在{station}下单，取货码{pickup_code}，到货后会再通知您。",
     # orders.consent: the villager agrees by reading the code out at the counter or sending it back
-    "order_consent": "【村淘】{station}为您下单{order}，共{total}元。同意请把确认码{code}告诉站长，或回复{code}；"
-    "{hours}小时内未确认将自动取消。",
+    "order_consent": "【村淘】{station}为您下单{order}，共{total}元，{promised}前到站。同意请把确认码{code}告诉站长，"
+    "或回复{code}；{hours}小时内未确认将自动取消。",
     "order_arrived": "【村淘】您的订单{order}已到{station}，请凭取货码{pickup_code}取货。",
     # orders.consent.expire_unconfirmed: to the station's phone
     "orders_expired_station": "【村淘】{count}笔订单（{orders}）村民{hours}小时内未确认，已自动取消，库存已释放。",
@@ -47,6 +47,7 @@ def ask_by_sms(orders: list[Order]) -> None:
                 "total": f"{order.total:.2f}",
                 "code": order.consent_code,
                 "hours": settings.ORDER_CONSENT_HOURS,
+                "promised": f"{order.promised_on:%m月%d日}" if order.promised_on else "",
             },
             reference=order.number,
         )

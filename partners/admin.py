@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .models import County, CountyManager, ServiceCenter, StationStaff, Village, Villager, Warehouse
+from .models import County, CountyManager, Holiday, ServiceCenter, StationStaff, Village, Villager, Warehouse
 from .phones import PHONE_FORMFIELD_OVERRIDES
 
 
@@ -25,10 +25,19 @@ class CountyManagerInline(admin.TabularInline):
 
 @admin.register(County)
 class CountyAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "province", "commission_netting"]
+    list_display = ["code", "name", "province", "commission_netting", "promise_days"]
     list_filter = ["province"]
     search_fields = ["code", "name", "province"]
     inlines = [WarehouseInline, VillageInline, CountyManagerInline]
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    """Days the runs do not leave: the delivery promise skips them (a county's, or every county's)."""
+
+    list_display = ["day", "name", "county"]
+    list_filter = ["county"]
+    date_hierarchy = "day"
 
 
 @admin.register(Warehouse)

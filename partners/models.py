@@ -22,6 +22,14 @@ class County(models.Model):
     # Commission netting: a station keeps its approved commission out of the cash it owes the county (the cash
     # book records it), instead of the county paying the statement separately.
     commission_netting = models.BooleanField(_("stations keep their commission out of the cash"), default=False)
+    # The delivery promise: an order reaches its station at most this many days after it is placed (or, sooner,
+    # by its route's next departure and travel days).
+    promise_days = models.PositiveSmallIntegerField(
+        _("delivery promise (days)"),
+        default=2,
+        db_default=2,
+        help_text=_("Goods reach the station within this many days."),
+    )
 
     class Meta:
         verbose_name = _("county")
@@ -30,6 +38,25 @@ class County(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+
+class Holiday(models.Model):
+    """A day the county's runs do not leave (a public holiday, a market day): for one county, or for every one."""
+
+    day = models.DateField(_("day"))
+    county = models.ForeignKey(
+        County, on_delete=models.CASCADE, null=True, blank=True, related_name="holidays", verbose_name=_("county")
+    )
+    name = models.CharField(_("name"), max_length=50)
+
+    class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        ordering = ["day"]
+        constraints = [models.UniqueConstraint(fields=["county", "day"], name="holiday_once_per_county")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.name}"
 
 
 class Warehouse(models.Model):

@@ -685,6 +685,7 @@ ENDPOINTS = {
         },
         ok=302,
     ),
+    "county-promises": Endpoint("GET", fixed("/county/promises/"), "manager", lambda w: {}),
     "county-review": Endpoint(
         "GET", fixed("/county/review/"), "manager", lambda w: {"month": valid("2026-11", "2026-13", "x")}
     ),

@@ -391,6 +391,7 @@ RULES: dict[str, Rule] = {
         data=lambda w: {"decision": "clear", "reason": "矩阵"},
     ),
     "county-call-backs": Rule(get=county(other=200)),
+    "county-promises": Rule(get=county(other=200)),  # county B sees its own orders' promises
     "county-call-back-record": Rule(
         get=county(405, other=405),
         post=county(REDIRECT),

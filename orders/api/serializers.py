@@ -124,6 +124,9 @@ class OrderOutputSerializer(serializers.Serializer):
     )
     delivery_method = serializers.ChoiceField(choices=Order.DeliveryMethod.choices)
     payment_method = serializers.ChoiceField(choices=Order.PaymentMethod.choices)
+    promised_on = serializers.DateField(
+        allow_null=True, help_text="The day the goods are promised at the station (route and county's standard)."
+    )
     notes = serializers.CharField()
     created_at = serializers.DateTimeField()
     villager = VillagerOutputSerializer()

@@ -266,9 +266,10 @@ def test_the_workspace_costs_the_same_queries_for_2_stations_or_6(manager_client
     # session, user, the counties managed; the orders' figures, the batches', the overdue parcels;
     # the unplanned reasons; the statements' counts and the first few of each of the 3 lists;
     # the goods coming back (one aggregate); the stations' cash (stations, drawers, remittances, closes, pay on
-    # pickup open, closes far off: 6); the review's tile (flagged orders, call-backs due: 2); the session saved
-    # (savepoint, update, release: SESSION_SAVE_EVERY_REQUEST)
-    expected = 23
+    # pickup open, closes far off: 6); the review's tile (flagged orders, call-backs due: 2); the promise's tile
+    # (open orders with their runs, holidays: 2); the session saved (savepoint, update, release:
+    # SESSION_SAVE_EVERY_REQUEST)
+    expected = 25
     assert count_queries(manager_client) == expected
 
     more = County("C")  # another county's day on the same database, and 4 more stations with theirs

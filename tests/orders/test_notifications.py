@@ -95,6 +95,7 @@ def test_placing_an_order_writes_one_pending_sms_queued_after_commit(
         "station": station_a.name,
         "total": "336.00",
         "hours": 48,
+        "promised": f"{order.promised_on:%m月%d日}",  # the delivery promise (logistics.promise)
     }
     assert queued == [(notification.pk,)]
 
