@@ -588,6 +588,11 @@ class RuralshopMachine(RuleBasedStateMachine):
             else (Order.ConsentVia.SLIP)
         )
         assert order.consent_via == via, f"{number}: consent asked by {order.consent_via}, not {via}"
+        # the delivery promise: the route's travel day at the soonest, the county's two days at the latest
+        placed_day = self.model.today
+        assert placed_day + timedelta(days=1) <= order.promised_on <= placed_day + timedelta(days=2), (
+            f"{number} placed {self.model.now} promised for {order.promised_on}"
+        )
         if via == Order.ConsentVia.SMS:
             # the code as the villager reads it: in the SMS placement queued
             (payload,) = Notification.objects.filter(reference=number, template="order_consent").values_list(
