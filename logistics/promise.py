@@ -132,6 +132,11 @@ def _expected(order: Order, now: datetime, closed: set[date]) -> tuple[date | No
     stop = getattr(order.service_center, "route_stop", None)
     if order.status in (S.BATCHED, S.IN_TRANSIT) and order.run_day and stop is not None:
         arrives = order.run_day + timedelta(days=stop.route.travel_days)
+        today = timezone.localdate(now)
+        if order.status == S.BATCHED and order.run_day < today:
+            return None, _("the run planned for %(day)s has not left") % {"day": f"{order.run_day:%m-%d}"}
+        if arrives < today:
+            return None, _("its run left on %(day)s and has not arrived") % {"day": f"{order.run_day:%m-%d}"}
         return arrives, _("its run arrives on %(day)s") % {"day": f"{arrives:%m-%d}"}
     issue = getattr(order, "dispatch_issue", None)
     if stop is None:
@@ -209,14 +214,20 @@ def on_time_chart(rates: OnTime) -> str:
     """The routes' weekly on-time rate as an SVG data URI for an <img> (pygal draws it; no script)."""
     chart = pygal.Line(
         js=[],
-        height=320,
-        width=900,
+        height=360,
+        width=1200,
         range=(0, 100),
         show_legend=True,
         legend_at_bottom=True,
         x_title=_("week from"),
         y_title=_("on time (%)"),
-        style=pygal.style.CleanStyle(font_family="Noto Sans CJK SC, sans-serif"),
+        style=pygal.style.CleanStyle(
+            font_family="Noto Sans CJK SC, sans-serif",
+            label_font_size=16,
+            major_label_font_size=16,
+            legend_font_size=16,
+            title_font_size=18,
+        ),
     )
     chart.x_labels = [f"{monday:%m-%d}" for monday in rates.weeks]
     for route, cells in rates.routes.items():

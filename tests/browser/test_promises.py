@@ -113,8 +113,9 @@ def test_the_county_sees_late_and_at_risk_orders_and_the_weekly_on_time_rate(
     assert late_row.count() == 1 and late.number in late_row.inner_text()
     cells = [late_row.locator("td").nth(i).inner_text() for i in range(6)]
     assert cells[0] == f"{late.promised_on:%m-%d}" and cells[2] == station_a.name
-    assert cells[4] == f"{late.promised_on:%m-%d}"  # the run was to be there on the promised day
-    assert cells[5] == zh("its run arrives on %(day)s", day=f"{late.promised_on:%m-%d}")
+    assert cells[4] == "—"  # its run never left: no day it can be there
+    run_day = late.promised_on - timedelta(days=1)  # the route's one travel day
+    assert cells[5] == zh("the run planned for %(day)s has not left", day=f"{run_day:%m-%d}")
     risk_row = risk_card.locator("tbody tr")
     assert risk_row.count() == 1 and too_big.number in risk_row.inner_text()
     cells = [risk_row.locator("td").nth(i).inner_text() for i in range(6)]
