@@ -92,7 +92,8 @@ def seed_orders(*, carrier=None) -> int:
         picks = rng.sample(everyday, k=rng.choice([1, 1, 2, 3]))
         if rng.random() < 0.15:
             picks.append(rng.choice([p for p in products if p.price >= 300]))
-        install = any(p.needs_installation for p in picks) and rng.random() < 0.5
+        # Home installation only for a villager whose address a driver can find
+        install = any(p.needs_installation for p in picks) and bool(villager.address) and rng.random() < 0.5
         quantities = [rng.choice([1, 1, 2, 3]) for _ in picks]
         payment = rng.choice(Order.PaymentMethod.values)
         if payment == Order.PaymentMethod.PAY_ON_PICKUP and final not in (S.PLACED, S.CANCELLED):

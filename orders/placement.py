@@ -139,6 +139,13 @@ def place_order(
         raise OrderError(_("Choose a delivery method."))
     if payment_method not in Order.PaymentMethod.values:
         raise OrderError(_("Choose a payment method."))
+    if delivery_method != Order.DeliveryMethod.STATION_PICKUP and not villager.address.strip():
+        raise OrderError(
+            _(
+                "A home delivery needs the villager's address (the 组, a house number or a landmark): "
+                "add it on their page, or choose pickup at the station."
+            )
+        )
     if not lines:
         raise OrderError(_("Add at least one product."))
     if len(lines) > MAX_LINES:

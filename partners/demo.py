@@ -90,6 +90,7 @@ def _villager_rows(station: ServiceCenter, rng: random.Random, *, wanted: int, t
                 phone=phone,
                 sms_consent=bool(phone) and rng.random() < 0.7,
                 notes=rng.choice(["", "", "", "腿脚不便，可送货上门", "只接电话，不看短信", "儿子在杭州打工"]),
+                address=f"{rng.choice('一二三四五六')}组 {rng.randrange(1, 60)} 号" if rng.random() < 0.6 else "",
             )
         )
     return rows

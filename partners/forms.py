@@ -27,7 +27,7 @@ class VillagerForm(forms.ModelForm):
 
     class Meta:
         model = Villager
-        fields = ["name", "phone", "code_phone", "code_phone_holder", "sms_consent", "notes"]
+        fields = ["name", "phone", "code_phone", "code_phone_holder", "sms_consent", "address", "notes"]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, **kwargs):

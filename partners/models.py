@@ -197,6 +197,15 @@ class Villager(models.Model):
     name = models.CharField(_("full name"), max_length=50)
     phone = PhoneNumberField(_("phone"), blank=True)
     sms_consent = models.BooleanField(_("agrees to SMS"), default=False)
+    # Where a home delivery goes, as a driver finds it: the 组, a house number, a landmark.
+    address = models.CharField(
+        _("address in the village"),
+        max_length=200,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("For home deliveries: the 组 (group), house number or a landmark, such as 三组 12 号，祠堂东边."),
+    )
     # A family member's phone that receives the villager's codes (consent and pickup) instead of their own:
     # recorded with who set it and when, for the county (one phone on many villagers is a signal).
     code_phone = PhoneNumberField(_("family member's phone for codes"), blank=True, default="", db_default="")

@@ -36,6 +36,7 @@ def register_villager(
     notes: str = "",
     code_phone="",
     code_phone_holder: str = "",
+    address: str = "",
 ) -> Villager:
     """Register a neighbour at the station.  Raises DuplicatePhone.
 
@@ -49,6 +50,7 @@ def register_villager(
                 phone=phone or "",
                 sms_consent=bool(phone or code_phone) and sms_consent,
                 notes=notes,
+                address=(address or "").strip(),
                 created_by=created_by,
                 **_code_phone_fields(code_phone, code_phone_holder, actor=created_by),
             )
@@ -86,6 +88,7 @@ def update_villager(
     actor=None,
     code_phone=None,
     code_phone_holder: str = "",
+    address: str | None = None,
 ) -> Villager:
     """Change a villager's details; a changed answer to SMS is recorded (``villager_consent_changed``).
 
@@ -99,6 +102,9 @@ def update_villager(
     villager.name = name.strip()
     villager.phone = phone or ""
     villager.notes = notes
+    if address is not None:
+        villager.address = address.strip()
+        fields.append("address")
     if code_phone is not None and (str(code_phone or ""), code_phone_holder.strip()) != (
         str(code_phone_before or ""),
         holder_before,
@@ -138,7 +144,7 @@ def anonymise_villager(*, villager: Villager) -> Villager:
         with translation.override(settings.LANGUAGE_CODE):
             villager.name = _("Anonymised villager #%(id)s") % {"id": villager.pk}
         villager.phone = ""
-        villager.code_phone, villager.code_phone_holder = "", ""
+        villager.code_phone, villager.code_phone_holder, villager.address = "", "", ""
         villager.sms_consent = False
         villager.notes = ""
         villager.anonymised_at = timezone.now()
@@ -148,6 +154,7 @@ def anonymise_villager(*, villager: Villager) -> Villager:
                 "phone",
                 "code_phone",
                 "code_phone_holder",
+                "address",
                 "sms_consent",
                 "notes",
                 "anonymised_at",

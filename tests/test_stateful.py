@@ -222,7 +222,7 @@ def world(db, settings, monkeypatch, tmp_path) -> World:
             ("A-002", "partner"): StationStaffFactory(user=UserFactory(username="amy"), service_center=station_a2),
         }
         villagers = [
-            VillagerFactory(service_center=station_a, name="王建国", phone="+8613812345678").pk,
+            VillagerFactory(service_center=station_a, name="王建国", phone="+8613812345678", address="三组 12 号").pk,
             VillagerFactory(service_center=station_a2, name="李秀英", phone="", sms_consent=False).pk,
         ]
         staff = {}
@@ -325,6 +325,7 @@ class Model:
     now: datetime
     villagers: dict  # pk -> (station code, phone)
     consent: dict = field(default_factory=dict)  # villager pk -> agrees to SMS (only with a phone)
+    addresses: dict = field(default_factory=dict)  # villager pk -> their address in the village ("" for none)
     orders: dict = field(default_factory=dict)  # submission key -> OrderModel (only keys that placed an order)
     submissions: dict = field(default_factory=dict)  # key -> (station, last body sent)
     batches: dict = field(default_factory=dict)  # code -> BatchModel
@@ -442,6 +443,7 @@ class RuralshopMachine(RuleBasedStateMachine):
             now=START,
             villagers={pk: (sc, str(phone or "")) for pk, sc, phone in self._villager_rows()},
             consent=dict(Villager.objects.filter(pk__in=self.world.villagers).values_list("pk", "sms_consent")),
+            addresses=dict(Villager.objects.filter(pk__in=self.world.villagers).values_list("pk", "address")),
         )
         self.texts_checked = Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
@@ -492,10 +494,16 @@ class RuralshopMachine(RuleBasedStateMachine):
         self.model.netting = netting
         return multiple(*self.world.villagers)
 
-    @rule(target=villagers, station=st.sampled_from(STATIONS), phone=st.sampled_from(PHONES), consent=st.booleans())
-    def register_villager(self, station, phone, consent):
+    @rule(
+        target=villagers,
+        station=st.sampled_from(STATIONS),
+        phone=st.sampled_from(PHONES),
+        consent=st.booleans(),
+        address=st.sampled_from(["", "五组 3 号，小卖部对面"]),
+    )
+    def register_villager(self, station, phone, consent, address):
         taken = any(sc == station and p and p == f"+86{phone}" for sc, p in self.model.villagers.values())
-        data = {"name": f"村民{len(self.model.villagers)}", "phone": phone, "notes": ""}
+        data = {"name": f"村民{len(self.model.villagers)}", "phone": phone, "notes": "", "address": address}
         if consent and phone:
             data["sms_consent"] = "on"
         response = call(self.staff(station), "post", "/villagers/new/", {200, 302}, data=data)
@@ -506,6 +514,7 @@ class RuralshopMachine(RuleBasedStateMachine):
         pk = int(re.fullmatch(r"/villagers/(\d+)/", response["Location"]).group(1))
         self.model.villagers[pk] = (station, f"+86{phone}" if phone else "")
         self.model.consent[pk] = bool(consent and phone)
+        self.model.addresses[pk] = address
         return pk
 
     @rule(villager=villagers, consent=st.booleans())
@@ -513,7 +522,7 @@ class RuralshopMachine(RuleBasedStateMachine):
         """The villager says yes or no to SMS at the counter: the partner edits their details."""
         station, phone = self.model.villagers[villager]
         name = Villager.objects.values_list("name", flat=True).get(pk=villager)
-        data = {"name": name, "phone": phone, "notes": ""}
+        data = {"name": name, "phone": phone, "notes": "", "address": self.model.addresses[villager]}
         if consent and phone:
             data["sms_consent"] = "on"
         response = call(self.staff(station), "post", f"/villagers/{villager}/edit/", {302}, data=data)
@@ -552,12 +561,12 @@ class RuralshopMachine(RuleBasedStateMachine):
             client,
             "post",
             "/api/v1/orders/",
-            {200, 201, 409, 422},
+            {200, 201, 400, 409, 422},
             data=payload,
             content_type="application/json",
             headers={"Idempotency-Key": key},
         )
-        if response.status_code in (409, 422):
+        if response.status_code in (400, 409, 422):
             return "refused", None
         return "sent", response.json()["number"]
 
@@ -573,6 +582,11 @@ class RuralshopMachine(RuleBasedStateMachine):
             else:
                 assert outcome == "refused", f"key {key} with a different body placed {number}"
             assert Order.objects.count() == before, "a replayed key placed a second order"
+            return
+        villager, _lines, delivery, _payment = body
+        if delivery != Order.DeliveryMethod.STATION_PICKUP and not self.model.addresses[villager]:
+            assert outcome == "refused", f"a home delivery placed for villager {villager}, who has no address"
+            assert Order.objects.count() == before
             return
         fits = all(qty <= self.model.available(sku) for sku, qty in lines)
         if not fits:

@@ -186,14 +186,18 @@ def test_it_refuses_an_order_without_lines(place_at_a, fertilizer_stock):
     assert_nothing_placed(fertilizer_stock)
 
 
-def test_it_refuses_home_installation_when_nothing_needs_installing(place_at_a, fertilizer_stock):
+def test_it_refuses_home_installation_when_nothing_needs_installing(place_at_a, fertilizer_stock, villager_a):
+    villager_a.address = "三组 12 号"
+    villager_a.save()
     with pytest.raises(services.OrderError, match="installation"):
         place_at_a((fertilizer_stock.product, 1), delivery_method=Order.DeliveryMethod.HOME_INSTALLATION)
 
     assert_nothing_placed(fertilizer_stock)
 
 
-def test_it_accepts_home_installation_when_one_product_needs_it(place_at_a, fertilizer_stock, warehouse_a):
+def test_it_accepts_home_installation_when_one_product_needs_it(place_at_a, fertilizer_stock, warehouse_a, villager_a):
+    villager_a.address = "三组 12 号"
+    villager_a.save()
     heater = ProductFactory(sku="HEATER-60L", name="电热水器 60L", needs_installation=True)
     StockFactory(product=heater, warehouse=warehouse_a, on_hand=1)
 
@@ -585,3 +589,24 @@ def test_commission_amount_is_the_rounded_percentage_of_each_line(place_at_a, wa
     assert amounts == [D("0.01"), D("0.25"), D("2.50")]  # 0.0125, 0.2525, 2.4975
     assert order.commission_total == D("2.76")
     assert order.commission_total == sum((money.percent_of(p.price, D("2.5")) for p in products), D("0"))
+
+
+@pytest.mark.parametrize("delivery", [Order.DeliveryMethod.HOME_DELIVERY, Order.DeliveryMethod.HOME_INSTALLATION])
+def test_a_home_delivery_needs_the_villagers_address(place_at_a, fertilizer_stock, villager_a, delivery):
+    with pytest.raises(services.OrderError, match="address"):
+        place_at_a((fertilizer_stock.product, 1), delivery_method=delivery)
+    assert_nothing_placed(fertilizer_stock)
+    villager_a.address = "  "
+    villager_a.save()
+    with pytest.raises(services.OrderError, match="address"):
+        place_at_a((fertilizer_stock.product, 1), delivery_method=delivery, key="blank")
+
+
+def test_a_home_delivery_shows_the_address_on_the_receipt_and_the_order_page(
+    client_a, place_at_a, fertilizer_stock, villager_a
+):
+    villager_a.address = "三组 12 号，祠堂东边"
+    villager_a.save()
+    order = place_at_a((fertilizer_stock.product, 1), delivery_method=Order.DeliveryMethod.HOME_DELIVERY).order
+    assert "三组 12 号，祠堂东边" in client_a.get(f"/orders/{order.number}/receipt/").content.decode()
+    assert "三组 12 号，祠堂东边" in client_a.get(f"/orders/{order.number}/").content.decode()
