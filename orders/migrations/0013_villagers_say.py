@@ -6,14 +6,17 @@ from django.db import migrations, models
 
 
 def consent_before_the_record(apps, schema_editor):
-    """Orders placed before consent was recorded: their villager's say is "before the record", and their
-    pickup code was shown already (as if its slip were printed)."""
+    """Orders placed before consent was recorded: their villager's say is "before the record", their pickup
+    code was shown already (as if its slip were printed), and a villager without SMS had it on paper."""
     Order = apps.get_model("orders", "Order")
     Order.objects.filter(consent_given_at__isnull=True).update(
         consent_given_at=models.F("created_at"),
         consent_evidence="before_record",
         slip_printed_at=models.F("created_at"),
     )
+    # The code of a villager without SMS was on their printed receipt: the slip's way, for the pages.
+    no_sms = models.Q(villager__sms_consent=False) | models.Q(villager__phone="")
+    Order.objects.filter(no_sms).update(consent_via="slip")
 
 
 class Migration(migrations.Migration):
