@@ -178,6 +178,12 @@ class BatchStop(models.Model):
     def __str__(self) -> str:
         return f"{self.batch.code} #{self.sequence}"
 
+    @property
+    def home_deliveries(self) -> list:
+        """The stop's parcels that go on to the villager's house after it (home delivery or installation), in
+        label order: the run's own stops after the station (from the prefetched parcels, no query)."""
+        return [p for p in self.parcels.all() if p.order.delivery_method != "station_pickup"]
+
 
 class Parcel(models.Model):
     class Status(models.TextChoices):

@@ -203,7 +203,21 @@ def manifest_csv(request, code: str):
     response.write("\ufeff")
     writer = csv.writer(response)
     # "kind": parcel (delivered at the stop) or pickup (goods taken back from it, on the return leg).
-    header = ["stop", "station", "address", "label", "order", "villager", "weight_kg", "volume_m3", "status", "kind"]
+    # "delivery_method", "home_address": a parcel that goes on to the villager's house after the stop.
+    header = [
+        "stop",
+        "station",
+        "address",
+        "label",
+        "order",
+        "villager",
+        "weight_kg",
+        "volume_m3",
+        "delivery_method",
+        "home_address",
+        "status",
+        "kind",
+    ]
     writer.writerow(header)
     for stop in selectors.manifest_stops(batch=batch):
         place = [stop.sequence, stop.service_center.name, stop.service_center.address]
@@ -218,6 +232,8 @@ def manifest_csv(request, code: str):
                         mask_name(order.villager.name),
                         item.weight_kg,
                         item.volume_m3,
+                        order.delivery_method,
+                        order.villager.address if order.delivery_method != "station_pickup" else "",
                         item.status,
                         kind,
                     ]

@@ -29,7 +29,7 @@ from logistics.models import BatchStop, Parcel, Pickup
 from partners.phones import mask_name
 
 MANIFEST_CACHE_SECONDS = 60
-MANIFEST_FORMAT = 2  # bump when the manifest's JSON changes shape: old cache entries are then never read
+MANIFEST_FORMAT = 3  # bump when the manifest's JSON changes shape: old cache entries are then never read
 
 _EXPONENT = {places: Decimal(1).scaleb(-places) for places in range(5)}
 
@@ -77,11 +77,19 @@ def manifest_json(row: dict) -> dict:
     """The manifest of a batch (its row from ``BATCH_VALUES``), as ManifestOutputSerializer renders it: 3 queries."""
     tz = timezone.get_current_timezone()
     parcels = defaultdict(list)
-    for stop_id, label, number, villager, weight, volume, status in (
+    for stop_id, label, number, villager, weight, volume, status, delivery, address in (
         Parcel.objects.filter(batch_stop__batch_id=row["id"])
         .order_by("label")
         .values_list(
-            "batch_stop_id", "label", "order__number", "order__villager__name", "weight_kg", "volume_m3", "status"
+            "batch_stop_id",
+            "label",
+            "order__number",
+            "order__villager__name",
+            "weight_kg",
+            "volume_m3",
+            "status",
+            "order__delivery_method",
+            "order__villager__address",
         )
         .iterator(chunk_size=2000)
     ):
@@ -93,6 +101,8 @@ def manifest_json(row: dict) -> dict:
                 "weight_kg": _decimal(weight, 3),
                 "volume_m3": _decimal(volume, 4),
                 "status": status,
+                "delivery_method": delivery,
+                "address": "" if delivery == "station_pickup" else address,
             }
         )
     pickups = defaultdict(list)
@@ -119,6 +129,7 @@ def manifest_json(row: dict) -> dict:
             },
             "parcels": parcels[stop["id"]],
             "pickups": pickups[stop["id"]],
+            "home_deliveries": [p for p in parcels[stop["id"]] if p["delivery_method"] != "station_pickup"],
         }
         for stop in BatchStop.objects.filter(batch_id=row["id"])
         .order_by("sequence")

@@ -39,13 +39,23 @@ class VehicleOutputSerializer(serializers.Serializer):
 class ManifestParcelSerializer(serializers.ModelSerializer):
     order = serializers.CharField(source="order.number")
     villager = serializers.SerializerMethodField(help_text="The villager's name, masked (王**).")
+    delivery_method = serializers.CharField(
+        source="order.delivery_method",
+        help_text="station_pickup, or home_delivery / home_installation: then it goes on to the villager's house.",
+    )
+    address = serializers.SerializerMethodField(
+        help_text="Where a home delivery goes (the 组, a house number, a landmark); empty for a station pickup."
+    )
 
     class Meta:
         model = Parcel
-        fields = ["label", "order", "villager", "weight_kg", "volume_m3", "status"]
+        fields = ["label", "order", "villager", "weight_kg", "volume_m3", "status", "delivery_method", "address"]
 
     def get_villager(self, parcel) -> str:
         return mask_name(parcel.order.villager.name)
+
+    def get_address(self, parcel) -> str:
+        return "" if parcel.order.delivery_method == "station_pickup" else parcel.order.villager.address
 
 
 class ManifestPickupSerializer(serializers.ModelSerializer):
@@ -71,6 +81,10 @@ class ManifestStopSerializer(serializers.Serializer):
     station = StationOutputSerializer(source="service_center")
     parcels = ManifestParcelSerializer(many=True)
     pickups = ManifestPickupSerializer(many=True)
+    home_deliveries = ManifestParcelSerializer(
+        many=True,
+        help_text="The stop's parcels that go on to the villagers' houses after the station stop, in label order.",
+    )
 
 
 class ManifestOutputSerializer(BatchOutputSerializer):

@@ -162,3 +162,44 @@ def test_the_county_page_lists_them_and_draws_the_chart_without_a_script(
         page = client.get("/county/promises/").content.decode()
     assert late.number in page and order.number not in page
     assert 'src="data:image/svg+xml;' in page and "<script" not in page.split("<main", 1)[1]
+
+
+def test_home_deliveries_are_the_runs_own_stops_after_the_station_on_the_manifest_and_in_the_api(
+    client, county_manager, route, station_a, villager_a, staff_a, fertilizer_stock, warehouse_a
+):
+    from logistics.clients import create_client
+    from logistics.models import DeliveryBatch
+
+    villager_a.address = "三组 12 号，祠堂东边"
+    villager_a.save()
+    friday = date(2026, 12, 4)
+    with time_machine.travel(at(friday, 9), tick=False):
+        home = services.place_order(
+            station=station_a,
+            villager=villager_a,
+            placed_by=staff_a,
+            lines=[services.LineRequest(fertilizer_stock.product.sku, 1)],
+            delivery_method=Order.DeliveryMethod.HOME_DELIVERY,
+            payment_method="cash_at_station",
+            idempotency_key="home",
+        ).order
+        pickup = place(station_a, villager_a, staff_a, fertilizer_stock.product, "pickup", at(friday, 9))
+        for order in (home, pickup):
+            services.confirm_payment(order=order, actor=staff_a, consent_code=order.consent_code)
+    with time_machine.travel(at(friday, 16, 1), tick=False):
+        dispatch.plan_dispatch(warehouse=warehouse_a, dispatch_date=friday)
+    batch = DeliveryBatch.objects.get()
+    client.force_login(county_manager)
+    manifest = client.get(f"/county/batches/{batch.code}/manifest/").content.decode()
+    assert "三组 12 号，祠堂东边" in manifest
+    csv = client.get(f"/county/batches/{batch.code}/manifest.csv").content.decode("utf-8-sig").splitlines()
+    rows = {line.split(",")[4]: line.split(",") for line in csv[1:]}
+    assert (rows[home.number][8], rows[home.number][9]) == ("home_delivery", "三组 12 号，祠堂东边")
+    assert (rows[pickup.number][8], rows[pickup.number][9]) == ("station_pickup", "")
+    _client, key = create_client(name="物流", warehouse_codes=[warehouse_a.code])
+    answer = client.get(f"/api/v1/batches/{batch.code}/", HTTP_AUTHORIZATION=f"Token {key}").json()
+    (stop,) = answer["stops"]
+    assert [p["order"] for p in stop["home_deliveries"]] == [home.number]
+    assert stop["home_deliveries"][0]["address"] == "三组 12 号，祠堂东边"
+    by_order = {p["order"]: p for p in stop["parcels"]}
+    assert by_order[pickup.number]["address"] == "" and by_order[pickup.number]["delivery_method"] == "station_pickup"
