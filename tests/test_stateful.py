@@ -32,7 +32,7 @@ counted and reported as a warning at the end (never skipped silently), and a str
 test below replays the minimal example hypothesis found; remove the name once fixed (the
 xfail then passes and fails the run, as a reminder).  STATEFUL_STRICT=1 ignores the list.
 
-Examples: STATEFUL_EXAMPLES (default 200 on PostgreSQL, 25 on SQLite), 40 steps each;
+Examples: STATEFUL_EXAMPLES (default 150 on PostgreSQL, 25 on SQLite), 40 steps each;
 HYPOTHESIS_SEED=<n> replays one run.  Each example runs in a savepoint rolled back at its end,
 so all start from the same world; the clock is frozen (time-machine) and moved by "days pass".
 """
@@ -2109,7 +2109,7 @@ PHASES = [p for p in Phase if p != Phase.explain and (p != Phase.shrink or os.en
 
 
 def examples() -> int:
-    default = 200 if django_settings.DATABASE_IS_POSTGRES else 25
+    default = 150 if django_settings.DATABASE_IS_POSTGRES else 25
     return int(os.environ.get("STATEFUL_EXAMPLES", default))
 
 
