@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import F, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate, TruncTime
 from django.utils import timezone
 
@@ -156,19 +156,13 @@ def _few_villagers(county, start, end, policy: ReviewPolicy, rows: dict, add) ->
             service_center__village__county=county,
         )
         .values("service_center_id", "order__villager_id")
-        .annotate(total=Sum("amount"))
+        .annotate(total=Sum("amount"), orders=Count("pk"))
     )
     by_station: dict[int, list[tuple[Decimal, int]]] = defaultdict(list)
+    accruals: Counter = Counter()  # station -> accruals in the month (one per order)
     for row in sums:
         by_station[row["service_center_id"]].append((row["total"], row["order__villager_id"]))
-    accruals = Counter(
-        CommissionEntry.objects.filter(
-            kind=CommissionEntry.Kind.ACCRUAL,
-            created_at__gte=start,
-            created_at__lt=end,
-            service_center__village__county=county,
-        ).values_list("service_center_id", flat=True)
-    )
+        accruals[row["service_center_id"]] += row["orders"]
     heavy: dict[int, set[int]] = {}
     for station_id, totals in by_station.items():
         total = sum((t for t, _v in totals), Decimal("0"))

@@ -20,6 +20,7 @@ from orders.models import CommissionEntry, CommissionStatement, Order
 from partners import services as partners
 from tests.factories import VillagerFactory
 from tests.order_steps import arrive, depart
+from tests.orders.conftest import place as place_one
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 E = CommissionEntry.Kind
@@ -53,16 +54,8 @@ def old_villager(station_a):
 
 
 def place(station, villager, staff, product, key, qty=1) -> Order:
-    return orders.place_order(
-        station=station,
-        villager=villager,
-        placed_by=staff,
-        lines=[orders.LineRequest(product.sku, qty)],
-        delivery_method="station_pickup",
-        payment_method="cash_at_station",
-        idempotency_key=key,
-        notify=False,
-    ).order
+    """``tests.orders.conftest.place`` with the key and the quantity in the order these tests write them."""
+    return place_one(station, villager, staff, product, quantity=qty, key=key)
 
 
 def collect(order: Order, staff, *, without_code: bool = False) -> Order:
