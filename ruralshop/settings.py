@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "cashbook",  # money at the counter: sales, refunds, the day's close, remittances to the county
     "integrity",  # the villager's say, for the county: call-backs, self-dealing signals, the review queue
     "logistics",
+    "installations",  # home installation: the county's installers and their appointments
     "accounts",  # sessions that know their user: "log out everywhere"
     "csp",
     "axes",  # login lockout; its admin lists attempts and lockouts (delete one to unlock)
