@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from logistics.promise import holidays
 from notifications import services as notifications
 from orders import promise as orders_promise
 from orders.models import Order
-from partners.models import Holiday
 
 from .models import Appointment, Installer
 
@@ -55,11 +55,7 @@ class Slot:
 
 
 def _closed(county_id: int, start: date, days: int) -> set[date]:
-    return set(
-        Holiday.objects.filter(
-            Q(county_id=county_id) | Q(county__isnull=True), day__gte=start, day__lt=start + timedelta(days=days)
-        ).values_list("day", flat=True)
-    )
+    return holidays(county_id, start, days)
 
 
 def _used(installer_ids: list[int], start: date, days: int) -> Counter:

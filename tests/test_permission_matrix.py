@@ -46,6 +46,8 @@ from django.utils import timezone
 from PIL import Image
 
 from cashbook import services as cash
+from installations import services as installations
+from installations.models import Installer
 from integrity.models import CallBack, Review
 from logistics import services as dispatch
 from logistics.clients import create_client
@@ -186,6 +188,11 @@ def admin_page(superuser=200, *, staff=403) -> dict[str, object]:
     return {**everyone(ADMIN_LOGIN), "county_a": staff, "county_b": staff, "admin": superuser}
 
 
+def first_free_slot(order: Order) -> str:
+    slot = installations.slots_for(order)[0]
+    return f"{slot.day.isoformat()}|{slot.half_day}"
+
+
 def order_number(attr: str) -> Callable[["World"], dict]:
     return lambda w: {"number": getattr(w, attr).number}
 
@@ -245,6 +252,14 @@ RULES: dict[str, Rule] = {
     # the slip with the pickup code, printed the first time (a reprint is the partner's: STATION_ACTIONS)
     "order-slip": station_action("slip", ok=200),
     "order-resend-code": station_action("placed"),
+    # an installation order's appointment: the free times, and booking one (counter work, every station role)
+    "order-installation": Rule(
+        get=station(other=404),
+        post=station(REDIRECT, other=404),
+        post_allowed=frozenset({"partner_a", "assistant_a"}),
+        kwargs=order_number("installation"),
+        data=lambda w: {"slot": first_free_slot(w.installation)},
+    ),
     "order-cancel": station_action("placed", data=lambda w: {"cancel-reason": "矩阵"}),
     "order-hand-over": station_action("at_station", data=lambda w: {"pickup_code": w.at_station.pickup_code}),
     # the confirmed step of a return by line (one unit back, for the figures the confirmation page showed)
@@ -700,6 +715,21 @@ def build_world() -> World:
     w.pickup_a = w.stop_a.pickups.get()
 
     w.placed = place()
+    # An installation order of station A, with an installer of county A free every day.
+    Installer.objects.create(county=county_a, name="矩阵师傅", capacity=2, work_weekdays="1234567")
+    StockFactory(
+        product=ProductFactory(sku="AC-M", name="空调 1 匹", needs_installation=True), warehouse=warehouse_a, on_hand=3
+    )
+    w.installation = services.place_order(
+        station=station_a,
+        villager=VillagerFactory(service_center=station_a, name="赵安装", address="三组 1 号"),
+        placed_by=partner,
+        lines=[services.LineRequest("AC-M", 1)],
+        delivery_method="home_installation",
+        payment_method="cash_at_station",
+        idempotency_key="m-installation",
+        notify=False,
+    ).order
     # A villager without SMS: the slip carries the pickup code; the county reviews an order, calls one back.
     w.slip = place(villager=VillagerFactory(service_center=station_a, name="张无机", phone="", sms_consent=False))
     w.review_a = Review.objects.create(

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.db import connection
+from django.utils import translation
 
 from installations import services
 from installations.models import Appointment, Installer
@@ -20,6 +21,12 @@ from tests.orders.test_concurrency import at_once
 TZ = ZoneInfo("Asia/Shanghai")
 MONDAY = date(2026, 12, 7)
 AM, PM = Appointment.HalfDay.AM, Appointment.HalfDay.PM
+
+
+@pytest.fixture(autouse=True)
+def english():
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
