@@ -1,6 +1,6 @@
 """python manage.py seed_demo [--password PW]: the demo network, catalog and orders.
 
-Lives in ``logistics``, the app that may import every other one, so one
+Lives in ``installations``, the highest app with models, which may import every other one, so one
 command can seed all of them.
 """
 
@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand
 
 from cashbook.demo import seed_cash
 from catalog.demo import seed_catalog
+from installations.demo import seed_installers
 from integrity.demo import seed_reviews
 from logistics.clients import create_client
 from logistics.demo import carry, seed_cancelled_run, seed_routes
@@ -72,6 +73,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Commission statements built for {months} months." if months else "Statements exist.")
         if seed_cash():
             self.stdout.write("A day closed and a remittance waiting for the county, at the busiest station.")
+        if installers := seed_installers():
+            self.stdout.write(f"{installers} installers for the counties' installation appointments.")
         flagged, call_backs = seed_reviews()
         self.stdout.write(f"Review: {flagged} orders flagged for the county, {call_backs} call-backs to make.")
         self._print_logins(password)
