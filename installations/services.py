@@ -27,6 +27,7 @@ HALF_DAYS = [Appointment.HalfDay.AM, Appointment.HalfDay.PM]
 S = Order.Status
 # An appointment can be booked from placement until the goods are installed.
 BOOKABLE = (S.PLACED, S.CONFIRMED, S.BATCHED, S.IN_TRANSIT, S.AT_STATION)
+GONE = (S.CANCELLED, S.GOING_BACK, S.EXCEPTION)
 
 SMS_TEMPLATES = {
     "installation_booked": "【村淘】您的订单{order}已预约{day}{half_day}上门安装，安装师傅会在当天联系您，"
@@ -63,6 +64,8 @@ def _used(installer_ids: list[int], start: date, days: int) -> Counter:
     rows = (
         Appointment.objects.filter(installer_id__in=installer_ids, day__gte=start, day__lt=start + timedelta(days=days))
         .exclude(status=Appointment.Status.CANCELLED)
+        # A live appointment of an order called off, going back or in exception holds no installer's time.
+        .exclude(status__in=Appointment.LIVE, order__status__in=GONE)
         .values_list("installer_id", "day", "half_day")
         .annotate(n=Count("pk"))
         .order_by()

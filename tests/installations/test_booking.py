@@ -133,6 +133,20 @@ def test_a_cancelled_order_cannot_be_booked(installation_order, installer, staff
         services.book(order=order, day=MONDAY, half_day=AM, actor=None, today=MONDAY - timedelta(days=3))
 
 
+def test_an_order_called_off_gives_its_place_back(installation_order, installer, staff_a):
+    from orders import services as orders
+
+    friday = MONDAY - timedelta(days=3)
+    order = installation_order("called-off")
+    services.book(order=order, day=MONDAY, half_day=AM, actor=staff_a, today=friday)
+    assert [s.half_day for s in services.free_slots(installer.county_id, MONDAY, days=1)] == [PM]
+
+    orders.cancel_order(order=order, actor=staff_a, reason="村民不要了")
+
+    assert [s.half_day for s in services.free_slots(installer.county_id, MONDAY, days=1)] == [AM, PM]
+    services.book(order=installation_order("next"), day=MONDAY, half_day=AM, actor=staff_a, today=friday)
+
+
 def test_an_order_has_at_most_one_live_appointment_in_the_database(installation_order, installer):
     from django.db import IntegrityError, transaction
 
