@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
 from cashbook import selectors as cash_selectors
+from installations.models import Installer
 from integrity import selectors as review_selectors
 from logistics import promise
 from logistics import selectors as logistics_selectors
@@ -15,12 +16,16 @@ from . import selectors
 
 @login_required
 def home(request):
-    """A station's dashboard; for a county manager (or an admin) who works at no station, their county workspace.
+    """A station's dashboard; for a county manager (or an admin) who works at no station, their county workspace;
+    for an installer, the day's appointments.
 
     Station staff pay nothing extra here: the membership looked up is the one the dashboard uses.
     """
-    if staff_of_request(request) is None and counties_of_user(request.user):
-        return redirect("county-home")
+    if staff_of_request(request) is None:
+        if counties_of_user(request.user):
+            return redirect("county-home")
+        if Installer.objects.filter(user_id=request.user.pk, is_active=True).exists():
+            return redirect("installer-day")
     return views.dashboard(request)
 
 

@@ -15,9 +15,11 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from logistics import webhooks
 from logistics.promise import holidays
 from notifications import services as notifications
 from orders import promise as orders_promise
+from orders import services as order_services
 from orders.models import Order
 
 from .models import Appointment, Installer
@@ -32,6 +34,8 @@ GONE = (S.CANCELLED, S.GOING_BACK, S.EXCEPTION)
 SMS_TEMPLATES = {
     "installation_booked": "【村淘】您的订单{order}已预约{day}{half_day}上门安装，安装师傅会在当天联系您，"
     "请保管好取货码，安装完成时告诉师傅。",
+    "installation_reminder": "【村淘】明天{day}{half_day}安装师傅上门安装订单{order}，请家里留人，"
+    "安装完成时把取货码告诉师傅。",
 }
 HALF_DAY_SMS = {Appointment.HalfDay.AM: "上午", Appointment.HalfDay.PM: "下午"}
 
@@ -172,3 +176,152 @@ def book(*, order: Order, day: date, half_day: str, actor, today: date | None = 
             ]
         )
     return appointment
+
+
+# --- the visit: the installer's steps -----------------------------------------------------------------
+
+A = Appointment.Status
+# After a failed visit: the station books a new time (the goods wait at the station), or the county decides.
+THEN_REBOOK, THEN_COUNTY = "rebook", "county"
+
+
+class VisitError(BookingError):
+    """A refused step of a visit; ``str(exc)`` is shown to the installer."""
+
+
+def _locked(appointment: Appointment) -> Appointment:
+    """The appointment and its order, locked in that order (every visit step takes them so)."""
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    appointment.order = (
+        Order.objects.select_for_update().select_related("villager", "service_center").get(pk=appointment.order_id)
+    )
+    if appointment.status not in Appointment.LIVE:
+        raise VisitError(
+            _("This appointment is %(status)s already.") % {"status": Appointment.Status(appointment.status).label}
+        )
+    if appointment.order.status != S.AT_STATION:
+        raise VisitError(
+            _("The goods are not at the station (the order is %(status)s): there is nothing to install yet.")
+            % {"status": Order.Status(appointment.order.status).label}
+        )
+    return appointment
+
+
+def _tell_the_company(appointment: Appointment, event: str) -> None:
+    """``installation.done`` / ``installation.failed`` to the webhooks of the order's warehouse's companies."""
+    order = appointment.order
+    webhooks.queue_event(
+        order.warehouse_id,
+        event,
+        {
+            "order": order.number,
+            "station": order.service_center.code,
+            "day": appointment.day.isoformat(),
+            "half_day": appointment.half_day,
+            "installer": appointment.installer.name,
+            "reason": appointment.fail_reason,
+        },
+    )
+
+
+def on_the_way(*, appointment: Appointment, actor) -> Appointment:
+    """The installer has the goods from the station and is on the way to the villager."""
+    with transaction.atomic():
+        appointment = _locked(appointment)
+        if appointment.status != A.BOOKED:
+            raise VisitError(_("The installer is on the way already."))
+        appointment.status = A.ON_THE_WAY
+        appointment.save(update_fields=["status"])
+    return appointment
+
+
+def installed(*, appointment: Appointment, actor, pickup_code: str) -> Appointment:
+    """Installed, confirmed with the villager's pickup code: the order is collected and its commission accrues now.
+
+    A wrong code refuses the step (``orders.services.WrongPickupCode``) and changes nothing.
+    """
+    with transaction.atomic():
+        appointment = _locked(appointment)
+        order_services.hand_over(order=appointment.order, actor=actor, pickup_code=pickup_code, by_installer=True)
+        appointment.status, appointment.done_at = A.INSTALLED, timezone.now()
+        appointment.save(update_fields=["status", "done_at"])
+        _tell_the_company(appointment, "installation.done")
+    return appointment
+
+
+def failed(*, appointment: Appointment, actor, reason: str, note: str = "", then: str = THEN_REBOOK) -> Appointment:
+    """The visit failed for ``reason``: the station books a new time (``then="rebook"``, the goods wait at the
+    station), or the order becomes an exception the county decides (``then="county"``)."""
+    if reason not in Appointment.FailReason.values:
+        raise VisitError(_("Say why the installation failed."))
+    if then not in (THEN_REBOOK, THEN_COUNTY):
+        raise VisitError(_("Choose what happens next: a new appointment, or the county decides."))
+    note = (note or "").replace("\x00", "").strip()[:300]
+    with transaction.atomic():
+        appointment = _locked(appointment)
+        appointment.status, appointment.fail_reason = A.FAILED, reason
+        appointment.note, appointment.done_at = note, timezone.now()
+        appointment.save(update_fields=["status", "fail_reason", "note", "done_at"])
+        if then == THEN_COUNTY:
+            label = Appointment.FailReason(reason).label
+            order_services.installation_failed(
+                order=appointment.order,
+                actor=actor,
+                note=_("installation failed: %(reason)s") % {"reason": f"{label} {note}".strip()},
+            )
+        _tell_the_company(appointment, "installation.failed")
+    return appointment
+
+
+def waiting_for_a_time(station) -> list[Order]:
+    """The station's installation orders with no live appointment, while one can still be booked (oldest first).
+
+    The next step of a failed visit, or of an order placed without a time: the station books one.
+    """
+    return list(
+        Order.objects.filter(
+            service_center=station, delivery_method=Order.DeliveryMethod.HOME_INSTALLATION, status__in=BOOKABLE
+        )
+        .exclude(appointments__status__in=Appointment.LIVE)
+        .select_related("villager")
+        .order_by("created_at", "pk")
+    )
+
+
+# --- the reminder, the day before ----------------------------------------------------------------------
+
+
+def remind_tomorrow(*, today: date | None = None) -> int:
+    """SMS the villagers of tomorrow's live appointments, once each (``reminded_at``); how many were claimed."""
+    today = today or timezone.localdate()
+    tomorrow = today + timedelta(days=1)
+    due = list(
+        Appointment.objects.filter(
+            day=tomorrow, status__in=Appointment.LIVE, reminded_at__isnull=True, order__status__in=BOOKABLE
+        ).select_related("order__villager")
+    )
+    reminded = 0
+    for appointment in due:
+        with transaction.atomic():
+            # The claim: a second run (or a duplicate task) finds reminded_at set and sends nothing.
+            if not Appointment.objects.filter(pk=appointment.pk, reminded_at__isnull=True).update(
+                reminded_at=timezone.now()
+            ):
+                continue
+            order = appointment.order
+            notifications.queue_sms(
+                [
+                    notifications.to_villager(
+                        order.villager,
+                        template="installation_reminder",
+                        payload={
+                            "order": order.number,
+                            "day": f"{appointment.day:%m月%d日}",
+                            "half_day": HALF_DAY_SMS[appointment.half_day],
+                        },
+                        reference=order.number,
+                    )
+                ]
+            )
+            reminded += 1
+    return reminded

@@ -1,17 +1,26 @@
-"""The station's page for an installation order's appointment: the free slots, booking one, booking again."""
+"""The station's page for an installation order's appointment (the free slots, booking one, booking again), and the
+installer's phone page (the day's appointments in route order, each visit's steps)."""
 
-from datetime import date
+from datetime import date, timedelta
+from functools import wraps
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
+from orders import services as order_services
 from orders.models import Order
 from partners.access import station_required
+from partners.phones import mask_name
 
 from . import services
-from .models import Appointment
+from .models import Appointment, Installer
+from .services import HALF_DAYS
 
 
 def _slot_value(day: date, half_day: str) -> str:
@@ -66,3 +75,119 @@ def book_installation(request, number: str):
         "error": error,
     }
     return render(request, "installations/book.html", context, status=400 if error else 200)
+
+
+# --- the installer's phone page: the day's appointments, and each visit's steps ---------------------------
+
+
+def installer_required(view):
+    """Login required, then ``request.installer``: the user's active installer record.  Anyone else gets a 404,
+    and an installer sees only their own appointments (another's, in their county or not, is a 404 too)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        installer = Installer.objects.select_related("county").filter(user=request.user, is_active=True).first()
+        if installer is None:
+            raise Http404("Not an installer")
+        request.installer = installer
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _route_key(appointment: Appointment) -> tuple:
+    """Route order: morning first, then the stations in their route's order, then the address."""
+    stop = getattr(appointment.order.service_center, "route_stop", None)
+    return (
+        HALF_DAYS.index(appointment.half_day),
+        (stop.route_id, stop.sequence) if stop else (0, 0),
+        appointment.order.service_center.code,
+        appointment.order.villager.address,
+        appointment.pk,
+    )
+
+
+@installer_required
+@require_GET
+def installer_day(request):
+    """The installer's appointments of a day (today unless ``?day=``), in route order."""
+    today = timezone.localdate()
+    try:
+        day = date.fromisoformat(request.GET.get("day") or today.isoformat())
+    except ValueError:
+        day = today
+    appointments = sorted(
+        Appointment.objects.filter(installer=request.installer, day=day)
+        .exclude(status=Appointment.Status.CANCELLED)
+        .select_related("order__villager", "order__service_center__route_stop")
+        .prefetch_related("order__lines__product"),
+        key=_route_key,
+    )
+    coming = (
+        Appointment.objects.filter(installer=request.installer, day__gt=day, status__in=Appointment.LIVE)
+        .order_by("day")
+        .values_list("day", flat=True)
+        .first()
+    )
+    context = {
+        "day": day,
+        "today": today,
+        "previous": day - timedelta(days=1),
+        "next": day + timedelta(days=1),
+        "coming": coming,
+        "rows": [{"appointment": a, "villager": mask_name(a.order.villager.name)} for a in appointments],
+    }
+    return render(request, "installations/installer_day.html", context)
+
+
+@installer_required
+def installer_visit(request, pk: int):
+    """One appointment: on the way, installed (with the villager's pickup code) or failed (with a reason)."""
+    appointment = get_object_or_404(
+        Appointment.objects.select_related("order__villager", "order__service_center"),
+        pk=pk,
+        installer=request.installer,
+    )
+    error = ""
+    if request.method == "POST":
+        step = request.POST.get("step", "")
+        try:
+            if step == "on_the_way":
+                services.on_the_way(appointment=appointment, actor=request.user)
+                done = _("On the way: the villager's order %(number)s.")
+            elif step == "installed":
+                services.installed(
+                    appointment=appointment, actor=request.user, pickup_code=request.POST.get("pickup_code", "")[:20]
+                )
+                done = _("Installed: order %(number)s is handed over.")
+            elif step == "failed":
+                services.failed(
+                    appointment=appointment,
+                    actor=request.user,
+                    reason=request.POST.get("reason", ""),
+                    note=request.POST.get("note", ""),
+                    then=request.POST.get("then", ""),
+                )
+                done = _("Recorded: the installation of order %(number)s failed.")
+            else:
+                raise services.VisitError(_("Choose a step."))
+        except (services.BookingError, order_services.OrderError) as exc:
+            error = str(exc)
+        else:
+            messages.success(request, done % {"number": appointment.order.number})
+            return redirect(f"{reverse('installer-day')}?day={appointment.day.isoformat()}")
+        appointment.refresh_from_db()
+    order = appointment.order
+    context = {
+        "appointment": appointment,
+        "order": order,
+        "villager": mask_name(order.villager.name),
+        "lines": order.lines.select_related("product"),
+        "live": appointment.status in Appointment.LIVE and order.status == Order.Status.AT_STATION,
+        "waiting_for_goods": appointment.status in Appointment.LIVE and order.status != Order.Status.AT_STATION,
+        "reasons": Appointment.FailReason.choices,
+        "error": error,
+        "posted": request.POST if error else {},
+    }
+    return render(request, "installations/installer_visit.html", context, status=400 if error else 200)

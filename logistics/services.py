@@ -262,17 +262,23 @@ LIVE_PARCELS = (Parcel.Status.LOADED, Parcel.Status.DELIVERED)
 
 
 def flag_uncollected(*, today: date | None = None) -> int:
-    """Mark parcels waiting at a station past the collection policy's send-back day, for the partner to send back."""
+    """Mark parcels waiting at a station past the collection policy's send-back day, for the partner to send back.
+
+    Not an installation order's: it waits for its installer (an appointment), not for the villager to come."""
     today = today or timezone.localdate()
     cutoff = timezone.make_aware(datetime.combine(today, datetime.min.time())) - timedelta(
         days=collection_policy().send_back_after_days
     )
-    return Parcel.objects.filter(
-        status=Parcel.Status.DELIVERED,
-        overdue_since__isnull=True,
-        order__status=S.AT_STATION,
-        batch_stop__received_at__lt=cutoff,
-    ).update(overdue_since=today)
+    return (
+        Parcel.objects.filter(
+            status=Parcel.Status.DELIVERED,
+            overdue_since__isnull=True,
+            order__status=S.AT_STATION,
+            batch_stop__received_at__lt=cutoff,
+        )
+        .exclude(order__delivery_method=Order.DeliveryMethod.HOME_INSTALLATION)
+        .update(overdue_since=today)
+    )
 
 
 def bump_batch_version(batch_id) -> None:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("county/promises/", promise_views.promises, name="county-promises"),
     path("county/exceptions/<str:number>/ship-again/", views.exception_ship_again, name="exception-ship-again"),
     path("county/exceptions/<str:number>/cancel/", views.exception_cancel, name="exception-cancel"),
+    path("county/exceptions/<str:number>/book-again/", views.exception_book_again, name="exception-book-again"),
     path("county/pickups/", views.pickups_to_receive, name="county-pickups"),
     path("county/pickups/<pickup_label:label>/", views.pickup_receive, name="county-pickup"),
     path("county/batches/<batch_code:code>/manifest/", views.manifest, name="batch-manifest"),

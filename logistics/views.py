@@ -258,7 +258,11 @@ def exception_queue(request):
         }
         for p in selectors.exception_parcels(counties=request.counties)
     ]
-    return render(request, "logistics/exceptions.html", {"rows": rows})
+    installations = [
+        {"order": o, "villager": mask_name(o.villager.name), "age_days": (now - o.failed_at).days}
+        for o in selectors.failed_installations(counties=request.counties)
+    ]
+    return render(request, "logistics/exceptions.html", {"rows": rows, "installations": installations})
 
 
 def _exception_of_county(request, number: str) -> Order:
@@ -281,6 +285,24 @@ def exception_ship_again(request, number: str):
     else:
         messages.success(
             request, _("Order %(number)s goes out again on the next run to its station.") % {"number": order.number}
+        )
+    return redirect("county-exceptions")
+
+
+@county_manager_required
+@require_POST
+def exception_book_again(request, number: str):
+    """A failed installation the county settles by booking it again: the order is at its station, to be booked."""
+    order = _exception_of_county(request, number)
+    try:
+        order_services.back_to_station(order=order, actor=request.user)
+    except order_services.OrderError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("Order %(number)s waits at its station again: the station books a new installation time.")
+            % {"number": order.number},
         )
     return redirect("county-exceptions")
 

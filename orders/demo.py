@@ -74,6 +74,7 @@ def seed_orders(*, carrier=None) -> int:
     staff = {s.service_center_id: s.user for s in StationStaff.objects.select_related("user")}
     products = list(Product.objects.filter(is_active=True).order_by("sku"))
     everyday = [p for p in products if p.price < 300]
+    installable = [p for p in products if p.needs_installation]
     statuses = [status for status, count in STATUS_MIX for _ in range(count)]
     first_of_county = {}
     for station in stations:
@@ -92,10 +93,20 @@ def seed_orders(*, carrier=None) -> int:
         picks = rng.sample(everyday, k=rng.choice([1, 1, 2, 3]))
         if rng.random() < 0.15:
             picks.append(rng.choice([p for p in products if p.price >= 300]))
+        # Every seventh order bound for a station buys an appliance to install: the installer's page has work.
+        seventh = n % 7 == 0 and final in (S.BATCHED, S.IN_TRANSIT, S.AT_STATION) and bool(villager.address)
+        if seventh and installable and not any(p.needs_installation for p in picks):
+            picks.append(installable[n % len(installable)])
         # Home installation only for a villager whose address a driver can find
-        install = any(p.needs_installation for p in picks) and bool(villager.address) and rng.random() < 0.5
+        install = (
+            any(p.needs_installation for p in picks) and bool(villager.address) and (seventh or rng.random() < 0.5)
+        )
+        # not for an order the demo has collected months ago: its installer hands it over (installations.demo)
+        install = install and final not in (S.COLLECTED, S.RETURNED)
         quantities = [rng.choice([1, 1, 2, 3]) for _ in picks]
         payment = rng.choice(Order.PaymentMethod.values)
+        if install:  # the installer takes no money at the villager's home
+            payment = Order.PaymentMethod.CASH_AT_STATION
         if payment == Order.PaymentMethod.PAY_ON_PICKUP and final not in (S.PLACED, S.CANCELLED):
             # Within the station's pay-on-pickup limit, as the confirmation requires (list prices: at most).
             # Counted here, not read back, so that a second seeding sends the same orders (idempotency keys).
@@ -154,6 +165,8 @@ def _in_opening_hours(moment: datetime, station) -> datetime:
 def finish_at_station(item: Onward, *, not_before: datetime) -> None:
     """Hand over (and return) a demo order its run brought to the station (at ``not_before``), at STEP_DELAY's hours."""
     order, user = item.order, item.user
+    if order.delivery_method == Order.DeliveryMethod.HOME_INSTALLATION:
+        return  # its installer hands it over at the villager's home (installations.demo)
     for step in (S.COLLECTED, S.RETURNED):
         if order.status == item.final:
             return

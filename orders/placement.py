@@ -146,6 +146,12 @@ def place_order(
                 "add it on their page, or choose pickup at the station."
             )
         )
+    if (
+        delivery_method == Order.DeliveryMethod.HOME_INSTALLATION
+        and payment_method == Order.PaymentMethod.PAY_ON_PICKUP
+    ):
+        # The installer hands the goods over at the villager's home and takes no money there.
+        raise OrderError(_("An order with home installation is paid at the station before it ships, not on pickup."))
     if not lines:
         raise OrderError(_("Add at least one product."))
     if len(lines) > MAX_LINES:

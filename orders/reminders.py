@@ -96,7 +96,9 @@ def _orders_due(policy: Policy, *, today: date) -> list[Order]:
         )
         due |= arrived & (Q(last_reminder__isnull=True) | Q(last_reminder__lt=day))
     orders = (
+        # An order with home installation waits for its installer, not for the villager to come.
         Order.objects.filter(status=Order.Status.AT_STATION)
+        .exclude(delivery_method=Order.DeliveryMethod.HOME_INSTALLATION)
         .annotate(arrived_at=arrival_time(), last_reminder=Subquery(last_reminder))
         .filter(due)
         .select_related("villager", "service_center")

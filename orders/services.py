@@ -74,6 +74,7 @@ TRANSITIONS = {
     (S.EXCEPTION, S.AT_STATION),  # its missing parcel turned up at the station before the county decided
     (S.AT_STATION, S.COLLECTED),
     (S.AT_STATION, S.GOING_BACK),  # refused, or not collected in time: back on a run's return leg
+    (S.AT_STATION, S.EXCEPTION),  # its installation failed and the installer asked the county to decide
     (S.GOING_BACK, S.CANCELLED),  # received back at the warehouse (refunded if paid)
     (S.COLLECTED, S.RETURNED),  # every line returned (returns by line: orders.returns)
 }
@@ -232,6 +233,25 @@ def cancel_exception(*, order: Order, actor, reason: str) -> Order:
     return order
 
 
+def installation_failed(*, order: Order, actor, note: str) -> Order:
+    """An installation failed at the villager's home and the installer asks the county to decide: the order is an
+    exception (the county books it again, ships a new part, or calls it off).  The goods stay at the station."""
+    if order.status != S.AT_STATION:
+        raise InvalidTransition(order, S.EXCEPTION)
+    return transition(order, to=S.EXCEPTION, actor=actor, note=note[:500])
+
+
+def back_to_station(*, order: Order, actor, note: str = "") -> Order:
+    """The county settles a failed installation's exception by booking it again: the goods never left the station,
+    so the order is at the station once more and the station books a new appointment (no SMS: nothing arrived)."""
+    if order.status != S.EXCEPTION:
+        raise InvalidTransition(order, S.AT_STATION)
+    came_from = order.events.filter(to_status=S.EXCEPTION).order_by("-pk").values_list("from_status", flat=True)
+    if came_from.first() != S.AT_STATION:
+        raise OrderError(_("Only a failed installation is booked again: this order's parcel never reached the station."))
+    return transition(order, to=S.AT_STATION, actor=actor, note=note[:500] or _("to be installed again"))
+
+
 # --- the other transitions -----------------------------------------------------
 
 
@@ -341,8 +361,12 @@ def hand_over(
     payment_taken: bool = False,
     tender: payments.Tender | None = None,
     without_code: WithoutCode | None = None,
+    by_installer: bool = False,
 ) -> Order:
     """The villager collects the goods against the pickup code they hold (their SMS, or their slip).
+
+    An order with home installation is handed over at the villager's home, by the installer, once it is
+    installed (``installations.services.installed``, with ``by_installer``): never across the counter.
 
     Without the code (``without_code``) only with a reason and a note of the ID check, and counted for the
     county.  A pay-on-pickup order is paid in the same step: ``tender`` (or ``payment_taken``: cash, exactly
@@ -351,6 +375,8 @@ def hand_over(
     """
     if order.status != S.AT_STATION:
         raise InvalidTransition(order, S.COLLECTED)
+    if order.delivery_method == Order.DeliveryMethod.HOME_INSTALLATION and not by_installer:
+        raise OrderError(_("The installer hands these goods over at the villager's home, once they are installed."))
     codeless = {}
     if without_code is not None:
         reason, id_check = (without_code.reason or "").strip(), (without_code.id_check or "").strip()

@@ -218,6 +218,7 @@ def order_detail(request, number: str):
 
 def _detail_context(order: Order, *, role: str | None, **forms) -> dict:
     s = Order.Status
+    installs_at_home = order.delivery_method == Order.DeliveryMethod.HOME_INSTALLATION
     can_return = order.status == s.COLLECTED and station_may(role, "return_order")
     return_form = forms.get("return_form")
     if return_form is None and can_return:
@@ -229,7 +230,13 @@ def _detail_context(order: Order, *, role: str | None, **forms) -> dict:
         **_pickup_wait(order),
         "can_confirm": order.status == s.PLACED,
         "can_cancel": order.status in (s.PLACED, s.CONFIRMED),
-        "can_hand_over": order.status == s.AT_STATION,
+        "can_hand_over": order.status == s.AT_STATION and not installs_at_home,
+        # The installer hands it over at the villager's home (installations): the station books the time.
+        "installs_at_home": installs_at_home,
+        "installation_failed": installs_at_home
+        and order.status == s.EXCEPTION
+        and order.events.filter(to_status=s.EXCEPTION).order_by("-pk").values_list("from_status", flat=True).first()
+        == s.AT_STATION,
         "pay_on_pickup": order.payment_method == Order.PaymentMethod.PAY_ON_PICKUP,
         "due_at_pickup": services.amount_due_at_pickup(order),
         "can_return": can_return,

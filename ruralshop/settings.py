@@ -390,6 +390,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.remind_uncollected",
         "schedule": crontab(minute=0, hour=9),
     },
+    # Tomorrow's installation appointments: the villager's reminder, at an hour SMS is welcome.
+    "remind-installation-appointments": {
+        "task": "installations.tasks.remind_appointments",
+        "schedule": crontab(minute=0, hour=18),
+    },
     "purge-old-notification-payloads": {
         "task": "notifications.tasks.purge_old_notification_payloads",
         "schedule": crontab(minute=15, hour=3),

@@ -12,6 +12,8 @@ the patterns that change state, for a POST.  The roles are the people of ``partn
     admin          a staff superuser: the admin and every county page; no station
     logistics_a    a logistics API key for warehouse A (no session)
     logistics_b    a logistics API key for warehouse B: A's batches and parcels are a 404
+    installer_a    an installer of county A (a login, no station): their own appointments' page only
+    installer_b    an installer of county B: A's appointments are a 404
 
 A refused POST must change nothing (every row of the project's apps is compared before and
 after); an allowed one runs too, and is rolled back so the next request sees the same world.
@@ -81,8 +83,10 @@ ROLES = (
     "admin",
     "logistics_a",
     "logistics_b",
+    "installer_a",
+    "installer_b",
 )
-OUTSIDERS = ("partner_b", "county_b", "logistics_b")
+OUTSIDERS = ("partner_b", "county_b", "logistics_b", "installer_b")
 
 LOGIN = "302 to /accounts/login/"
 ADMIN_LOGIN = "302 to /admin/login/"
@@ -121,6 +125,9 @@ def everyone(status) -> dict[str, object]:
 
 
 NO_SESSION = {"anonymous": LOGIN, "logistics_a": LOGIN, "logistics_b": LOGIN}
+# An installer has a login but no station and no county to manage: partner pages say so (403), county pages 404.
+INSTALLERS_AT_STATION_PAGE = {"installer_a": 403, "installer_b": 403}
+INSTALLERS_AT_COUNTY_PAGE = {"installer_a": 404, "installer_b": 404}
 
 
 def station(ok=200, *, other=None, assistant=None) -> dict[str, object]:
@@ -133,6 +140,7 @@ def station(ok=200, *, other=None, assistant=None) -> dict[str, object]:
         "county_a": 403,
         "county_b": 403,
         "admin": 403,
+        **INSTALLERS_AT_STATION_PAGE,
     }
 
 
@@ -146,6 +154,7 @@ def county(ok=200, *, other=404) -> dict[str, object]:
         "county_a": ok,
         "county_b": other,
         "admin": ok,
+        **INSTALLERS_AT_COUNTY_PAGE,
     }
 
 
@@ -160,6 +169,7 @@ def station_and_county(ok=200) -> dict[str, object]:
         "county_a": ok,
         "county_b": 404,
         "admin": ok,
+        **INSTALLERS_AT_COUNTY_PAGE,
     }
 
 
@@ -175,6 +185,7 @@ def station_api(ok=200, *, other=None) -> dict[str, object]:
         "admin": 403,
         "logistics_a": 401,  # a logistics key is no station token
         "logistics_b": 401,
+        **INSTALLERS_AT_STATION_PAGE,
     }
 
 
@@ -226,7 +237,13 @@ RULES: dict[str, Rule] = {
     "api-docs": Rule(get={**everyone(200), "logistics_a": 403, "logistics_b": 403}),
     # --- partner pages: orders
     # a county manager (or an admin) with no station is sent on to the county workspace
-    "dashboard": Rule(get={**station(), "county_a": REDIRECT, "county_b": REDIRECT, "admin": REDIRECT}),
+    # and an installer on to their day's appointments
+    "dashboard": Rule(
+        get={
+            **station(),
+            **dict.fromkeys(("county_a", "county_b", "admin", "installer_a", "installer_b"), REDIRECT),
+        }
+    ),
     "order-list": Rule(get=station()),
     "order-create": Rule(
         get=station(),
@@ -259,6 +276,15 @@ RULES: dict[str, Rule] = {
         post_allowed=frozenset({"partner_a", "assistant_a"}),
         kwargs=order_number("installation"),
         data=lambda w: {"slot": first_free_slot(w.installation)},
+    ),
+    # the installer's phone page: their own day (B's installer sees B's, empty) and their own appointments
+    "installer-day": Rule(get={**everyone(404), **NO_SESSION, "installer_a": 200, "installer_b": 200}),
+    "installer-visit": Rule(
+        get={**everyone(404), **NO_SESSION, "installer_a": 200},
+        # the goods are not at the station yet: refused with the reason, nothing changed
+        post={**everyone(404), **NO_SESSION, "installer_a": 400},
+        kwargs=lambda w: {"pk": w.appointment.pk},
+        data=lambda w: {"step": "on_the_way"},
     ),
     "order-cancel": station_action("placed", data=lambda w: {"cancel-reason": "矩阵"}),
     "order-hand-over": station_action("at_station", data=lambda w: {"pickup_code": w.at_station.pickup_code}),
@@ -348,6 +374,13 @@ RULES: dict[str, Rule] = {
     ),
     "county-exceptions": Rule(get=county(other=200)),  # county B sees its own (empty) queue
     "exception-ship-again": Rule(
+        get=county(405, other=405),
+        post=county(REDIRECT),
+        post_allowed=frozenset({"county_a", "admin"}),
+        kwargs=lambda w: {"number": w.exception.number},
+    ),
+    # a failed installation booked again (the world's exception is a lost parcel: refused with a message)
+    "exception-book-again": Rule(
         get=county(405, other=405),
         post=county(REDIRECT),
         post_allowed=frozenset({"county_a", "admin"}),
@@ -716,7 +749,12 @@ def build_world() -> World:
 
     w.placed = place()
     # An installation order of station A, with an installer of county A free every day.
-    Installer.objects.create(county=county_a, name="矩阵师傅", capacity=2, work_weekdays="1234567")
+    w.users["installer_a"] = UserFactory(username="ivan")
+    w.users["installer_b"] = UserFactory(username="igor")
+    installer_a = Installer.objects.create(
+        county=county_a, name="矩阵师傅", capacity=2, work_weekdays="1234567", user=w.users["installer_a"]
+    )
+    Installer.objects.create(county=county_b, name="乙县师傅", work_weekdays="1234567", user=w.users["installer_b"])
     StockFactory(
         product=ProductFactory(sku="AC-M", name="空调 1 匹", needs_installation=True), warehouse=warehouse_a, on_hand=3
     )
@@ -730,6 +768,9 @@ def build_world() -> World:
         idempotency_key="m-installation",
         notify=False,
     ).order
+    slot = installations.slots_for(w.installation)[0]
+    w.appointment = installations.book(order=w.installation, day=slot.day, half_day=slot.half_day, actor=partner)
+    assert w.appointment.installer == installer_a
     # A villager without SMS: the slip carries the pickup code; the county reviews an order, calls one back.
     w.slip = place(villager=VillagerFactory(service_center=station_a, name="张无机", phone="", sms_consent=False))
     w.review_a = Review.objects.create(
@@ -805,6 +846,7 @@ PROJECT_APPS = (
     "cashbook",
     "integrity",
     "logistics",
+    "installations",
 )  # and the users; not the sessions, saved on every request
 
 

@@ -11,16 +11,18 @@ from django.core.management.base import BaseCommand
 
 from cashbook.demo import seed_cash
 from catalog.demo import seed_catalog
-from installations.demo import seed_installers
+from installations.demo import DEMO_INSTALLER_USER, seed_appointments, seed_installers
 from integrity.demo import seed_reviews
 from logistics.clients import create_client
 from logistics.demo import carry, seed_cancelled_run, seed_routes
 from logistics.models import LogisticsClient
 from orders.demo import seed_commission_rules, seed_orders, seed_statements
-from partners.demo import DEMO_USERS, seed_network
+from partners.demo import DEMO_USERS as NETWORK_USERS
+from partners.demo import seed_network
 from partners.models import ServiceCenter, Warehouse
 
 DEMO_CLIENT = "县域物流（演示）"
+DEMO_USERS = {**NETWORK_USERS, DEMO_INSTALLER_USER: "installer of Jiande: the day's appointments, on a phone"}
 
 
 class Command(BaseCommand):
@@ -73,8 +75,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Commission statements built for {months} months." if months else "Statements exist.")
         if seed_cash():
             self.stdout.write("A day closed and a remittance waiting for the county, at the busiest station.")
-        if installers := seed_installers():
+        if installers := seed_installers(password=password):
             self.stdout.write(f"{installers} installers for the counties' installation appointments.")
+        if booked := seed_appointments():
+            self.stdout.write(f"{booked} installation appointments booked for the demo's installation orders.")
         flagged, call_backs = seed_reviews()
         self.stdout.write(f"Review: {flagged} orders flagged for the county, {call_backs} call-backs to make.")
         self._print_logins(password)
