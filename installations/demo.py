@@ -10,7 +10,7 @@ from orders.models import Order
 from partners.models import County
 
 from . import services
-from .models import Appointment, Installer
+from .models import Installer
 
 DEMO_INSTALLERS = [("张师傅", "13900000101", 2), ("李师傅", "13900000102", 1)]
 DEMO_INSTALLER_USER = "installer"
