@@ -8,7 +8,9 @@ class InstallationsConfig(AppConfig):
 
     def ready(self):
         from notifications.sms import register_templates
+        from orders.services import status_changed
 
-        from .services import SMS_TEMPLATES
+        from .services import SMS_TEMPLATES, give_up_appointments
 
         register_templates(SMS_TEMPLATES)
+        status_changed.connect(give_up_appointments, dispatch_uid="installations.give_up_appointments")

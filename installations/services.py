@@ -178,6 +178,15 @@ def book(*, order: Order, day: date, half_day: str, actor, today: date | None = 
     return appointment
 
 
+def give_up_appointments(sender, *, order_ids: list[int], to: str, **kwargs) -> None:
+    """An order called off, going back or in exception keeps no installer's time: its live appointment is
+    cancelled (``orders.services.status_changed``; no statement at all for the other transitions)."""
+    if to in GONE:
+        Appointment.objects.filter(order_id__in=order_ids, status__in=Appointment.LIVE).update(
+            status=Appointment.Status.CANCELLED, note=_("the order was %(status)s") % {"status": Order.Status(to).label}
+        )
+
+
 # --- the visit: the installer's steps -----------------------------------------------------------------
 
 A = Appointment.Status
@@ -285,6 +294,17 @@ def waiting_for_a_time(station) -> list[Order]:
         .exclude(appointments__status__in=Appointment.LIVE)
         .select_related("villager")
         .order_by("created_at", "pk")
+    )
+
+
+def booked_ahead(station, *, today: date | None = None) -> list[Appointment]:
+    """The station's live appointments from today on, soonest first, with their order and installer."""
+    today = today or timezone.localdate()
+    return list(
+        Appointment.objects.filter(order__service_center=station, status__in=Appointment.LIVE, day__gte=today)
+        .exclude(order__status__in=GONE)
+        .select_related("order__villager", "installer")
+        .order_by("day", "half_day", "pk")
     )
 
 

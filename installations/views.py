@@ -77,6 +77,25 @@ def book_installation(request, number: str):
     return render(request, "installations/book.html", context, status=400 if error else 200)
 
 
+@station_required
+@require_GET
+def station_installations(request):
+    """The station's installation orders: those to book a time for (never booked, or a visit failed), and the
+    appointments ahead."""
+    context = {
+        "to_book": services.waiting_for_a_time(request.station),
+        "ahead": services.booked_ahead(request.station),
+    }
+    return render(request, "installations/station.html", context)
+
+
+@station_required
+@require_GET
+def installations_tile(request):
+    """The dashboard's tile (loaded by htmx): installation orders waiting for a time; nothing when none."""
+    return render(request, "installations/_tile.html", {"count": len(services.waiting_for_a_time(request.station))})
+
+
 # --- the installer's phone page: the day's appointments, and each visit's steps ---------------------------
 
 

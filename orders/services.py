@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Sum
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -57,6 +58,11 @@ __all__ = [
 
 S = Order.Status
 K = StockMovement.Kind
+
+# Sent inside ``transition_many``'s transaction, once per call: what an app above the orders keeps in step with
+# an order's status listens here (installations: an order called off, going back or in exception gives its
+# appointment up).  Receivers get ``order_ids``, ``from_status`` and ``to``.
+status_changed = Signal()
 
 # (from, to): the order life cycle of the design, and nothing else.  An order is created placed
 # (``place_order``): its first event reads draft -> placed, and no order is ever in draft.
@@ -122,6 +128,7 @@ def transition_many(
         if moved != len(order_ids):
             raise InvalidTransitionOf(from_status, to, stale=len(order_ids) - moved)
         _record_events(order_ids, from_status=from_status, to=to, actor=actor, note=note, at=now)
+        status_changed.send(sender=Order, order_ids=order_ids, from_status=from_status, to=to)
     return moved
 
 
@@ -248,7 +255,9 @@ def back_to_station(*, order: Order, actor, note: str = "") -> Order:
         raise InvalidTransition(order, S.AT_STATION)
     came_from = order.events.filter(to_status=S.EXCEPTION).order_by("-pk").values_list("from_status", flat=True)
     if came_from.first() != S.AT_STATION:
-        raise OrderError(_("Only a failed installation is booked again: this order's parcel never reached the station."))
+        raise OrderError(
+            _("Only a failed installation is booked again: this order's parcel never reached the station.")
+        )
     return transition(order, to=S.AT_STATION, actor=actor, note=note[:500] or _("to be installed again"))
 
 

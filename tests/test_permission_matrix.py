@@ -333,6 +333,9 @@ RULES: dict[str, Rule] = {
     # --- partner pages: deliveries
     "deliveries": Rule(get=station()),
     "deliveries-overdue": Rule(get=station()),
+    # the station's installation orders to book and appointments ahead, and the dashboard's tile of them
+    "station-installations": Rule(get=station()),
+    "installations-tile": Rule(get=station()),
     "delivery-receive": Rule(
         get=station(other=404),
         post=station(REDIRECT, other=404),

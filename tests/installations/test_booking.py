@@ -144,6 +144,7 @@ def test_an_order_called_off_gives_its_place_back(installation_order, installer,
     orders.cancel_order(order=order, actor=staff_a, reason="村民不要了")
 
     assert [s.half_day for s in services.free_slots(installer.county_id, MONDAY, days=1)] == [AM, PM]
+    assert order.appointments.get().status == Appointment.Status.CANCELLED  # and the installer's page drops it
     services.book(order=installation_order("next"), day=MONDAY, half_day=AM, actor=staff_a, today=friday)
 
 

@@ -184,3 +184,18 @@ def test_the_station_no_longer_hands_an_installation_over_but_points_to_the_appo
     page = client_a.get(f"/orders/{booked.order.number}/").content.decode()
     assert "the installer installs it" in page
     assert f'action="/orders/{booked.order.number}/hand-over/"' not in page
+
+
+def test_the_station_sees_what_to_book_and_what_is_ahead(client_a, at_station, villager_a, installer):
+    client_a.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    villager_a.address = "三组 12 号"
+    villager_a.save()
+    booked = at_station(villager_a)
+    assert client_a.get("/installations/tile/").content.decode().strip() == ""  # nothing to book
+
+    services.failed(appointment=booked, actor=installer.user, reason="nobody_home", then="rebook")
+
+    tile = client_a.get("/installations/tile/").content.decode()
+    assert "1" in tile and 'href="/installations/"' in tile
+    page = client_a.get("/installations/").content.decode()
+    assert f"/orders/{booked.order.number}/installation/" in page and "王建国" in page
