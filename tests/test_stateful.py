@@ -77,6 +77,8 @@ from catalog import money
 from catalog import stock as stocks
 from catalog.admin import StockImportResource
 from catalog.models import Product, Stock, StockMovement
+from installations import services as installations
+from installations.models import Appointment, Installer
 from logistics import services as dispatch
 from logistics.api.authentication import PerClientThrottle
 from logistics.clients import create_client
@@ -86,7 +88,16 @@ from notifications.inbound import signature as inbound_signature
 from notifications.models import InboundSms, Notification
 from orders import commissions, reminders, returns
 from orders import tasks as order_tasks
-from orders.models import CommissionEntry, CommissionStatement, GoodsReturn, Order, OrderLine, PickupReminder, Refund
+from orders.models import (
+    CommissionEntry,
+    CommissionStatement,
+    GoodsReturn,
+    Order,
+    OrderEvent,
+    OrderLine,
+    PickupReminder,
+    Refund,
+)
 from orders.policy import collection_policy
 from partners.models import County, ServiceCenter, StationStaff, Villager
 from tests.factories import (
@@ -154,7 +165,8 @@ def paid_at_confirmation(order: "OrderModel") -> bool:
 
 
 def hand_over_allowed(order: "OrderModel", *, payment_taken: bool) -> bool:
-    return order.status == S.AT_STATION and (order.paid or payment_taken)
+    """At the counter: never an installation order (its installer hands it over at the villager's home)."""
+    return order.status == S.AT_STATION and (order.paid or payment_taken) and not order.installs
 
 
 # --- the world: built once per test; every example starts from it ----------------------------------
@@ -164,14 +176,23 @@ PRODUCTS = {
     "FERT-25": (Decimal("168.00"), Decimal("25"), Decimal("0.0600"), Decimal("3.00"), 12),
     "SEED-1": (Decimal("45.50"), Decimal("1"), Decimal("0.0020"), Decimal("5.00"), 4),
     "HOE": (Decimal("19.90"), Decimal("2"), Decimal("0.0100"), Decimal("0.00"), 6),  # no commission
+    "AC-1": (Decimal("1280.00"), Decimal("30"), Decimal("0.2000"), Decimal("2.00"), 5),  # installed at home
 }
+INSTALLABLE = {"AC-1"}  # needs installing: an order of it may be delivered and installed at the villager's home
+INSTALLER_CAPACITY = 1  # appointments per half-day: the county's one installer fills up within an example
 SKUS = sorted(PRODUCTS)
 STATIONS = ["A-001", "A-002"]  # the route calls at A-002 first, then A-001
 ZERO = Decimal("0.00")
 CREDIT_LIMIT = Decimal("2000.00")  # the stations' pay-on-pickup limit (the default)
 PHONES = ["", "13800000001", "13800000002"]  # few, so that duplicates happen
 PAYMENTS = [Order.PaymentMethod.CASH_AT_STATION, Order.PaymentMethod.PAY_ON_PICKUP]
-DELIVERIES = [Order.DeliveryMethod.STATION_PICKUP, Order.DeliveryMethod.HOME_DELIVERY]
+DELIVERIES = [
+    Order.DeliveryMethod.STATION_PICKUP,
+    Order.DeliveryMethod.HOME_DELIVERY,
+    Order.DeliveryMethod.HOME_INSTALLATION,
+]
+BOOKABLE = installations.BOOKABLE  # an installation order's appointment can be booked (again) in these
+GONE = (S.CANCELLED, S.GOING_BACK, S.EXCEPTION)  # an order in these gives its appointment up
 
 
 @dataclass
@@ -185,6 +206,8 @@ class World:
     admin: object  # a superuser, for the admin's adjustments
     logistics: Client
     logistics_headers: dict
+    installer: Client  # the county's installer, logged in (the phone page)
+    installer_user: object
 
 
 @pytest.fixture
@@ -211,7 +234,14 @@ def world(db, settings, monkeypatch, tmp_path) -> World:
         for sku, (price, kg, m3, rate, on_hand) in PRODUCTS.items():
             seller = SellerFactory(name=f"卖家 {sku}", default_commission_rate=rate)
             products[sku] = ProductFactory(
-                sku=sku, name=sku, category=category, seller=seller, price=price, weight_kg=kg, volume_m3=m3
+                sku=sku,
+                name=sku,
+                category=category,
+                seller=seller,
+                price=price,
+                weight_kg=kg,
+                volume_m3=m3,
+                needs_installation=sku in INSTALLABLE,
             )
             stocks.receive_stock(product=products[sku], warehouse=warehouse, quantity=on_hand, actor=None)
         users = {
@@ -233,6 +263,12 @@ def world(db, settings, monkeypatch, tmp_path) -> World:
         manager.force_login(CountyManagerFactory(user=UserFactory(username="carol"), county=county).user)
         admin = UserFactory(username="root", is_staff=True, is_superuser=True)
         _, key = create_client(name="顺丰县域", warehouse_codes=[warehouse.code])
+        installer_user = UserFactory(username="ivan")
+        Installer.objects.create(
+            county=county, name="张师傅", capacity=INSTALLER_CAPACITY, work_weekdays="1234567", user=installer_user
+        )
+        installer = Client()
+        installer.force_login(installer_user)
     return World(
         warehouse=warehouse,
         stations={"A-001": station_a, "A-002": station_a2},
@@ -243,6 +279,8 @@ def world(db, settings, monkeypatch, tmp_path) -> World:
         admin=admin,
         logistics=Client(),
         logistics_headers={"Authorization": f"Token {key}"},
+        installer=installer,
+        installer_user=installer_user,
     )
 
 
@@ -275,6 +313,21 @@ class OrderModel:
     agreed: bool = False  # the villager's say is recorded (a reply by SMS, or the code at confirmation)
     placed_at: datetime | None = None
     without_code: bool = False  # handed over without the pickup code (the villager lost it)
+    installs: bool = False  # home installation: the installer hands it over at the villager's home, once installed
+    appointment: int | None = None  # the pk of its live appointment (booked, or the installer on the way)
+    on_the_way: bool = False  # the installer of that appointment has set out
+    installed: bool = False
+    failed_install: bool = False  # in exception because the installer asked the county (not a lost parcel)
+
+    def __setattr__(self, name, value):
+        # An order called off, going back or in exception gives its appointment up (the service does so too);
+        # one leaving exception is no failed installation any more.
+        if name == "status":
+            if value in GONE:
+                object.__setattr__(self, "appointment", None)
+            if value != S.EXCEPTION:
+                object.__setattr__(self, "failed_install", False)
+        object.__setattr__(self, name, value)
 
     @property
     def total(self) -> Decimal:
@@ -588,6 +641,12 @@ class RuralshopMachine(RuleBasedStateMachine):
             assert outcome == "refused", f"a home delivery placed for villager {villager}, who has no address"
             assert Order.objects.count() == before
             return
+        if delivery == Order.DeliveryMethod.HOME_INSTALLATION and (
+            _payment == Order.PaymentMethod.PAY_ON_PICKUP or not any(sku in INSTALLABLE for sku, _ in lines)
+        ):
+            assert outcome == "refused", f"an installation order of {lines} ({_payment}) placed"
+            assert Order.objects.count() == before
+            return
         fits = all(qty <= self.model.available(sku) for sku, qty in lines)
         if not fits:
             assert outcome == "refused", f"{lines} placed with only {self._availability()} available"
@@ -630,6 +689,7 @@ class RuralshopMachine(RuleBasedStateMachine):
             consent_via=via,
             consent_code=code,
             placed_at=self.model.now,
+            installs=delivery == Order.DeliveryMethod.HOME_INSTALLATION,
         )
 
     def _availability(self) -> dict:
@@ -660,6 +720,20 @@ class RuralshopMachine(RuleBasedStateMachine):
         if then != "nothing":
             self.confirm(key, assistant, "none" if then == "reply, confirm" else "right")
         return key
+
+    @rule(
+        target=orders,
+        villager=villagers,
+        extra=st.sampled_from([(), (("HOE", 1),)]),
+        channel=st.sampled_from(["page", "api"]),
+        assistant=st.booleans(),
+    )
+    def place_an_installation_order(self, villager, extra, channel, assistant):
+        """An air conditioner to install at the villager's home, paid at the counter (as installations are sold)."""
+        lines = [("AC-1", 1), *extra]
+        return self.place_order(
+            villager, lines, Order.DeliveryMethod.HOME_INSTALLATION, PAYMENTS[0], channel, assistant, "confirm"
+        )
 
     @rule(order=orders, same_body=st.booleans(), channel=st.sampled_from(["page", "api"]))
     def replay_submission(self, order, same_body, channel):
@@ -1238,7 +1312,8 @@ class RuralshopMachine(RuleBasedStateMachine):
             g.status, g.batch = "waiting", None
 
     def resolve_exception(self, order, decision):
-        """The county decides on a missing or damaged parcel (/county/exceptions/): send the goods again, or cancel."""
+        """The county decides on a missing or damaged parcel (/county/exceptions/): send the goods again, or cancel;
+        on a failed installation also: book it again (the goods are at the station)."""
         o = self.model.order(order)
         if o is None:
             return
@@ -1251,6 +1326,10 @@ class RuralshopMachine(RuleBasedStateMachine):
         )
         if o.status != S.EXCEPTION:
             pass
+        elif decision == "book-again":
+            if o.failed_install:
+                o.status = S.AT_STATION
+                self.model.done.add("a failed installation booked again by the county")
         elif decision == "cancel":
             o.status = S.CANCELLED
             if o.paid:
@@ -1281,6 +1360,7 @@ class RuralshopMachine(RuleBasedStateMachine):
                         parcel.status == P.DELIVERED
                         and not parcel.flagged
                         and self.model.orders[parcel.order].status == S.AT_STATION
+                        and not self.model.orders[parcel.order].installs  # it waits for its installer
                         # a parcel found before its stop was checked in waits for that (no receipt time yet)
                         and stop.received_at is not None
                         and stop.received_at < cutoff
@@ -1613,8 +1693,10 @@ class RuralshopMachine(RuleBasedStateMachine):
             data["id_check"] = "本人身份证 尾号 1234"
         refused_role = self.is_assistant(o.station, assistant)
         expect = {302} if refused_role or noted else {400}
+        if noted and not refused_role and o.installs:
+            expect = {409}  # its installer hands it over at the villager's home
         call(self.staff(o.station, assistant), "post", self._order_path(o, "hand-over"), expect, data=data)
-        if noted and not refused_role:
+        if noted and not refused_role and not o.installs:
             if not o.paid:
                 self.model.drawer[o.station] += o.total
             o.status, o.paid, o.without_code = S.COLLECTED, True, True
@@ -1646,7 +1728,7 @@ class RuralshopMachine(RuleBasedStateMachine):
             self.days_pass(days)  # what it plans is in the model; the rules that act on runs find it there
         policy = collection_policy()
         for o in self.model.orders.values():
-            if o.status == S.AT_STATION and o.arrived_at is not None:
+            if o.status == S.AT_STATION and o.arrived_at is not None and not o.installs:  # waits for its installer
                 days = (self.model.today - o.arrived_at.astimezone(SHANGHAI).date()).days
                 due = policy.due_reminder(days)
                 if due is not None:
@@ -1740,7 +1822,7 @@ class RuralshopMachine(RuleBasedStateMachine):
         )
 
     @precondition(lambda self: self._orders_in(S.EXCEPTION))
-    @rule(which=WHICH, decision=st.sampled_from(["ship-again", "cancel"]))
+    @rule(which=WHICH, decision=st.sampled_from(["ship-again", "cancel", "book-again"]))
     def resolve_an_exception(self, which, decision):
         self.resolve_exception(pick(self._orders_in(S.EXCEPTION), which), decision)
 
@@ -1754,12 +1836,113 @@ class RuralshopMachine(RuleBasedStateMachine):
     def pay_a_statement(self, which, shown):
         self.pay_statement(pick(self._statements_in(CommissionStatement.Status.APPROVED), which), shown)
 
+    # --- installations: booking a time, the installer's visit --------------------------------------------
+
+    def _installations(self, *statuses) -> list[str]:
+        return [k for k, o in self.model.orders.items() if o.installs and o.status in statuses]
+
+    def book_installation(self, order, slot, assistant):
+        """The station books (or books again) an installation order's appointment: one of the free times shown."""
+        o = self.model.order(order)
+        if o is None:
+            return
+        path = f"/orders/{o.number}/installation/"
+        if not o.installs:
+            call(self.staff(o.station, assistant), "post", path, {404}, data={"slot": ""})
+            return
+        row = Order.objects.select_related("service_center__village").get(number=o.number)
+        free = installations.slots_for(row) if o.status in BOOKABLE else []
+        chosen = free[slot % len(free)] if free else None
+        value = f"{chosen.day.isoformat()}|{chosen.half_day}" if chosen else f"{self.model.today.isoformat()}|am"
+        ok = chosen is not None
+        call(self.staff(o.station, assistant), "post", path, {302} if ok else {400}, data={"slot": value})
+        if ok:
+            o.appointment = Appointment.objects.get(order=row, status__in=Appointment.LIVE).pk
+            o.on_the_way = False
+            if o.status == S.AT_STATION:
+                self.model.done.add("an installation booked at the station")
+
+    @precondition(lambda self: self._installations(*BOOKABLE))
+    @rule(which=WHICH, slot=st.integers(0, 3), assistant=st.booleans())
+    def book_an_installation(self, which, slot, assistant):
+        self.book_installation(pick(self._installations(*BOOKABLE), which), slot, assistant)
+
+    def _visits(self) -> list[str]:
+        return [k for k, o in self.model.orders.items() if o.appointment is not None]
+
+    def visit(self, order, step, reason):
+        """The installer, on their phone page: on the way, installed (with the villager's code, or a wrong one),
+        or failed with a reason (book again, or the county decides).  Only with the goods at the station."""
+        o = self.model.order(order)
+        at_station = o.status == S.AT_STATION
+        data = {
+            "on the way": {"step": "on_the_way"},
+            "installed": {"step": "installed", "pickup_code": o.pickup_code},
+            "wrong code": {"step": "installed", "pickup_code": f"{(int(o.pickup_code) + 1) % 10**6:06d}"},
+            "failed, book again": {"step": "failed", "reason": reason, "then": "rebook", "note": "电话没人接"},
+            "failed, the county decides": {"step": "failed", "reason": reason, "then": "county"},
+        }[step]
+        ok = at_station and step != "wrong code" and not (step == "on the way" and o.on_the_way)
+        call(
+            self.world.installer, "post", f"/installer/appointments/{o.appointment}/", {302} if ok else {400}, data=data
+        )
+        if ok and step == "on the way":
+            o.on_the_way = True
+        elif ok and step == "installed":
+            assert o.paid, f"{o.number}: an installation order at the station not paid"
+            o.status, o.collected_at, o.installed, o.appointment = S.COLLECTED, self.model.now, True, None
+            self.model.done.add("installed at the villager's home")
+        elif ok:
+            o.appointment = None
+            if step == "failed, the county decides":
+                o.status = S.EXCEPTION
+                o.failed_install = True
+            self.model.done.add(f"an installation {step}")
+        assert self._status_of(o) == o.status
+
+    @precondition(lambda self: self._visits())
+    @rule(
+        which=WHICH,
+        step=st.sampled_from(
+            ["on the way", "installed", "installed", "wrong code", "failed, book again", "failed, the county decides"]
+        ),
+        reason=st.sampled_from(Appointment.FailReason.values),
+    )
+    def an_installer_visits(self, which, step, reason):
+        self.visit(pick(self._visits(), which), step, reason)
+
+    @rule(days_ahead=st.sampled_from([0, 1]))
+    def remind_tomorrows_appointments(self, days_ahead):
+        """Beat's evening task: tomorrow's live appointments are reminded once (twice run: still once)."""
+        today = self.model.today + timedelta(days=days_ahead)
+        for _run in range(2):
+            installations.remind_tomorrow(today=today)
+        tomorrow = Appointment.objects.filter(day=today + timedelta(days=1), status__in=Appointment.LIVE)
+        assert not tomorrow.filter(reminded_at__isnull=True).exists(), "a live appointment of tomorrow not reminded"
+        sent = Counter(
+            Notification.objects.filter(template="installation_reminder").values_list("reference", flat=True)
+        )
+        reminded = Counter(
+            Appointment.objects.filter(reminded_at__isnull=False).values_list("order__number", flat=True)
+        )
+        assert all(n <= reminded[number] for number, n in sent.items()), f"reminders {sent}, appointments {reminded}"
+
     # --- anything on anything: what must be refused is refused (no 500, nothing changes) -------------
 
     @rule(
         order=orders,
         action=st.sampled_from(
-            ["confirm", "cancel", "hand over", "return", "return one", "send back", "ship again", "cancel exception"]
+            [
+                "confirm",
+                "cancel",
+                "hand over",
+                "return",
+                "return one",
+                "send back",
+                "ship again",
+                "cancel exception",
+                "book installation",
+            ]
         ),
         code=CODES,
         assistant=st.booleans(),
@@ -1777,6 +1960,8 @@ class RuralshopMachine(RuleBasedStateMachine):
             self.return_lines(order, [1], too_many=False)
         elif action == "send back":
             self.send_back(order, "refused")
+        elif action == "book installation":
+            self.book_installation(order, 0, assistant)
         else:
             self.resolve_exception(order, "ship-again" if action == "ship again" else "cancel")
 
@@ -1994,6 +2179,35 @@ class RuralshopMachine(RuleBasedStateMachine):
             assert highest.get((sc, E.PAYOUT), Decimal(-1)) < 0, f"{sc}: a payout that is not negative"
 
     @invariant()
+    def installations_are_handed_over_at_home_and_paid_for_then(self):
+        """No installation order is handed over at the station: each collected (or returned) one has exactly one
+        installed appointment, and its collection was the installer's; none earns commission before then; at
+        most one live appointment per order, the model's; no installer's half-day over their capacity; a
+        villager is reminded of an appointment at most once."""
+        model = {o.number: o for o in self.model.orders.values() if o.installs}
+        live, installed = {}, Counter()
+        for number, pk, status in sql(APPOINTMENTS_SQL):
+            if status in Appointment.LIVE:
+                assert number not in live, f"{number}: two live appointments"
+                live[number] = pk
+            installed[number] += status == Appointment.Status.INSTALLED
+        for number, o in model.items():
+            assert live.get(number) == o.appointment, (
+                f"{number}: live appointment {live.get(number)}, not {o.appointment}"
+            )
+            assert installed[number] == int(o.installed), f"{number}: {installed[number]} installed appointments"
+        for number, status, actor, accrued in sql(INSTALLED_SQL):
+            o = model[number]
+            if status in (S.COLLECTED, S.RETURNED):
+                assert o.installed and actor == self.world.installer_user.pk, (
+                    f"{number}: an installation order {status} by user {actor}, not by its installer"
+                )
+            if accrued:
+                assert o.installed, f"{number}: commission accrued before it was installed"
+        for installer, day, half_day, booked in sql(SLOTS_SQL):
+            assert booked <= INSTALLER_CAPACITY, f"installer {installer}: {booked} appointments on {day} {half_day}"
+
+    @invariant()
     def statements_add_up(self):
         """Each statement's total is the sum of its accrual, reversal and adjustment entries; a paid one has one
         payout of -total; none below zero is paid."""
@@ -2042,6 +2256,8 @@ _t = {
         GoodsReturn,
         Pickup,
         Refund,
+        Appointment,
+        OrderEvent,
     )
 }
 STOCK_SQL = f"""
@@ -2086,6 +2302,21 @@ REFUNDS_SQL = f"""
     FROM {_t["Refund"]} r JOIN {_t["Order"]} o ON o.id = r.order_id GROUP BY o.number
 """  # noqa: S608
 RUNS_SQL = f"SELECT code, status FROM {_t['DeliveryBatch']}"  # noqa: S608
+APPOINTMENTS_SQL = f"""
+    SELECT o.number, a.id, a.status FROM {_t["Appointment"]} a JOIN {_t["Order"]} o ON o.id = a.order_id
+"""  # noqa: S608
+# Each installation order with its status, who took it to collected (the event), and whether it accrued.
+INSTALLED_SQL = f"""
+    SELECT o.number, o.status,
+           (SELECT ev.actor_id FROM {_t["OrderEvent"]} ev WHERE ev.order_id = o.id AND ev.to_status = 'collected'),
+           EXISTS (SELECT 1 FROM {_t["CommissionEntry"]} e WHERE e.order_id = o.id AND e.kind = 'accrual')
+    FROM {_t["Order"]} o WHERE o.delivery_method = 'home_installation'
+"""  # noqa: S608
+# Appointments holding an installer's time: not cancelled (a failed visit took it too).
+SLOTS_SQL = f"""
+    SELECT installer_id, day, half_day, COUNT(*) FROM {_t["Appointment"]} WHERE status <> 'cancelled'
+    GROUP BY installer_id, day, half_day
+"""  # noqa: S608
 LEDGER_SQL = f"""
     SELECT sc.code, e.kind, SUM(e.amount), MAX(e.amount)
     FROM {_t["CommissionEntry"]} e JOIN {_t["ServiceCenter"]} sc ON sc.id = e.service_center_id
@@ -2204,3 +2435,76 @@ def test_it_refuses_to_confirm_an_order_in_exception(machine, world):
     machine.confirm(key, False)
     # then: refused (only the county's "ship again" reserves the units anew and confirms it)
     check_all(machine)
+
+
+def _installation_at_the_station(machine: RuralshopMachine, world) -> str:
+    """An air conditioner placed for home installation, paid, carried to the station and booked there."""
+    key = machine.place_an_installation_order(villager=world.villagers[0], extra=(), channel="page", assistant=False)
+    assert machine.model.orders[key].status == S.CONFIRMED
+    machine.book_installation(key, 0, False)  # booked while on its way: the earliest day its goods can be there
+    machine.plan_dispatch(through="task")
+    run = machine.model.orders[key].batch
+    machine.depart(run)
+    machine.receive(run, 1, ["delivered"], False)
+    assert machine.model.orders[key].status == S.AT_STATION
+    return key
+
+
+def check_installations(machine: RuralshopMachine) -> None:
+    check_all(machine)
+    machine.installations_are_handed_over_at_home_and_paid_for_then()
+    machine.every_yuan_is_in_the_cash_book()
+
+
+def test_an_installation_is_handed_over_at_home_by_its_installer_and_earns_then(machine, world):
+    key = _installation_at_the_station(machine, world)
+    o = machine.model.orders[key]
+    # the counter may not hand it over, with the code or without
+    machine.hand_over(key, "right", True, False)
+    machine.hand_over_without_the_code(0, noted=True, assistant=False)
+    check_installations(machine)
+    assert o.status == S.AT_STATION and not CommissionEntry.objects.filter(order__number=o.number).exists()
+    # the installer: on the way, a wrong code refused, then installed with the villager's code
+    machine.visit(key, "on the way", "nobody_home")
+    machine.visit(key, "on the way", "nobody_home")  # twice: refused
+    machine.visit(key, "wrong code", "nobody_home")
+    check_installations(machine)
+    machine.visit(key, "installed", "nobody_home")
+    assert o.status == S.COLLECTED and o.installed
+    check_installations(machine)
+    machine.take_return(key, False)  # and it can be returned like any collected order
+    check_installations(machine)
+
+
+def test_a_failed_installation_is_booked_again_by_the_station_or_the_county(machine, world):
+    key = _installation_at_the_station(machine, world)
+    o = machine.model.orders[key]
+    machine.visit(key, "failed, book again", "nobody_home")
+    assert o.status == S.AT_STATION and o.appointment is None
+    check_installations(machine)
+    machine.book_installation(key, 1, True)  # the assistant books the next time
+    machine.visit(key, "failed, the county decides", "damaged_part")
+    assert o.status == S.EXCEPTION and o.failed_install
+    check_installations(machine)
+    machine.resolve_exception(key, "book-again")
+    assert o.status == S.AT_STATION
+    machine.book_installation(key, 0, False)
+    machine.visit(key, "installed", "nobody_home")
+    assert o.status == S.COLLECTED
+    check_installations(machine)
+
+
+def test_a_lost_parcel_of_an_installation_is_not_booked_again_by_the_county(machine, world):
+    key = machine.place_an_installation_order(villager=world.villagers[0], extra=(), channel="api", assistant=False)
+    machine.book_installation(key, 0, False)
+    machine.plan_dispatch(through="task")
+    run = machine.model.orders[key].batch
+    machine.depart(run)
+    machine.receive(run, 1, [P.MISSING], False)
+    o = machine.model.orders[key]
+    assert o.status == S.EXCEPTION and o.appointment is None  # given up with the parcel
+    machine.resolve_exception(key, "book-again")  # refused: the goods never reached the station
+    assert o.status == S.EXCEPTION
+    check_installations(machine)
+    machine.resolve_exception(key, "ship-again")
+    check_installations(machine)
