@@ -199,3 +199,20 @@ def test_the_station_sees_what_to_book_and_what_is_ahead(client_a, at_station, v
     assert "1" in tile and 'href="/installations/"' in tile
     page = client_a.get("/installations/").content.decode()
     assert f"/orders/{booked.order.number}/installation/" in page and "王建国" in page
+
+
+def test_the_days_page_costs_the_same_queries_for_one_appointment_or_four(installer_client, at_station, station_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    villagers = [VillagerFactory(service_center=station_a, name=f"村民{i}", address=f"{i} 组") for i in range(4)]
+    first = at_station(villagers[0])
+    day = first.day.isoformat()
+    with CaptureQueriesContext(connection) as one:
+        assert installer_client.get(f"/installer/?day={day}").status_code == 200
+    for villager in villagers[1:]:
+        at_station(villager, day=first.day, half_day="pm" if villager.pk % 2 else "am")
+    with CaptureQueriesContext(connection) as four:
+        page = installer_client.get(f"/installer/?day={day}")
+    assert page.content.decode().count("/installer/appointments/") == 4
+    assert len(four) == len(one), [q["sql"] for q in four.captured_queries]
