@@ -1863,9 +1863,21 @@ class RuralshopMachine(RuleBasedStateMachine):
                 self.model.done.add("an installation booked at the station")
 
     @precondition(lambda self: self._installations(*BOOKABLE))
-    @rule(which=WHICH, slot=st.integers(0, 3), assistant=st.booleans())
-    def book_an_installation(self, which, slot, assistant):
-        self.book_installation(pick(self._installations(*BOOKABLE), which), slot, assistant)
+    @rule(
+        which=WHICH,
+        slot=st.integers(0, 3),
+        assistant=st.booleans(),
+        then=st.sampled_from([None, "installed", "failed, book again", "failed, the county decides", "on the way"]),
+        reason=st.sampled_from(Appointment.FailReason.values),
+    )
+    def book_an_installation(self, which, slot, assistant, then, reason):
+        """The station books a time; for goods at the station the installer may come at once (so that the
+        examples reach the visit's outcomes: an order gets here after six other steps)."""
+        key = pick(self._installations(*BOOKABLE), which)
+        self.book_installation(key, slot, assistant)
+        o = self.model.order(key)
+        if then and o.appointment is not None and o.status == S.AT_STATION:
+            self.visit(key, then, reason)
 
     def _visits(self) -> list[str]:
         return [k for k, o in self.model.orders.items() if o.appointment is not None]
