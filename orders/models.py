@@ -103,6 +103,9 @@ class Order(models.Model):
     request_hash = models.CharField(max_length=64, editable=False)
     notes = models.CharField(_("notes"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("placed at"), auto_now_add=True)
+    # Taken at the counter while the link was down (the offline counter), at this moment by the device's own
+    # clock, as reported; the order reached the server (and was placed) at ``created_at``, the server's time.
+    taken_offline_at = models.DateTimeField(_("taken offline at"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     # When the money was taken: at confirmation for cash at the station, at hand-over for pay on pickup.
