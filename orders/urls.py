@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import commission_views, views, way_back_views
+from . import commission_views, offline_views, views, way_back_views
 
 
 class OrderNumberConverter:
@@ -18,6 +18,8 @@ register_converter(OrderNumberConverter, "order_number")
 urlpatterns = [
     path("orders/", views.order_list, name="order-list"),
     path("orders/new/", views.order_create, name="order-create"),
+    path("orders/offline/", offline_views.offline_counter, name="order-offline"),
+    path("orders/sw.js", offline_views.offline_worker, name="order-offline-worker"),
     path("orders/new/villagers/", views.order_villager_search, name="order-villager-search"),
     path("orders/new/products/", views.order_product_search, name="order-product-search"),
     path("orders/new/line/", views.order_cart_line, name="order-cart-line"),

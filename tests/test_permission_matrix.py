@@ -260,6 +260,9 @@ RULES: dict[str, Rule] = {
             "idempotency_key": "matrix-key",
         },
     ),
+    # the offline counter's page (its data comes from the station API), and its service worker (a script file)
+    "order-offline": Rule(get=station()),
+    "order-offline-worker": Rule(get=everyone(200)),
     "order-villager-search": Rule(get=station(), query="?q=王"),
     "order-product-search": Rule(get=station(), query="?q=肥"),
     "order-cart-line": Rule(get=station(), query="?product={product}"),
