@@ -38,6 +38,9 @@ def partner_pages(villager_a):
         "/cash/",
         "/cash/close/",
         "/cash/remittances/new/",
+        "/orders/new/",
+        "/orders/offline/",  # the offline counter, with its own script
+        "/installations/",
     ]
 
 
@@ -83,3 +86,17 @@ def test_the_order_pages_and_the_printed_slip_are_under_budget(client_a, station
         assert response.status_code == 200
         weight, _ = page_weight(response.content)
         assert weight < BUDGET, f"{response.request['PATH_INFO']}: {weight} bytes"
+
+
+def test_the_installers_page_is_under_budget(client, station_a):
+    from installations.models import Installer
+    from tests.factories import UserFactory
+
+    installer = Installer.objects.create(county=station_a.village.county, name="张师傅", user=UserFactory())
+    client.force_login(installer.user)
+    response = client.get("/installer/")
+    assert response.status_code == 200
+
+    weight, _ = page_weight(response.content)
+
+    assert weight < BUDGET, weight
