@@ -7,10 +7,13 @@ class InstallationsConfig(AppConfig):
     verbose_name = _("Installations")
 
     def ready(self):
+        from logistics import appointments
         from notifications.sms import register_templates
         from orders.services import status_changed
 
-        from .services import SMS_TEMPLATES, give_up_appointments
+        from .services import SMS_TEMPLATES, give_up_appointments, live_slots
 
         register_templates(SMS_TEMPLATES)
         status_changed.connect(give_up_appointments, dispatch_uid="installations.give_up_appointments")
+        # The manifests show an installation stop's appointment; logistics cannot read appointments.
+        appointments.register(live_slots)

@@ -15,6 +15,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from logistics import services as logistics_services
 from logistics import webhooks
 from logistics.promise import holidays
 from notifications import services as notifications
@@ -165,6 +166,7 @@ def book(*, order: Order, day: date, half_day: str, actor, today: date | None = 
         )
         Order.objects.filter(pk=order.pk).update(promised_on=day)
         order.promised_on = day
+        logistics_services.bump_order_batches([order.pk])  # the manifests show the new time
         notifications.queue_sms(
             [
                 notifications.to_villager(
@@ -182,9 +184,22 @@ def give_up_appointments(sender, *, order_ids: list[int], to: str, **kwargs) -> 
     """An order called off, going back or in exception keeps no installer's time: its live appointment is
     cancelled (``orders.services.status_changed``; no statement at all for the other transitions)."""
     if to in GONE:
-        Appointment.objects.filter(order_id__in=order_ids, status__in=Appointment.LIVE).update(
+        given_up = Appointment.objects.filter(order_id__in=order_ids, status__in=Appointment.LIVE).update(
             status=Appointment.Status.CANCELLED, note=_("the order was %(status)s") % {"status": Order.Status(to).label}
         )
+        if given_up:  # the manifests showed those appointments
+            logistics_services.bump_order_batches(order_ids)
+
+
+def live_slots(order_ids: list[int]) -> dict[int, tuple[date, str]]:
+    """The live appointment's (day, half-day) of each order that has one, in one query: what the manifests show
+    (registered with ``logistics.appointments`` in ``InstallationsConfig.ready``)."""
+    return {
+        order_id: (day, half_day)
+        for order_id, day, half_day in Appointment.objects.filter(order_id__in=order_ids, status__in=Appointment.LIVE)
+        .values_list("order_id", "day", "half_day")
+        .order_by()
+    }
 
 
 # --- the visit: the installer's steps -----------------------------------------------------------------
@@ -254,6 +269,7 @@ def installed(*, appointment: Appointment, actor, pickup_code: str) -> Appointme
         order_services.hand_over(order=appointment.order, actor=actor, pickup_code=pickup_code, by_installer=True)
         appointment.status, appointment.done_at = A.INSTALLED, timezone.now()
         appointment.save(update_fields=["status", "done_at"])
+        logistics_services.bump_order_batches([appointment.order_id])  # no appointment on the manifests now
         _tell_the_company(appointment, "installation.done")
     return appointment
 
@@ -271,6 +287,7 @@ def failed(*, appointment: Appointment, actor, reason: str, note: str = "", then
         appointment.status, appointment.fail_reason = A.FAILED, reason
         appointment.note, appointment.done_at = note, timezone.now()
         appointment.save(update_fields=["status", "fail_reason", "note", "done_at"])
+        logistics_services.bump_order_batches([appointment.order_id])  # no appointment on the manifests now
         if then == THEN_COUNTY:
             label = Appointment.FailReason(reason).label
             order_services.installation_failed(
@@ -280,6 +297,19 @@ def failed(*, appointment: Appointment, actor, reason: str, note: str = "", then
             )
         _tell_the_company(appointment, "installation.failed")
     return appointment
+
+
+def route_order(appointment: Appointment) -> tuple:
+    """An installer's day in route order: morning first, then the stations in their route's order, then the
+    address (the appointment's order with its station's ``route_stop`` and its villager, selected)."""
+    stop = getattr(appointment.order.service_center, "route_stop", None)
+    return (
+        HALF_DAYS.index(appointment.half_day),
+        (stop.route_id, stop.sequence) if stop else (0, 0),
+        appointment.order.service_center.code,
+        appointment.order.villager.address,
+        appointment.pk,
+    )
 
 
 def waiting_for_a_time(station) -> list[Order]:

@@ -20,7 +20,6 @@ from partners.phones import mask_name
 
 from . import services
 from .models import Appointment, Installer
-from .services import HALF_DAYS
 
 
 def _slot_value(day: date, half_day: str) -> str:
@@ -115,18 +114,6 @@ def installer_required(view):
     return wrapper
 
 
-def _route_key(appointment: Appointment) -> tuple:
-    """Route order: morning first, then the stations in their route's order, then the address."""
-    stop = getattr(appointment.order.service_center, "route_stop", None)
-    return (
-        HALF_DAYS.index(appointment.half_day),
-        (stop.route_id, stop.sequence) if stop else (0, 0),
-        appointment.order.service_center.code,
-        appointment.order.villager.address,
-        appointment.pk,
-    )
-
-
 @installer_required
 @require_GET
 def installer_day(request):
@@ -141,7 +128,7 @@ def installer_day(request):
         .exclude(status=Appointment.Status.CANCELLED)
         .select_related("order__villager", "order__service_center__route_stop")
         .prefetch_related("order__lines__product"),
-        key=_route_key,
+        key=services.route_order,
     )
     coming = (
         Appointment.objects.filter(installer=request.installer, day__gt=day, status__in=Appointment.LIVE)

@@ -14,6 +14,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sub
 from orders.models import GoodsReturn, GoodsReturnLine, Order, OrderEvent
 from partners.models import County, ServiceCenter
 
+from . import appointments
 from .models import BatchStop, DeliveryBatch, LogisticsClient, Parcel, ParcelPhoto, Pickup, UnplannedOrder
 from .services import PROBLEM_KINDS
 
@@ -166,6 +167,18 @@ def manifest_stops(*, batch: DeliveryBatch) -> QuerySet[BatchStop]:
         Prefetch("parcels", queryset=Parcel.objects.select_related("order__villager").order_by("label")),
         Prefetch("pickups", queryset=Pickup.objects.select_related("goods_return__order__villager").order_by("label")),
     )
+
+
+def manifest_page_stops(*, batch: DeliveryBatch) -> list[BatchStop]:
+    """``manifest_stops``, each installation parcel with its live appointment as ``appointment`` (a dict of
+    ``day`` and ``half_day``, the half-day's name; None without one): one query more, for the whole batch."""
+    stops = list(manifest_stops(batch=batch))
+    installing = [p for stop in stops for p in stop.parcels.all() if p.order.delivery_method == "home_installation"]
+    booked = appointments.live_for(p.order_id for p in installing)
+    for parcel in installing:
+        slot = booked.get(parcel.order_id)
+        parcel.appointment = None if slot is None else {"day": slot[0], "half_day": appointments.HALF_DAYS[slot[1]]}
+    return stops
 
 
 def exception_parcels(*, counties: Iterable[County]) -> list[Parcel]:

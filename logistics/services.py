@@ -289,5 +289,13 @@ def bump_batch_version(batch_id) -> None:
     DeliveryBatch.objects.filter(pk=batch_id).update(version=F("version") + 1)
 
 
+def bump_order_batches(order_ids) -> None:
+    """A change to the orders that their runs' manifests show (an installation appointment booked or ended): a
+    new version of every batch with a parcel of theirs, so no cached manifest shows the old one (one UPDATE)."""
+    DeliveryBatch.objects.filter(
+        pk__in=Parcel.objects.filter(order_id__in=order_ids).values("batch_stop__batch_id")
+    ).update(version=F("version") + 1)
+
+
 def _labels(batch: DeliveryBatch) -> dict:
     return {"code": batch.code, "status": B(batch.status).label}

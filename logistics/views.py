@@ -192,7 +192,8 @@ def _batch_of_county(request, code: str) -> DeliveryBatch:
 @county_manager_required
 def manifest(request, code: str):
     batch = _batch_of_county(request, code)
-    return render(request, "logistics/manifest.html", {"batch": batch, "stops": selectors.manifest_stops(batch=batch)})
+    stops = selectors.manifest_page_stops(batch=batch)
+    return render(request, "logistics/manifest.html", {"batch": batch, "stops": stops})
 
 
 @county_manager_required

@@ -348,6 +348,8 @@ SPECTACULAR_SETTINGS = {
         "BatchStatusEnum": "logistics.models.DeliveryBatch.Status",
         "ParcelStatusEnum": "logistics.models.Parcel.Status",
         "StopStatusEnum": "logistics.models.BatchStop.Status",
+        "AppointmentStatusEnum": "installations.models.Appointment.Status",
+        "FailReasonEnum": "installations.models.Appointment.FailReason",
     },
 }
 

@@ -26,6 +26,7 @@ urlpatterns = [
     path("healthz/", healthz, name="healthz"),
     path("api/v1/", include("orders.api.urls")),
     path("api/v1/", include("logistics.api.urls")),
+    # /api/v1/installations/ (the logistics API's technicians) is in installations.urls, below.
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script from a URL of its own (?script) instead of inline,
     # and our template moves its inline style to a static file: the docs need no CSP exception.

@@ -528,6 +528,32 @@ RULES: dict[str, Rule] = {
         data=lambda w: {"kind": "damaged", "note": "矩阵"},
         json=True,
     ),
+    # The installation steps of a company's technicians (logistics_a's client has one, with an appointment
+    # whose goods are at the station): another client's key, or anyone's appointment but its own, is a 404.
+    "api-installation-list": Rule(get=logistics_api(other=200)),  # B's key lists B's technicians' (none)
+    "api-installation-on-the-way": Rule(
+        get=logistics_api(405, other=405),  # the method is refused before the appointment is looked up
+        post=logistics_api(200),
+        post_allowed=frozenset({"logistics_a"}),
+        kwargs=lambda w: {"pk": w.technician_visit.pk},
+        json=True,
+    ),
+    "api-installation-installed": Rule(
+        get=logistics_api(405, other=405),
+        post=logistics_api(200),
+        post_allowed=frozenset({"logistics_a"}),
+        kwargs=lambda w: {"pk": w.technician_visit.pk},
+        data=lambda w: {"pickup_code": w.technician_visit.order.pickup_code},
+        json=True,
+    ),
+    "api-installation-failed": Rule(
+        get=logistics_api(405, other=405),
+        post=logistics_api(200),
+        post_allowed=frozenset({"logistics_a"}),
+        kwargs=lambda w: {"pk": w.technician_visit.pk},
+        data=lambda w: {"reason": "nobody_home", "note": "矩阵", "then": "rebook"},
+        json=True,
+    ),
     # What the converters refuse under batches/ and parcels/: a JSON 404 once the key is checked.
     "api-not-found": Rule(
         get=logistics_api(404, other=404),
@@ -702,8 +728,9 @@ def build_world() -> World:
         "county_b": CountyManagerFactory(user=UserFactory(username="dave", is_staff=True), county=county_b).user,
         "admin": UserFactory(username="root", is_staff=True, is_superuser=True),
     }
+    client_a, key_a = create_client(name="A 物流", warehouse_codes=[warehouse_a.code])
     w.keys = {
-        "logistics_a": create_client(name="A 物流", warehouse_codes=[warehouse_a.code])[1],
+        "logistics_a": key_a,
         "logistics_b": create_client(name="B 物流", warehouse_codes=[warehouse_b.code])[1],
     }
     w.villager_a = VillagerFactory(service_center=station_a, name="王秘密", phone="+8613812345678")
@@ -777,6 +804,27 @@ def build_world() -> World:
     slot = installations.slots_for(w.installation)[0]
     w.appointment = installations.book(order=w.installation, day=slot.day, half_day=slot.half_day, actor=partner)
     assert w.appointment.installer == installer_a
+    # A technician of logistics_a's company in county A, and his appointment, the goods at the station.
+    technician = Installer.objects.create(county=county_a, name="物流师傅", work_weekdays="1234567", client=client_a)
+    w.technician_order = services.place_order(
+        station=station_a,
+        villager=VillagerFactory(service_center=station_a, name="钱安装", address="四组 2 号"),
+        placed_by=partner,
+        lines=[services.LineRequest("AC-M", 1)],
+        delivery_method="home_installation",
+        payment_method="cash_at_station",
+        idempotency_key="m-technician",
+        notify=False,
+    ).order
+    services.confirm_payment(order=w.technician_order, consent_code=w.technician_order.consent_code, actor=partner)
+    slot = installations.slots_for(w.technician_order)[0]
+    w.technician_visit = installations.book(
+        order=w.technician_order, day=slot.day, half_day=slot.half_day, actor=partner
+    )
+    assert w.technician_visit.installer == technician
+    services.transition(w.technician_order, to=Order.Status.BATCHED, actor=partner)
+    depart(order=w.technician_order, actor=partner)
+    arrive(order=w.technician_order, actor=partner, notify=False)
     # A villager without SMS: the slip carries the pickup code; the county reviews an order, calls one back.
     w.slip = place(villager=VillagerFactory(service_center=station_a, name="张无机", phone="", sms_consent=False))
     w.review_a = Review.objects.create(
@@ -837,6 +885,7 @@ def build_world() -> World:
         w.refunded.number,
         w.batch_a.code,
         w.parcel_a.label,
+        w.technician_order.number,
         w.returned.number,  # the order of A's pickup (its label, B<n>, is too short to look for)
         station_a.name,
     ]

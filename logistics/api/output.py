@@ -8,8 +8,8 @@ machinery.
 
 A manifest is cached rendered, with the ETag of its bytes, under a key that
 holds the batch's row and its ``version`` (bumped by every service that
-changes the batch, its stops, its parcels or its
-pickups).  Edits that bypass the services
+changes the batch, its stops, its parcels, its pickups or its orders'
+installation appointments).  Edits that bypass the services
 (a station's phone or a villager's name in the admin) show within
 ``MANIFEST_CACHE_SECONDS``.
 """
@@ -25,11 +25,12 @@ from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from logistics import appointments
 from logistics.models import BatchStop, Parcel, Pickup
 from partners.phones import mask_name
 
 MANIFEST_CACHE_SECONDS = 60
-MANIFEST_FORMAT = 3  # bump when the manifest's JSON changes shape: old cache entries are then never read
+MANIFEST_FORMAT = 4  # bump when the manifest's JSON changes shape: old cache entries are then never read
 
 _EXPONENT = {places: Decimal(1).scaleb(-places) for places in range(5)}
 
@@ -74,15 +75,18 @@ def batch_json(row: dict, tz=None) -> dict:
 
 
 def manifest_json(row: dict) -> dict:
-    """The manifest of a batch (its row from ``BATCH_VALUES``), as ManifestOutputSerializer renders it: 3 queries."""
+    """The manifest of a batch (its row from ``BATCH_VALUES``), as ManifestOutputSerializer renders it: 3 queries,
+    and one more for the appointments when the batch carries installation orders."""
     tz = timezone.get_current_timezone()
     parcels = defaultdict(list)
-    for stop_id, label, number, villager, weight, volume, status, delivery, address in (
+    homes = defaultdict(list)  # per stop: (parcel, order id, delivery method) of the goods going on to a house
+    for stop_id, label, order_id, number, villager, weight, volume, status, delivery, address in (
         Parcel.objects.filter(batch_stop__batch_id=row["id"])
         .order_by("label")
         .values_list(
             "batch_stop_id",
             "label",
+            "order_id",
             "order__number",
             "order__villager__name",
             "weight_kg",
@@ -93,18 +97,23 @@ def manifest_json(row: dict) -> dict:
         )
         .iterator(chunk_size=2000)
     ):
-        parcels[stop_id].append(
-            {
-                "label": label,
-                "order": number,
-                "villager": mask_name(villager),
-                "weight_kg": _decimal(weight, 3),
-                "volume_m3": _decimal(volume, 4),
-                "status": status,
-                "delivery_method": delivery,
-                "address": "" if delivery == "station_pickup" else address,
-            }
-        )
+        parcel = {
+            "label": label,
+            "order": number,
+            "villager": mask_name(villager),
+            "weight_kg": _decimal(weight, 3),
+            "volume_m3": _decimal(volume, 4),
+            "status": status,
+            "delivery_method": delivery,
+            "address": "" if delivery == "station_pickup" else address,
+        }
+        parcels[stop_id].append(parcel)
+        if delivery != "station_pickup":
+            homes[stop_id].append((parcel, order_id, delivery))
+    # One query for all the batch's installation orders (none without them): the live appointment of each.
+    booked = appointments.live_for(
+        order_id for stop in homes.values() for _, order_id, delivery in stop if delivery == "home_installation"
+    )
     pickups = defaultdict(list)
     for stop_id, label, weight, volume, status in (
         Pickup.objects.filter(batch_stop__batch_id=row["id"])
@@ -129,7 +138,10 @@ def manifest_json(row: dict) -> dict:
             },
             "parcels": parcels[stop["id"]],
             "pickups": pickups[stop["id"]],
-            "home_deliveries": [p for p in parcels[stop["id"]] if p["delivery_method"] != "station_pickup"],
+            "home_deliveries": [
+                {**parcel, "appointment": appointments.as_json(booked.get(order_id))}
+                for parcel, order_id, _ in homes[stop["id"]]
+            ],
         }
         for stop in BatchStop.objects.filter(batch_id=row["id"])
         .order_by("sequence")

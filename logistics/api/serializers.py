@@ -1,7 +1,9 @@
 """Input and output of the logistics REST API.  Villagers appear masked; no villager phone numbers."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from logistics import appointments
 from logistics.models import DeliveryBatch, Parcel, Pickup
 from partners.phones import mask_name
 
@@ -58,6 +60,30 @@ class ManifestParcelSerializer(serializers.ModelSerializer):
         return "" if parcel.order.delivery_method == "station_pickup" else parcel.order.villager.address
 
 
+class AppointmentSlotSerializer(serializers.Serializer):
+    day = serializers.DateField()
+    half_day = serializers.ChoiceField(choices=list(appointments.HALF_DAYS.items()), help_text="am or pm.")
+
+
+class ManifestHomeDeliverySerializer(ManifestParcelSerializer):
+    """A parcel that goes on to the villager's house after the station stop, with its installation appointment."""
+
+    appointment = serializers.SerializerMethodField(
+        help_text="For a home installation, the live appointment's day and half-day (am, pm) the installer comes; "
+        "null when none is booked, and for a home delivery."
+    )
+
+    class Meta(ManifestParcelSerializer.Meta):
+        fields = [*ManifestParcelSerializer.Meta.fields, "appointment"]
+
+    @extend_schema_field(AppointmentSlotSerializer(allow_null=True))
+    def get_appointment(self, parcel) -> dict | None:
+        # One query per parcel: this serializer is the schema and the tests' reference (output.py is the fast path).
+        if parcel.order.delivery_method != "home_installation":
+            return None
+        return appointments.as_json(appointments.live_for([parcel.order_id]).get(parcel.order_id))
+
+
 class ManifestPickupSerializer(serializers.ModelSerializer):
     """Goods the run takes back from the stop (its return leg): planned, collected, received, or left behind."""
 
@@ -81,9 +107,10 @@ class ManifestStopSerializer(serializers.Serializer):
     station = StationOutputSerializer(source="service_center")
     parcels = ManifestParcelSerializer(many=True)
     pickups = ManifestPickupSerializer(many=True)
-    home_deliveries = ManifestParcelSerializer(
+    home_deliveries = ManifestHomeDeliverySerializer(
         many=True,
-        help_text="The stop's parcels that go on to the villagers' houses after the station stop, in label order.",
+        help_text="The stop's parcels that go on to the villagers' houses after the station stop, in label order, "
+        "each with its installation appointment (if any).",
     )
 
 
