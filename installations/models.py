@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from orders.models import Order
 from partners.models import County
@@ -76,7 +77,7 @@ class Appointment(models.Model):
         BOOKED = "booked", _("booked")
         ON_THE_WAY = "on_the_way", _("on the way")
         INSTALLED = "installed", _("installed")
-        FAILED = "failed", _("failed")
+        FAILED = "failed", pgettext_lazy("appointment", "failed")
         CANCELLED = "cancelled", _("cancelled")
 
     class FailReason(models.TextChoices):
