@@ -53,7 +53,13 @@ class OrderAdmin(admin.ModelAdmin):
 
     list_display = ["number", "service_center", "villager", "status", "total", "created_at"]
     list_select_related = ["service_center", "villager"]
-    list_filter = ["status", "delivery_method", "payment_method", "warehouse"]
+    list_filter = [
+        "status",
+        "delivery_method",
+        "payment_method",
+        "warehouse",
+        ("taken_offline_at", admin.EmptyFieldListFilter),  # taken at the offline counter
+    ]
     search_fields = ["number", "villager__name", "service_center__code", "service_center__name"]
     date_hierarchy = "created_at"
     inlines = [OrderLineInline, OrderEventInline, PickupReminderInline, SlipPrintInline]
