@@ -1,6 +1,7 @@
 """What the orders services refuse, each with a message for the partner (``str(exc)``)."""
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
@@ -58,6 +59,34 @@ class InsufficientStock(OrderError):
             for s in short
         )
         super().__init__(_("Not enough stock at the county warehouse: %(lines)s.") % {"lines": names})
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    """A line at today's price: what the order would cost now."""
+
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    line_total: Decimal
+
+
+class PriceChanged(OrderError):
+    """The order costs something else now than the total the partner showed the villager: nothing is placed.
+
+    The offline counter took the order at the prices of its copy of the catalog; the villager agrees to the
+    new total (the order is sent again with it as ``expected_total``) or the order is dropped.
+    """
+
+    def __init__(self, *, expected_total: Decimal, total: Decimal, lines: list[PricedLine]):
+        self.expected_total, self.total, self.lines = expected_total, total, lines
+        super().__init__(
+            _(
+                "The prices changed since the order was taken: it comes to ¥%(total)s now, not ¥%(expected)s. "
+                "Tell the villager the new total and send the order again with it, or drop the order."
+            )
+            % {"total": total, "expected": expected_total}
+        )
 
 
 class IdempotencyConflict(OrderError):

@@ -8,7 +8,8 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -21,7 +22,7 @@ from partners.models import ServiceCenter, Villager
 
 from . import pricing
 from . import stock_moves as stock_ledger
-from .errors import IdempotencyConflict, InsufficientStock, OrderError, ShortLine
+from .errors import IdempotencyConflict, InsufficientStock, OrderError, PriceChanged, PricedLine, ShortLine
 from .models import Order, OrderEvent, OrderLine
 from .promise import promise_for
 from .sms import ask_by_sms
@@ -37,6 +38,9 @@ SLIP_NUMBER_DIGITS = 6  # the signed slip's number (more digits: it is typed fro
 ORDER_NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
 ORDER_NUMBER_LENGTH = 10  # random characters after the date
 ORDER_NUMBER_ATTEMPTS = 5  # draws before a number collision is given up as a fault
+# How far ahead of the server a device's clock may say an order was taken offline: a clock a few hours
+# wrong is recorded as reported, one a day or more ahead is refused (a typo'd date, a clock set to next year).
+TAKEN_AT_AHEAD = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,28 @@ def _request_hash(*, villager_id: int, lines: list[LineRequest], delivery_method
         "notes": notes,
     }
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def check_taken_at(taken_at: datetime | None, *, now: datetime | None = None) -> datetime | None:
+    """When an order was taken offline, by the device's clock: recorded as reported (a clock hours wrong too),
+    in UTC; refused when it has no time zone, or is more than ``TAKEN_AT_AHEAD`` ahead of the server."""
+    if taken_at is None:
+        return None
+    if not isinstance(taken_at, datetime) or timezone.is_naive(taken_at):
+        raise OrderError(_("Say when the order was taken with its time zone, such as 2026-05-01T09:30:00+08:00."))
+    try:
+        taken_at = taken_at.astimezone(UTC)
+    except OverflowError:
+        raise OrderError(_("The time the order was taken is out of range.")) from None
+    if taken_at > (now or timezone.now()) + TAKEN_AT_AHEAD:
+        raise OrderError(
+            _(
+                "The order cannot have been taken more than a day from now (%(taken_at)s): "
+                "check the date and time of the device."
+            )
+            % {"taken_at": taken_at.isoformat()}
+        )
+    return taken_at
 
 
 def _replay(*, station: ServiceCenter, key: str, request_hash: str) -> Placement | None:
@@ -121,6 +147,8 @@ def place_order(
     idempotency_key: str,
     notes: str = "",
     notify: bool = True,
+    expected_total: Decimal | None = None,
+    taken_at: datetime | None = None,
 ) -> Placement:
     """Place an order for a villager: reserve stock, freeze prices and commission, issue a pickup code.
 
@@ -128,6 +156,12 @@ def place_order(
     same key with a different body raises IdempotencyConflict.  Not enough
     stock on any line refuses the whole order (InsufficientStock names the
     short lines).
+
+    The offline counter's extras, neither of them part of the body the key stands for:
+    ``expected_total`` is the total the partner showed the villager, and an order that
+    costs anything else now is refused (PriceChanged, with today's prices; nothing placed),
+    unless the key placed an order before (that order is returned); ``taken_at`` is when it
+    was taken, by the device's clock, kept as ``taken_offline_at`` as reported.
     """
     if villager.service_center_id != station.pk:
         raise OrderError(_("This villager is not registered at your station."))
@@ -156,6 +190,12 @@ def place_order(
         raise OrderError(_("Add at least one product."))
     if len(lines) > MAX_LINES:
         raise OrderError(_("At most %(max)s products in one order.") % {"max": MAX_LINES})
+    taken_at = check_taken_at(taken_at)
+    if expected_total is not None:
+        try:
+            expected_total = money.to_fen(Decimal(str(expected_total)))
+        except (InvalidOperation, TypeError, ValueError):
+            raise OrderError(_("The expected total is an amount in yuan, such as 336.00.")) from None
     lines = _merge_lines(lines)
     notes = (notes or "").strip()
     request_hash = _request_hash(
@@ -185,6 +225,8 @@ def place_order(
                 notes=notes,
                 notify=notify,
                 number=number,
+                expected_total=expected_total,
+                taken_at=taken_at,
             )
         except (IntegrityError, OrderError) as exc:
             replay = _replay(station=station, key=idempotency_key, request_hash=request_hash)
@@ -212,6 +254,8 @@ def _place_new(
     notes: str,
     notify: bool,
     number: str,
+    expected_total: Decimal | None = None,
+    taken_at: datetime | None = None,
 ) -> Placement:
     warehouse = station.warehouse
     if warehouse is None:
@@ -259,6 +303,15 @@ def _place_new(
                 commission_amount=money.percent_of(total, rates[product.pk]),
             )
         )
+    order_total = sum((ol.line_total for ol in order_lines), Decimal("0.00"))
+    if expected_total is not None and expected_total != order_total:
+        # Before the transaction: nothing written, nothing reserved (place_order still returns the order
+        # this key placed before, whatever it costs now).
+        raise PriceChanged(
+            expected_total=expected_total,
+            total=order_total,
+            lines=[PricedLine(ol.product.sku, ol.quantity, ol.unit_price, ol.line_total) for ol in order_lines],
+        )
     # The villager's say: a code by SMS when their texts reach a phone, else the signed slip's number.
     via, digits = (
         (Order.ConsentVia.SMS, CONSENT_CODE_DIGITS)
@@ -276,7 +329,7 @@ def _place_new(
             status=S.PLACED,
             delivery_method=delivery_method,
             payment_method=payment_method,
-            total=sum((ol.line_total for ol in order_lines), Decimal("0.00")),
+            total=order_total,
             commission_total=sum((ol.commission_amount for ol in order_lines), Decimal("0.00")),
             item_count=sum(line.quantity for line in lines),
             weight_kg=sum((products[line.sku].weight_kg * line.quantity for line in lines), Decimal("0")),
@@ -288,6 +341,7 @@ def _place_new(
             consent_via=via,
             consent_code=f"{secrets.randbelow(10**digits):0{digits}d}",
             promised_on=promised_on,
+            taken_offline_at=taken_at,
         )
         for ol in order_lines:
             ol.order = order

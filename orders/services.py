@@ -30,6 +30,8 @@ from .errors import (
     InvalidTransitionOf,
     OrderError,
     PaymentRequired,
+    PriceChanged,
+    PricedLine,
     ShortLine,
     WrongPickupCode,
 )
@@ -50,6 +52,8 @@ __all__ = [
     "OrderError",
     "PaymentRequired",
     "Placement",
+    "PriceChanged",
+    "PricedLine",
     "ShortLine",
     "WrongPickupCode",
     "new_order_number",

@@ -220,6 +220,20 @@ def station_action(attr: str, *, ok=REDIRECT, assistant=None, data=lambda w: {})
     )
 
 
+# A POST-only step of the station API on an order of station A: GET is 405 for staff (403 for a role the step's
+# station action refuses), POST 200 for A's roles that may, 404 for B's partner (not A's order).
+def api_step(attr: str, *, assistant=None, data=lambda w: {}) -> Rule:
+    return Rule(
+        get={**station_api(405), **({"assistant_a": 403} if assistant == 403 else {})},
+        post={**station_api(200, other=404), **({"assistant_a": assistant} if assistant is not None else {})},
+        post_allowed=frozenset({"partner_a"} | ({"assistant_a"} if assistant is None else set())),
+        kwargs=order_number(attr),
+        data=data,
+        json=True,
+        gated=("commissions",),
+    )
+
+
 RULES: dict[str, Rule] = {
     # --- the site
     "login": Rule(get={**everyone(REDIRECT), **dict.fromkeys(("anonymous", "logistics_a", "logistics_b"), 200)}),
@@ -491,6 +505,17 @@ RULES: dict[str, Rule] = {
         gated=("commissions",),
     ),
     "api-order-detail": Rule(get=station_api(other=404), kwargs=order_number("placed"), gated=("commissions",)),
+    # the counter's steps on an order (POST only: a GET is 405 once the caller is known); B's staff: a 404
+    "api-order-confirm": api_step("placed", data=lambda w: {"consent_code": w.placed.consent_code}),
+    "api-order-hand-over": api_step("at_station", data=lambda w: {"pickup_code": w.at_station.pickup_code}),
+    "api-order-cancel": api_step("placed", data=lambda w: {"reason": "矩阵"}),
+    # a return gives money back: the partner's only (STATION_ACTIONS "return_order"), an assistant's 403
+    "api-order-return": api_step(
+        "collected", assistant=403, data=lambda w: {"lines": [{"sku": w.product.sku, "quantity": 1}]}
+    ),
+    # the offline counter's copies: each station's own (B gets B's villagers and B's warehouse's stock)
+    "api-catalog": Rule(get=station_api()),
+    "api-villagers": Rule(get=station_api()),
     # --- the logistics API
     "api-batch-list": Rule(get=logistics_api(other=200)),  # B's key lists B's batches
     "api-batch-detail": Rule(get=logistics_api(), kwargs=lambda w: {"code": w.batch_a.code}),

@@ -67,8 +67,16 @@ def test_it_places_an_order_then_returns_the_same_order_for_the_same_key(client_
     assert order["villager"] == {"id": villager_a.pk, "name": "王建国", "masked_phone": "138****5678"}
     assert "13812345678" not in first.content.decode()
     assert order["lines"] == [
-        {"sku": "FERT-50", "name": "复合肥 50kg", "quantity": 2, "unit_price": "168.00", "line_total": "336.00"}
+        {
+            "sku": "FERT-50",
+            "name": "复合肥 50kg",
+            "quantity": 2,
+            "unit_price": "168.00",
+            "line_total": "336.00",
+            "returned_quantity": 0,
+        }
     ]
+    assert order["taken_offline_at"] is None  # taken online
     assert again.status_code == 200
     assert again.json() == order
     assert Order.objects.count() == 1
