@@ -226,6 +226,7 @@ def catalog_copy(station: ServiceCenter, *, at: datetime) -> list[dict]:
             "price": prices[product.pk],
             "needs_installation": product.needs_installation,
             "available": max(available_units(product), 0),
+            "search": product.search_text,
         }
         for product in products
     ]

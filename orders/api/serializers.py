@@ -314,6 +314,9 @@ class CatalogProductOutputSerializer(serializers.Serializer):
     price = serializers.DecimalField(**MONEY, help_text="Today's price, promotions running now applied.")
     needs_installation = serializers.BooleanField()
     available = serializers.IntegerField(help_text="Units free at the station's county warehouse now.")
+    search = serializers.CharField(
+        help_text="What a search matches, lower-cased: name, SKU, seller, categories, and their pinyin (full and initials)."
+    )
 
 
 class CatalogOutputSerializer(serializers.Serializer):

@@ -547,6 +547,8 @@
       provisionalSlip(entry);
       chosen = { villager: null, lines: {} };
       document.getElementById("villager-chosen").hidden = true;
+      document.getElementById("product-q").value = "";
+      document.getElementById("product-results").textContent = "";
       document.getElementById("notes").value = "";
       renderCart();
       error.textContent = T.taken;

@@ -318,6 +318,8 @@ def test_the_catalog_lists_every_product_on_sale_at_todays_price_with_what_is_fr
     assert datetime.fromisoformat(body["as_of"]) <= timezone.now()
     by_sku = {product["sku"]: product for product in body["products"]}
     assert set(by_sku) == {"FERT-50", "PUMP-1", "SEED-RICE"}  # not the product off sale
+    assert "fuhefei" in by_sku["FERT-50"].pop("search")  # the offline search finds 复合肥 by its pinyin too
+    by_sku["PUMP-1"].pop("search")
     assert by_sku["FERT-50"] == {
         "sku": "FERT-50",
         "name": "复合肥 50kg",
