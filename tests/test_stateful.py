@@ -584,7 +584,7 @@ class RuralshopMachine(RuleBasedStateMachine):
 
     # --- placing -----------------------------------------------------------------------------------
 
-    def _send_order(self, *, key, station, body, channel, assistant) -> tuple[str, str | None]:
+    def _send_order(self, *, key, station, body, channel, assistant, extra=None) -> tuple[str, str | None]:
         """Send one submission; (outcome, order number): outcome is placed, replayed, short or conflict."""
         villager, lines, delivery, payment = body
         client = self.staff(station, assistant)
@@ -609,6 +609,7 @@ class RuralshopMachine(RuleBasedStateMachine):
             "delivery_method": delivery,
             "payment_method": payment,
             "notes": "",
+            **(extra or {}),
         }
         response = call(
             client,
@@ -623,11 +624,13 @@ class RuralshopMachine(RuleBasedStateMachine):
             return "refused", None
         return "sent", response.json()["number"]
 
-    def _place(self, *, key, station, body, channel, assistant):
+    def _place(self, *, key, station, body, channel, assistant, extra=None):
         _villager, lines, _delivery, _payment = body
         existing = self.model.order(key)
         before = Order.objects.count()
-        outcome, number = self._send_order(key=key, station=station, body=body, channel=channel, assistant=assistant)
+        outcome, number = self._send_order(
+            key=key, station=station, body=body, channel=channel, assistant=assistant, extra=extra
+        )
         self.model.submissions[key] = (station, body)
         if existing is not None:
             if existing.body == body:
@@ -734,6 +737,42 @@ class RuralshopMachine(RuleBasedStateMachine):
         return self.place_order(
             villager, lines, Order.DeliveryMethod.HOME_INSTALLATION, PAYMENTS[0], channel, assistant, "confirm"
         )
+
+    @rule(
+        target=orders,
+        villager=villagers,
+        lines=st.lists(
+            st.tuples(st.sampled_from(SKUS), st.integers(1, 4)), min_size=1, max_size=2, unique_by=lambda line: line[0]
+        ),
+        stale=st.sampled_from([False, False, True]),
+        clock_off=st.sampled_from([timedelta(0), timedelta(hours=-3), timedelta(days=-400)]),
+    )
+    def send_from_the_offline_counter(self, villager, lines, stale, clock_off):
+        """An order taken at the offline counter arrives: with the total the partner showed (a stale one, when the
+        copy of the catalog was old, is refused with nothing placed) and the moment it was taken by the device's
+        clock (recorded as reported, however wrong)."""
+        self.keys += 1
+        key = f"k{self.keys}"
+        station = self.model.villagers[villager][0]
+        body = (villager, tuple(lines), Order.DeliveryMethod.STATION_PICKUP, PAYMENTS[0])
+        shown = sum((money.line_total(PRODUCTS[sku][0], qty) for sku, qty in lines), ZERO)
+        taken = self.model.now + clock_off
+        extra = {"expected_total": str(shown + (Decimal("1.00") if stale else ZERO)), "taken_at": taken.isoformat()}
+        if stale:
+            before = Order.objects.count()
+            outcome, _number = self._send_order(
+                key=key, station=station, body=body, channel="api", assistant=False, extra=extra
+            )
+            assert outcome == "refused" and Order.objects.count() == before, "placed at a price nobody was told"
+            return multiple()
+        existing = len(self.model.orders)
+        self._place(key=key, station=station, body=body, channel="api", assistant=False, extra=extra)
+        o = self.model.order(key)
+        if o is not None and len(self.model.orders) > existing:
+            recorded = Order.objects.values_list("taken_offline_at", flat=True).get(number=o.number)
+            assert recorded == taken, f"{o.number}: taken offline at {recorded}, the device said {taken}"
+            self.model.done.add("an order taken offline placed")
+        return key
 
     @rule(order=orders, same_body=st.booleans(), channel=st.sampled_from(["page", "api"]))
     def replay_submission(self, order, same_body, channel):
