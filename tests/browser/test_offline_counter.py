@@ -56,6 +56,15 @@ def open_counter(page) -> None:
     )
 
 
+def offline_counter(page, world):
+    """The partner logged in, the counter opened online (its copy kept), then the link down: (page, context)."""
+    log_in(page, world["staff"].username)
+    open_counter(page)
+    page.context.set_offline(True)
+    page.evaluate("window.dispatchEvent(new Event('offline'))")
+    return page, page.context
+
+
 def take(page, villager: str, sku_query: str, times: int = 1) -> None:
     """Take an order at the counter: find the villager, add the product ``times`` times, take it."""
     page.fill("#villager-q", villager)
@@ -89,12 +98,7 @@ def new_orders() -> list[Order]:
 
 
 def test_two_orders_taken_offline_survive_a_reload_and_are_placed_once_when_the_link_returns(phone, counter_world):
-    page = phone
-    log_in(page, counter_world["staff"].username)
-    open_counter(page)
-    context = page.context
-    context.set_offline(True)
-    page.evaluate("window.dispatchEvent(new Event('offline'))")
+    page, context = offline_counter(phone, counter_world)
 
     take(page, "王秀英", "复合肥", times=2)
     take(page, "李大山", "玉米")
@@ -147,12 +151,7 @@ def test_two_tabs_sending_at_once_place_each_order_once(phone, counter_world):
 
 
 def test_a_reply_lost_after_the_server_placed_the_order_does_not_place_it_twice(phone, counter_world):
-    page = phone
-    log_in(page, counter_world["staff"].username)
-    open_counter(page)
-    context = page.context
-    context.set_offline(True)
-    page.evaluate("window.dispatchEvent(new Event('offline'))")
+    page, context = offline_counter(phone, counter_world)
     take(page, "王秀英", "复合肥")
 
     lost = []
@@ -176,12 +175,7 @@ def test_a_reply_lost_after_the_server_placed_the_order_does_not_place_it_twice(
 
 
 def test_orders_taken_before_the_tab_closed_are_sent_by_the_next_visit(phone, counter_world):
-    page = phone
-    log_in(page, counter_world["staff"].username)
-    open_counter(page)
-    context = page.context
-    context.set_offline(True)
-    page.evaluate("window.dispatchEvent(new Event('offline'))")
+    page, context = offline_counter(phone, counter_world)
     take(page, "王秀英", "复合肥")
     take(page, "李大山", "复合肥", times=2)
     page.close()  # the tab closed before the link came back: nothing reached the server
@@ -196,12 +190,7 @@ def test_orders_taken_before_the_tab_closed_are_sent_by_the_next_visit(phone, co
 
 
 def test_the_link_cut_during_the_third_of_five_orders_places_all_five_once(phone, counter_world):
-    page = phone
-    log_in(page, counter_world["staff"].username)
-    open_counter(page)
-    context = page.context
-    context.set_offline(True)
-    page.evaluate("window.dispatchEvent(new Event('offline'))")
+    page, context = offline_counter(phone, counter_world)
     for name in ("王秀英", "李大山", "王秀英", "李大山", "王秀英"):
         take(page, name, "复合肥")
     sent = []
@@ -229,12 +218,7 @@ def test_the_link_cut_during_the_third_of_five_orders_places_all_five_once(phone
 
 
 def test_a_sale_the_stock_no_longer_covers_is_shown_with_its_lines_and_reserves_nothing(phone, counter_world):
-    page = phone
-    log_in(page, counter_world["staff"].username)
-    open_counter(page)
-    context = page.context
-    context.set_offline(True)
-    page.evaluate("window.dispatchEvent(new Event('offline'))")
+    page, context = offline_counter(phone, counter_world)
     take(page, "王秀英", "玉米", times=2)  # two bags; the warehouse holds one
 
     back_online(context, page)
@@ -252,12 +236,7 @@ def test_a_sale_the_stock_no_longer_covers_is_shown_with_its_lines_and_reserves_
 
 
 def test_a_price_changed_meanwhile_is_confirmed_before_the_order_is_placed(phone, counter_world):
-    page = phone
-    log_in(page, counter_world["staff"].username)
-    open_counter(page)
-    context = page.context
-    context.set_offline(True)
-    page.evaluate("window.dispatchEvent(new Event('offline'))")
+    page, context = offline_counter(phone, counter_world)
     take(page, "王秀英", "复合肥")
     fertilizer = counter_world["fertilizer"]
     fertilizer.price = Decimal("55.00")
