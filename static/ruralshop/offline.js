@@ -343,7 +343,7 @@
           deleteOne("queue", entry.seq).then(render);
         }));
       } else if (entry.status === "short") {
-        state = T.short + (entry.reason ? ": " + entry.reason : "");
+        state = T.short;
         actions.push(button(T.change, function () {
           loadIntoCart(entry);
           deleteOne("queue", entry.seq).then(render);
@@ -352,6 +352,7 @@
         }));
       } else if (entry.status === "refused") {
         state = fmt(T.refused, { reason: entry.reason });
+        // the reason can be long: the pill says refused, the line below says why
         actions.push(button(T.remove, function () {
           deleteOne("queue", entry.seq).then(render);
         }));
@@ -371,6 +372,7 @@
         ]),
         el("small", { class: "muted", text: what + " · " + T.reference + " " + entry.key.slice(4, 12) + " · "
           + new Date(entry.taken_at).toLocaleString() }),
+        entry.status === "short" && entry.reason ? el("p", { class: "error", text: entry.reason }) : null,
         shortLines.length ? el("ul", { class: "plain" }, shortLines) : null,
         actions.length ? el("div", { class: "inline" }, actions) : null,
       ]));

@@ -111,6 +111,10 @@ def test_two_orders_taken_offline_survive_a_reload_and_are_placed_once_when_the_
     page.reload()  # offline: the service worker's copy of the page
     page.wait_for_selector("#queue li.queued")
     assert queued(page) == ["waiting", "waiting"]
+    page.goto("/orders/new/")  # the new-order page, offline: the counter answers for it
+    page.wait_for_selector("#queue li.queued")
+    assert page.locator("main h1").inner_text() == zh("Offline counter")
+    assert queued(page) == ["waiting", "waiting"]
     assert Order.objects.count() == 0
     fits_the_screen(page)
 
