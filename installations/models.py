@@ -7,16 +7,15 @@ installer on the way): a new date cancels the old one.
 """
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from logistics.models import weekdays  # the routes' working days are written the same way
 from orders.models import Order
 from partners.models import County
-
-weekdays = RegexValidator(r"^[1-7]{1,7}$", _("Weekdays as digits, Monday = 1, such as 123456 or 1234567."))
 
 
 class Installer(models.Model):
