@@ -115,7 +115,7 @@ class CashEntry(AppendOnlyModel):
     class Kind(models.TextChoices):
         SALE = "sale", _("sale")  # a payment taken for an order (+)
         REFUND = "refund", _("refund")  # paid back to a villager (-)
-        PRODUCE_PAYOUT = "produce", _("produce payout")  # paid to a villager for produce (-), a later issue
+        PRODUCE_PAYOUT = "produce", _("produce payout")  # paid to a villager for a produce lot (-), once per lot
         REMITTANCE = "remittance", _("remittance")  # handed to the county (-)
         FLOAT = "float", _("float")  # change money the county gave (+) or took back (-)
         DIFFERENCE = "difference", _("difference")  # short (-) or over (+) at a close
@@ -178,6 +178,14 @@ class CashEntry(AppendOnlyModel):
             models.CheckConstraint(
                 condition=(Q(kind="commission", amount__lt=0, statement__isnull=False) | ~Q(kind="commission")),
                 name="cash_commission_of_a_statement",
+            ),
+            # A produce lot is paid once: its number is the payout's reference.
+            models.UniqueConstraint(
+                fields=["reference"], condition=Q(kind="produce"), name="cash_produce_payout_once_per_lot"
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="produce", amount__lt=0) & ~Q(reference="")) | ~Q(kind="produce"),
+                name="cash_produce_payout_negative_for_a_lot",
             ),
             models.CheckConstraint(condition=~Q(amount=0), name="cash_entry_not_zero"),
         ]

@@ -81,6 +81,19 @@ def record_refund(*, refund, actor=None, **_signal) -> CashEntry:
     )
 
 
+def record_produce_payout(*, station, lot_number: str, amount: Decimal, actor=None, note: str = "") -> CashEntry:
+    """A villager paid for their produce lot out of the drawer: one entry per lot (the database refuses a second)."""
+    _lock(station.pk)
+    return CashEntry.objects.create(
+        station=station,
+        kind=K.PRODUCE_PAYOUT,
+        amount=-amount,
+        reference=lot_number,
+        created_by=_user(actor),
+        note=(note or "")[:NOTE_LENGTH],
+    )
+
+
 # --- what the station holds --------------------------------------------------------------------------
 
 

@@ -1,0 +1,140 @@
+"""Produce upstream: what villagers sell through the station (eggs, potatoes, smoked meat...), lot by lot.
+
+A county keeps the kinds it buys (``ProduceKind``: the unit, the grades, whether it is perishable and how
+many days it keeps; live animals and meat only when the county allows the kind, with a quarantine
+certificate where the kind needs one).  A station lists a villager's ``ProduceLot``; the county accepts it at
+a price per unit (or declines it with a reason); the warehouse receives and grades it, the price applied to
+what was received, to the fen; the station pays the villager that value out of its drawer, once.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from partners.models import County, ServiceCenter, Villager
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+QUANTITY = {"max_digits": 10, "decimal_places": 2}
+
+
+class ProduceKind(models.Model):
+    class Unit(models.TextChoices):
+        PIECE = "piece", _("piece")
+        KG = "kg", _("kg")
+        HEAD = "head", _("head")
+
+    county = models.ForeignKey(County, on_delete=models.PROTECT, related_name="produce_kinds", verbose_name=_("county"))
+    name = models.CharField(_("name"), max_length=60)
+    unit = models.CharField(_("unit"), max_length=8, choices=Unit.choices, default=Unit.KG)
+    grades = models.CharField(
+        _("grades"), max_length=100, default="一级,二级", help_text=_("Comma-separated, best first, such as 一级,二级.")
+    )
+    perishable = models.BooleanField(_("perishable"), default=False)
+    keeps_days = models.PositiveSmallIntegerField(_("keeps (days)"), default=7, validators=[MinValueValidator(1)])
+    # Live animals and meat: the county must allow the kind, and a quarantine certificate may be required.
+    restricted = models.BooleanField(_("live animal or meat"), default=False)
+    allowed = models.BooleanField(_("allowed by the county"), default=True)
+    needs_certificate = models.BooleanField(_("needs a quarantine certificate"), default=False)
+    is_active = models.BooleanField(_("bought now"), default=True)
+
+    class Meta:
+        verbose_name = _("produce kind")
+        verbose_name_plural = _("produce kinds")
+        ordering = ["county", "name"]
+        constraints = [models.UniqueConstraint(fields=["county", "name"], name="produce_kind_unique_per_county")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def grade_list(self) -> list[str]:
+        return [g.strip() for g in self.grades.split(",") if g.strip()]
+
+
+class ProduceLot(models.Model):
+    class Status(models.TextChoices):
+        LISTED = "listed", _("listed")  # waiting for the county's decision
+        ACCEPTED = "accepted", _("accepted")  # bought at a price: on its way to the warehouse
+        DECLINED = "declined", _("declined")  # the county does not buy it (a reason)
+        WITHDRAWN = "withdrawn", _("withdrawn")  # the villager took it back before a decision
+        RECEIVED = "received", _("received")  # weighed or counted and graded at the warehouse: its value is owed
+        PAID = "paid", _("paid")  # the villager was paid the value at the counter
+
+    OPEN = (Status.LISTED, Status.ACCEPTED, Status.RECEIVED)
+
+    number = models.CharField(_("lot number"), max_length=20, unique=True)
+    station = models.ForeignKey(
+        ServiceCenter, on_delete=models.PROTECT, related_name="produce_lots", verbose_name=_("station")
+    )
+    villager = models.ForeignKey(
+        Villager, on_delete=models.PROTECT, related_name="produce_lots", verbose_name=_("villager")
+    )
+    kind = models.ForeignKey(ProduceKind, on_delete=models.PROTECT, related_name="lots", verbose_name=_("kind"))
+    quantity = models.DecimalField(_("quantity"), **QUANTITY, validators=[MinValueValidator(Decimal("0.01"))])
+    grade_claimed = models.CharField(_("grade claimed"), max_length=20)
+    price_asked = models.DecimalField(_("price asked (¥ per unit)"), **MONEY)
+    ready_on = models.DateField(_("ready on"))
+    certificate_no = models.CharField(_("quarantine certificate"), max_length=40, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.LISTED)
+    price = models.DecimalField(_("price (¥ per unit)"), **MONEY, null=True, blank=True)  # the county's
+    decline_reason = models.CharField(_("reason"), max_length=300, blank=True)
+    received_quantity = models.DecimalField(_("received quantity"), **QUANTITY, null=True, blank=True)
+    received_grade = models.CharField(_("grade received"), max_length=20, blank=True)
+    value = models.DecimalField(_("value (¥)"), **MONEY, null=True, blank=True)  # received quantity × price
+    listed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("listed by")
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("received by"),
+    )
+    paid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("paid by"),
+    )
+    created_at = models.DateTimeField(_("listed at"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("produce lot")
+        verbose_name_plural = _("produce lots")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="produce_lot_quantity_positive"),
+            models.CheckConstraint(
+                condition=~Q(status__in=["accepted", "received", "paid"]) | Q(price__isnull=False),
+                name="produce_lot_bought_has_price",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["received", "paid"]) | Q(value__isnull=False, received_quantity__isnull=False),
+                name="produce_lot_received_has_value",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(paid_at__isnull=False), name="produce_lot_paid_has_time"
+            ),
+        ]
+        indexes = [models.Index(fields=["station", "status"], name="produce_lot_station_status")]
+
+    def __str__(self) -> str:
+        return self.number

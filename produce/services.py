@@ -1,0 +1,214 @@
+"""The life of a produce lot: listed at the station, bought (or declined) by the county, received and graded at
+the warehouse, paid to the villager at the counter.  Every step is a conditional change of the lot's status (two
+clerks at once: one wins), and money moves only through the cash book, once per lot.
+
+    listed ──accept──> accepted ──receive──> received ──pay──> paid
+      │  └──decline──> declined
+      └──withdraw──> withdrawn
+
+A lot accepted but not received within its kind's keeping days is *overdue*: the county's page and the
+station's list say so (``overdue``); the county receives what arrives, or declines it.
+"""
+
+import secrets
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cashbook import services as cash
+from catalog import money
+from notifications import services as notifications
+
+from .models import ProduceKind, ProduceLot
+
+S = ProduceLot.Status
+MAX_QUANTITY = Decimal("100000")
+LOT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+SMS_TEMPLATES = {
+    "produce_accepted": "【村淘】县里收购您的{kind}（批次{lot}），{price}元/{unit}，按收到的数量和等级结算，"
+    "到货称重后在服务站付款。",
+    "produce_declined": "【村淘】很抱歉，县里这次不收购您的{kind}（批次{lot}）：{reason}",
+}
+
+
+class ProduceError(Exception):
+    """A refused step; ``str(exc)`` is shown to the user."""
+
+
+def _amount(value, *, what: str, allow_zero: bool = False) -> Decimal:
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ProduceError(_("%(what)s must be a number, such as 12.50.") % {"what": what}) from None
+    if not number.is_finite() or number < 0 or (number == 0 and not allow_zero) or number > MAX_QUANTITY:
+        raise ProduceError(_("%(what)s must be more than 0 and at most 100000.") % {"what": what})
+    if number != number.quantize(Decimal("0.01")):
+        raise ProduceError(_("%(what)s has at most two decimals.") % {"what": what})
+    return number
+
+
+def new_lot_number() -> str:
+    return "P" + timezone.localdate().strftime("%y%m%d") + "-" + "".join(secrets.choice(LOT_ALPHABET) for _ in range(6))
+
+
+def list_lot(
+    *,
+    station,
+    villager,
+    kind: ProduceKind,
+    quantity,
+    grade: str,
+    price_asked,
+    ready_on: date,
+    certificate_no: str = "",
+    actor,
+) -> ProduceLot:
+    """A villager's lot, listed by the station for the county to buy."""
+    if villager.service_center_id != station.pk:
+        raise ProduceError(_("This villager is not registered at your station."))
+    if kind.county_id != station.village.county_id or not kind.is_active:
+        raise ProduceError(_("Your county does not buy this kind of produce now."))
+    if kind.restricted and not kind.allowed:
+        raise ProduceError(_("Your county has not allowed this kind (live animals and meat need its permission)."))
+    certificate_no = (certificate_no or "").replace("\x00", "").strip()[:40]
+    if kind.needs_certificate and not certificate_no:
+        raise ProduceError(_("This kind needs the number of its quarantine certificate."))
+    if grade not in kind.grade_list():
+        raise ProduceError(_("Choose one of the kind's grades: %(grades)s.") % {"grades": ", ".join(kind.grade_list())})
+    quantity = _amount(quantity, what=_("The quantity"))
+    price_asked = _amount(price_asked, what=_("The price asked"))
+    today = timezone.localdate()
+    if not today <= ready_on <= today + timedelta(days=60):
+        raise ProduceError(_("The day it is ready is from today to 60 days ahead."))
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                return ProduceLot.objects.create(
+                    number=new_lot_number(),
+                    station=station,
+                    villager=villager,
+                    kind=kind,
+                    quantity=quantity,
+                    grade_claimed=grade,
+                    price_asked=price_asked,
+                    ready_on=ready_on,
+                    certificate_no=certificate_no,
+                    listed_by=actor,
+                )
+        except IntegrityError:  # the rare lot number drawn twice: draw again
+            continue
+    raise ProduceError(_("Could not number the lot; try again."))
+
+
+def _move(lot: ProduceLot, *, from_status: str, to: str, **fields) -> ProduceLot:
+    """The conditional step: only from ``from_status`` (a second click, or another clerk, finds it moved)."""
+    moved = ProduceLot.objects.filter(pk=lot.pk, status=from_status).update(status=to, **fields)
+    if not moved:
+        lot.refresh_from_db(fields=["status"])
+        raise ProduceError(
+            _("Lot %(number)s is %(status)s already.") % {"number": lot.number, "status": S(lot.status).label}
+        )
+    lot.refresh_from_db()
+    return lot
+
+
+def _tell(lot: ProduceLot, template: str, **payload) -> None:
+    notifications.queue_sms(
+        [
+            notifications.to_villager(
+                lot.villager,
+                template=template,
+                payload={"kind": lot.kind.name, "lot": lot.number, **payload},
+                reference=lot.number,
+            )
+        ]
+    )
+
+
+def accept_lot(*, lot: ProduceLot, price, actor) -> ProduceLot:
+    """The county buys the lot at ``price`` per unit; the villager is told by SMS (with their consent)."""
+    price = _amount(price, what=_("The price"))
+    with transaction.atomic():
+        lot = _move(lot, from_status=S.LISTED, to=S.ACCEPTED, price=price, decided_by=actor, decided_at=timezone.now())
+        _tell(lot, "produce_accepted", price=f"{price}", unit=lot.kind.get_unit_display())
+    return lot
+
+
+def decline_lot(*, lot: ProduceLot, reason: str, actor) -> ProduceLot:
+    """The county does not buy the lot (listed, or accepted and never arrived in time), with the reason."""
+    reason = (reason or "").replace("\x00", "").strip()[:300]
+    if not reason:
+        raise ProduceError(_("Say why the lot is declined: the villager is told."))
+    with transaction.atomic():
+        current = ProduceLot.objects.select_for_update().get(pk=lot.pk).status
+        if current not in (S.LISTED, S.ACCEPTED):
+            raise ProduceError(
+                _("Lot %(number)s is %(status)s already.") % {"number": lot.number, "status": S(current).label}
+            )
+        lot = _move(
+            lot, from_status=current, to=S.DECLINED, decline_reason=reason, decided_by=actor, decided_at=timezone.now()
+        )
+        _tell(lot, "produce_declined", reason=reason)
+    return lot
+
+
+def withdraw_lot(*, lot: ProduceLot, actor) -> ProduceLot:
+    """The villager takes the lot back before the county decided."""
+    return _move(lot, from_status=S.LISTED, to=S.WITHDRAWN, decided_by=actor, decided_at=timezone.now())
+
+
+def receive_lot(*, lot: ProduceLot, quantity, grade: str, actor, price=None) -> ProduceLot:
+    """Weighed or counted and graded at the warehouse: the price (the accepted one, or ``price`` for the grade
+    received) applied to what was received, to the fen, is the value owed to the villager."""
+    quantity = _amount(quantity, what=_("The quantity received"))
+    if grade not in lot.kind.grade_list():
+        raise ProduceError(
+            _("Choose one of the kind's grades: %(grades)s.") % {"grades": ", ".join(lot.kind.grade_list())}
+        )
+    unit_price = lot.price if price in (None, "") else _amount(price, what=_("The price"))
+    value = money.to_fen(quantity * unit_price)
+    return _move(
+        lot,
+        from_status=S.ACCEPTED,
+        to=S.RECEIVED,
+        received_quantity=quantity,
+        received_grade=grade,
+        price=unit_price,
+        value=value,
+        received_by=actor,
+        received_at=timezone.now(),
+    )
+
+
+def pay_lot(*, lot: ProduceLot, actor, expected_value=None) -> ProduceLot:
+    """The villager is paid the lot's value out of the station's drawer, once: the lot's conditional step and the
+    cash book's unique payout per lot both refuse a second payment.  ``expected_value``: the amount the
+    confirmation page showed, which must still be the value."""
+    with transaction.atomic():
+        current = ProduceLot.objects.select_for_update().get(pk=lot.pk)
+        if current.status != S.RECEIVED:
+            raise ProduceError(
+                _("Lot %(number)s is %(status)s: only a lot received at the warehouse is paid.")
+                % {"number": current.number, "status": S(current.status).label}
+            )
+        if expected_value is not None and money.to_fen(Decimal(str(expected_value))) != current.value:
+            raise ProduceError(_("The value changed since the page was shown: check it again."))
+        lot = _move(current, from_status=S.RECEIVED, to=S.PAID, paid_by=actor, paid_at=timezone.now())
+        cash.record_produce_payout(
+            station=lot.station,
+            lot_number=lot.number,
+            amount=lot.value,
+            actor=actor,
+            note=f"{lot.kind.name} {lot.number}",
+        )
+    return lot
+
+
+def overdue(lot: ProduceLot, *, today: date | None = None) -> bool:
+    """Accepted but not received within its kind's keeping days from the day it was ready."""
+    today = today or timezone.localdate()
+    return lot.status == S.ACCEPTED and today > lot.ready_on + timedelta(days=lot.kind.keeps_days)
