@@ -39,6 +39,7 @@ STATION_ACTIONS: dict[str, frozenset[str]] = {
     # moves at the counter (a paid order is refunded once the warehouse has the goods back).
     "send_back": frozenset({PARTNER, ASSISTANT}),
     "pay_refund": frozenset({PARTNER}),  # paying a refund out of the drawer: the partner answers for the cash
+    "pay_produce": frozenset({PARTNER}),  # paying a villager for a produce lot out of the drawer, likewise
     # The cash book: assistants take payments (every role), only the partner closes the day and hands cash over.
     "close_day": frozenset({PARTNER}),
     "remittance": frozenset({PARTNER}),

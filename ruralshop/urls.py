@@ -38,6 +38,7 @@ urlpatterns = [
     path("", include("county.urls")),
     path("", include("orders.urls")),
     path("", include("installations.urls")),
+    path("", include("produce.urls")),
     path("", include("cashbook.urls")),
     path("", include("integrity.urls")),
     path("", include("notifications.urls")),

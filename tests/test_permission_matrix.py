@@ -58,6 +58,8 @@ from orders import returns, services
 from orders.models import CommissionStatement, Order
 from partners.access import station_may
 from partners.models import StationStaff
+from produce import services as produce
+from produce.models import ProduceKind
 from tests.factories import (
     CountyManagerFactory,
     ProductFactory,
@@ -325,6 +327,28 @@ RULES: dict[str, Rule] = {
     "commission-overview": Rule(get=station(assistant=403)),
     "statement-detail": Rule(get=station(other=404, assistant=403), kwargs=lambda w: {"pk": w.statement_a.pk}),
     "statement-csv": Rule(get=station(other=404, assistant=403), kwargs=lambda w: {"pk": w.statement_a.pk}),
+    # --- produce: the station lists a villager's lot (counter work) and pays it once received (the partner)
+    "produce-list": Rule(get=station()),
+    "produce-new": Rule(
+        get=station(),
+        post=station(REDIRECT, other=400),  # B posts A's villager and kind: form errors, nothing listed
+        post_allowed=frozenset({"partner_a", "assistant_a"}),
+        data=lambda w: {
+            "villager": w.villager_a.pk,
+            "kind": w.produce_kind.pk,
+            "quantity": "30",
+            "grade": "一级",
+            "price_asked": "1.20",
+            "ready_on": w.today.isoformat(),
+        },
+    ),
+    "produce-detail": Rule(
+        get=station(other=404),
+        post=station(REDIRECT, other=404),  # the villager takes the listed lot back
+        post_allowed=frozenset({"partner_a", "assistant_a"}),
+        kwargs=lambda w: {"number": w.lot_listed.number},
+        data=lambda w: {"step": "withdraw"},
+    ),
     # --- partner pages: villagers
     "villager-list": Rule(get=station()),
     "villager-create": Rule(
@@ -459,6 +483,16 @@ RULES: dict[str, Rule] = {
         data=lambda w: {"decision": "clear", "reason": "矩阵"},
     ),
     "county-call-backs": Rule(get=county(other=200)),
+    # produce: the county's open lots (B sees its own), buying one, the traceability label of a received one
+    "county-produce": Rule(get=county(other=200)),
+    "county-produce-lot": Rule(
+        get=county(405, other=405),
+        post=county(REDIRECT),
+        post_allowed=frozenset({"county_a", "admin"}),
+        kwargs=lambda w: {"number": w.lot_listed.number},
+        data=lambda w: {"step": "accept", "price": "1.10"},
+    ),
+    "produce-label": Rule(get=county(), kwargs=lambda w: {"number": w.lot_received.number}),
     "county-promises": Rule(get=county(other=200)),  # county B sees its own orders' promises
     "county-call-back-record": Rule(
         get=county(405, other=405),
@@ -895,6 +929,32 @@ def build_world() -> World:
         station=station_a, actor=partner, day=w.today - timedelta(days=3), counted="0", note="矩阵"
     )
 
+    # Produce of station A: a lot listed, and one bought and received (its value owed to the villager).
+    w.produce_kind = ProduceKind.objects.create(county=county_a, name="鸡蛋", unit="piece", grades="一级,二级")
+    lot = produce.list_lot(
+        station=station_a,
+        villager=w.villager_a,
+        kind=w.produce_kind,
+        quantity="30",
+        grade="一级",
+        price_asked="1.20",
+        ready_on=w.today,
+        actor=partner,
+    )
+    w.lot_listed = lot
+    received = produce.list_lot(
+        station=station_a,
+        villager=w.villager_a,
+        kind=w.produce_kind,
+        quantity="10",
+        grade="一级",
+        price_asked="1.20",
+        ready_on=w.today,
+        actor=partner,
+    )
+    produce.accept_lot(lot=received, price="1.10", actor=w.users["county_a"])
+    w.lot_received = produce.receive_lot(lot=received, quantity="10", grade="二级", actor=w.users["county_a"])
+
     w.statement_a = CommissionStatement.objects.create(service_center=station_a, month=date(2026, 10, 1))
     CommissionStatement.objects.create(service_center=station_b, month=date(2026, 10, 1))
     w.order_type = ContentType.objects.get_for_model(Order)
@@ -911,6 +971,8 @@ def build_world() -> World:
         w.batch_a.code,
         w.parcel_a.label,
         w.technician_order.number,
+        w.lot_listed.number,
+        w.lot_received.number,
         w.returned.number,  # the order of A's pickup (its label, B<n>, is too short to look for)
         station_a.name,
     ]
@@ -927,6 +989,7 @@ PROJECT_APPS = (
     "integrity",
     "logistics",
     "installations",
+    "produce",
 )  # and the users; not the sessions, saved on every request
 
 

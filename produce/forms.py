@@ -1,0 +1,30 @@
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import ProduceKind
+
+
+class LotForm(forms.Form):
+    villager = forms.ModelChoiceField(queryset=None, label=_("Villager"))
+    kind = forms.ModelChoiceField(queryset=None, label=_("Kind"))
+    quantity = forms.CharField(
+        label=_("Quantity"), max_length=12, widget=forms.TextInput(attrs={"inputmode": "decimal"})
+    )
+    grade = forms.CharField(label=_("Grade claimed"), max_length=20, widget=forms.TextInput(attrs={"list": "grades"}))
+    price_asked = forms.CharField(
+        label=_("Price asked (¥ per unit)"), max_length=12, widget=forms.TextInput(attrs={"inputmode": "decimal"})
+    )
+    ready_on = forms.DateField(label=_("Ready on"), widget=forms.DateInput(attrs={"type": "date"}))
+    certificate_no = forms.CharField(
+        label=_("Quarantine certificate"),
+        max_length=40,
+        required=False,
+        help_text=_("Live animals and meat: the number on the certificate."),
+    )
+
+    def __init__(self, *args, station, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["villager"].queryset = station.villagers.order_by("name")
+        self.fields["kind"].queryset = ProduceKind.objects.filter(county_id=station.village.county_id, is_active=True)
+        self.fields["ready_on"].initial = timezone.localdate()

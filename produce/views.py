@@ -1,0 +1,170 @@
+"""Produce pages: the station lists a villager's lot and pays it once received; the county buys (or declines),
+receives and grades, and prints the lot's traceability label."""
+
+import segno
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from partners.access import county_manager_required, station_may, station_required
+from partners.phones import mask_name
+
+from . import services
+from .forms import LotForm
+from .models import ProduceLot
+
+S = ProduceLot.Status
+
+
+# --- the station ---------------------------------------------------------------------------------------
+
+
+@station_required
+@require_GET
+def lot_list(request):
+    lots = list(
+        ProduceLot.objects.filter(station=request.station)
+        .select_related("villager", "kind")
+        .order_by("-created_at")[:100]
+    )
+    for lot in lots:
+        lot.is_overdue = services.overdue(lot)
+    return render(request, "produce/list.html", {"lots": lots})
+
+
+@station_required
+@require_http_methods(["GET", "POST"])
+def lot_new(request):
+    form = LotForm(request.POST or None, station=request.station)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            lot = services.list_lot(
+                station=request.station,
+                villager=data["villager"],
+                kind=data["kind"],
+                quantity=data["quantity"],
+                grade=data["grade"].strip(),
+                price_asked=data["price_asked"],
+                ready_on=data["ready_on"],
+                certificate_no=data["certificate_no"],
+                actor=request.user,
+            )
+        except services.ProduceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Lot %(number)s listed: the county decides.") % {"number": lot.number})
+            return redirect("produce-detail", number=lot.number)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "produce/new.html", {"form": form}, status=status)
+
+
+@station_required
+@require_http_methods(["GET", "POST"])
+def lot_detail(request, number: str):
+    lot = get_object_or_404(
+        ProduceLot.objects.select_related("villager", "kind"), number=number, station=request.station
+    )
+    may_pay = station_may(request.station_role, "pay_produce")
+    error = ""
+    if request.method == "POST":
+        step = request.POST.get("step", "")
+        try:
+            if step == "withdraw":
+                services.withdraw_lot(lot=lot, actor=request.user)
+                messages.success(request, _("Lot %(number)s withdrawn.") % {"number": lot.number})
+            elif step == "pay" and may_pay:
+                services.pay_lot(lot=lot, actor=request.user, expected_value=request.POST.get("value") or None)
+                messages.success(
+                    request,
+                    _("Pay ¥%(value)s to %(villager)s from the drawer, and have them sign the slip.")
+                    % {"value": lot.value, "villager": lot.villager.name},
+                )
+            elif step == "pay":
+                return render(request, "partners/not_allowed.html", {"action": "pay_produce"}, status=403)
+            else:
+                raise services.ProduceError(_("Choose a step."))
+        except (services.ProduceError, ValueError, ArithmeticError) as exc:
+            error = str(exc) if isinstance(exc, services.ProduceError) else _("The amount is not a number.")
+        else:
+            return redirect("produce-detail", number=lot.number)
+        lot.refresh_from_db()
+    context = {"lot": lot, "may_pay": may_pay, "overdue": services.overdue(lot), "error": error}
+    return render(request, "produce/detail.html", context, status=409 if error else 200)
+
+
+# --- the county ----------------------------------------------------------------------------------------
+
+
+def _county_lot(request, number: str) -> ProduceLot:
+    if "\x00" in number or len(number) > 20:
+        raise Http404("No such lot in your county")
+    return get_object_or_404(
+        ProduceLot.objects.select_related("villager", "kind", "station__village"),
+        number=number,
+        station__village__county__in=request.counties,
+    )
+
+
+@county_manager_required
+@require_GET
+def county_lots(request):
+    """The open lots of the county's villages, by kind: to buy or decline, to receive and grade, to be paid."""
+    lots = list(
+        ProduceLot.objects.filter(station__village__county__in=request.counties, status__in=ProduceLot.OPEN)
+        .select_related("villager", "kind", "station__village")
+        .order_by("kind__name", "status", "ready_on", "pk")
+    )
+    groups: dict = {}
+    for lot in lots:
+        lot.masked = mask_name(lot.villager.name)
+        lot.is_overdue = services.overdue(lot)
+        groups.setdefault(lot.kind, []).append(lot)
+    return render(request, "produce/county.html", {"groups": list(groups.items())})
+
+
+@county_manager_required
+@require_POST
+def county_lot(request, number: str):
+    lot = _county_lot(request, number)
+    step = request.POST.get("step", "")
+    try:
+        if step == "accept":
+            services.accept_lot(lot=lot, price=request.POST.get("price", ""), actor=request.user)
+            done = _("Lot %(number)s bought; the villager is told.")
+        elif step == "decline":
+            services.decline_lot(lot=lot, reason=request.POST.get("reason", ""), actor=request.user)
+            done = _("Lot %(number)s declined; the villager is told.")
+        elif step == "receive":
+            services.receive_lot(
+                lot=lot,
+                quantity=request.POST.get("quantity", ""),
+                grade=request.POST.get("grade", ""),
+                price=request.POST.get("price") or None,
+                actor=request.user,
+            )
+            done = _("Lot %(number)s received: its value is owed to the villager at the station.")
+        else:
+            raise services.ProduceError(_("Choose a step."))
+    except services.ProduceError as exc:
+        messages.error(request, f"{lot.number}: {exc}")
+    else:
+        messages.success(request, done % {"number": lot.number})
+    return redirect("county-produce")
+
+
+@county_manager_required
+@require_GET
+def lot_label(request, number: str):
+    """The traceability label of a received lot, for the buyer: village, masked villager, kind, grade, date, number."""
+    lot = _county_lot(request, number)
+    if lot.status not in (S.RECEIVED, S.PAID):
+        raise Http404("Not received yet")
+    data = f"{lot.number}|{lot.station.village.name}|{lot.kind.name}|{lot.received_grade}|{lot.received_at:%Y-%m-%d}"
+    # segno writes the SVG from the lot's own fields (a county's kind name, a village name): escaped by segno.
+    qr = mark_safe(segno.make(data, error="m").svg_inline(scale=3, border=2))  # noqa: S308
+    context = {"lot": lot, "masked": mask_name(lot.villager.name), "qr_svg": qr}
+    return render(request, "produce/label.html", context)
