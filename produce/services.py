@@ -26,6 +26,7 @@ from .models import ProduceKind, ProduceLot
 
 S = ProduceLot.Status
 MAX_QUANTITY = Decimal("100000")
+MAX_VALUE = Decimal("10") ** (ProduceLot._meta.get_field("value").max_digits - 2)  # what the column holds
 LOT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 SMS_TEMPLATES = {
@@ -169,19 +170,41 @@ def receive_lot(*, lot: ProduceLot, quantity, grade: str, actor, price=None) -> 
         raise ProduceError(
             _("Choose one of the kind's grades: %(grades)s.") % {"grades": ", ".join(lot.kind.grade_list())}
         )
-    unit_price = lot.price if price in (None, "") else _amount(price, what=_("The price"))
-    value = money.to_fen(quantity * unit_price)
-    return _move(
-        lot,
-        from_status=S.ACCEPTED,
-        to=S.RECEIVED,
-        received_quantity=quantity,
-        received_grade=grade,
-        price=unit_price,
-        value=value,
-        received_by=actor,
-        received_at=timezone.now(),
-    )
+    given_price = None if price in (None, "") else _amount(price, what=_("The price"))
+    with transaction.atomic():
+        # Read the lot as it is now: a lot not bought (or a stale page's) has no price to apply.
+        current = ProduceLot.objects.select_for_update().get(pk=lot.pk)
+        if current.status != S.ACCEPTED:
+            raise ProduceError(
+                _("Lot %(number)s is %(status)s already.")
+                % {"number": current.number, "status": S(current.status).label}
+            )
+        unit_price = current.price if given_price is None else given_price
+        value = money.to_fen(quantity * unit_price)
+        if not 0 < value < MAX_VALUE:  # a payout of ¥0.00 or beyond the column: the database would refuse it
+            raise ProduceError(
+                _("The value of the lot, ¥%(value)s, is not one the station can pay: check the quantity and the price.")
+                % {"value": value}
+            )
+        return _move(
+            lot,
+            from_status=S.ACCEPTED,
+            to=S.RECEIVED,
+            received_quantity=quantity,
+            received_grade=grade,
+            price=unit_price,
+            value=value,
+            received_by=actor,
+            received_at=timezone.now(),
+        )
+
+
+def _shown(value) -> Decimal | None:
+    """The amount a page showed, to the fen; None for junk (a tampered form), which matches no value."""
+    try:
+        return money.to_fen(Decimal(str(value).strip()))
+    except (InvalidOperation, ValueError):
+        return None
 
 
 def pay_lot(*, lot: ProduceLot, actor, expected_value=None) -> ProduceLot:
@@ -195,7 +218,7 @@ def pay_lot(*, lot: ProduceLot, actor, expected_value=None) -> ProduceLot:
                 _("Lot %(number)s is %(status)s: only a lot received at the warehouse is paid.")
                 % {"number": current.number, "status": S(current.status).label}
             )
-        if expected_value is not None and money.to_fen(Decimal(str(expected_value))) != current.value:
+        if expected_value is not None and _shown(expected_value) != current.value:
             raise ProduceError(_("The value changed since the page was shown: check it again."))
         lot = _move(current, from_status=S.RECEIVED, to=S.PAID, paid_by=actor, paid_at=timezone.now())
         cash.record_produce_payout(
