@@ -100,6 +100,7 @@ from orders.models import (
 )
 from orders.policy import collection_policy
 from partners.models import County, ServiceCenter, StationStaff, Villager
+from produce.models import ProduceKind, ProduceLot
 from tests.factories import (
     CategoryFactory,
     CountyManagerFactory,
@@ -208,6 +209,7 @@ class World:
     logistics_headers: dict
     installer: Client  # the county's installer, logged in (the phone page)
     installer_user: object
+    eggs: object  # the county's produce kind the villagers sell through the stations
 
 
 @pytest.fixture
@@ -269,6 +271,7 @@ def world(db, settings, monkeypatch, tmp_path) -> World:
         )
         installer = Client()
         installer.force_login(installer_user)
+        eggs = ProduceKind.objects.create(county=county, name="鸡蛋", unit="piece", grades="一级,二级", keeps_days=7)
     return World(
         warehouse=warehouse,
         stations={"A-001": station_a, "A-002": station_a2},
@@ -281,6 +284,7 @@ def world(db, settings, monkeypatch, tmp_path) -> World:
         logistics_headers={"Authorization": f"Token {key}"},
         installer=installer,
         installer_user=installer_user,
+        eggs=eggs,
     )
 
 
@@ -399,6 +403,7 @@ class Model:
     goods: dict = field(default_factory=dict)  # pk -> GoodsModel
     adjustments: Counter = field(default_factory=Counter)  # station code -> sum
     statements: dict = field(default_factory=dict)  # pk -> status
+    lots: dict = field(default_factory=dict)  # produce lot number -> [station, status, price, value]
 
     @property
     def today(self) -> date:
@@ -519,6 +524,7 @@ class RuralshopMachine(RuleBasedStateMachine):
         reached.update(
             {"a line returned in part" for o in self.model.orders.values() if o.returned and o.status == S.COLLECTED}
         )
+        reached.update({f"a produce lot ended {lot[1]}" for lot in self.model.lots.values()})
         reached.update({f"done: {what}" for what in self.model.done})
         reached["examples"] += 1
         transaction.set_rollback(True)
@@ -1978,6 +1984,92 @@ class RuralshopMachine(RuleBasedStateMachine):
         )
         assert all(n <= reminded[number] for number, n in sent.items()), f"reminders {sent}, appointments {reminded}"
 
+    # --- produce: a villager's lot listed, bought or declined, received and graded, paid at the counter -------
+
+    def _lots_in(self, *statuses) -> list[str]:
+        return [n for n, lot in self.model.lots.items() if lot[1] in statuses]
+
+    @rule(
+        villager=villagers,
+        quantity=st.sampled_from(["12", "30.5", "0", "abc"]),
+        grade=st.sampled_from(["一级", "二级", "特级"]),
+        assistant=st.booleans(),
+    )
+    def list_produce(self, villager, quantity, grade, assistant):
+        """A villager brings eggs to sell: the station lists the lot (bad figures are a form error)."""
+        station = self.model.villagers[villager][0]
+        ok = quantity not in ("0", "abc") and grade != "特级"
+        data = {
+            "villager": villager,
+            "kind": self.world.eggs.pk,
+            "quantity": quantity,
+            "grade": grade,
+            "price_asked": "1.20",
+            "ready_on": self.model.today.isoformat(),
+        }
+        before = ProduceLot.objects.count()
+        response = call(self.staff(station, assistant), "post", "/produce/new/", {302} if ok else {400}, data=data)
+        if not ok:
+            assert ProduceLot.objects.count() == before
+            return
+        number = response["Location"].strip("/").split("/")[-1]
+        self.model.lots[number] = [station, "listed", None, None]
+
+    @precondition(lambda self: self._lots_in("listed", "accepted"))
+    @rule(
+        which=WHICH, decision=st.sampled_from(["accept", "accept", "decline"]), price=st.sampled_from(["1.10", "0.85"])
+    )
+    def the_county_decides_on_a_lot(self, which, decision, price):
+        number = pick(self._lots_in("listed", "accepted"), which)
+        lot = self.model.lots[number]
+        data = {"step": decision, "price": price} if decision == "accept" else {"step": "decline", "reason": "不收"}
+        call(self.world.manager, "post", f"/county/produce/{number}/", {302}, data=data)
+        if decision == "accept" and lot[1] == "listed":
+            lot[1], lot[2] = "accepted", Decimal(price)
+        elif decision == "decline":
+            lot[1] = "declined"
+
+    @precondition(lambda self: self._lots_in("accepted"))
+    @rule(which=WHICH, quantity=st.sampled_from(["12", "11.5", "30"]), grade=st.sampled_from(["一级", "二级"]))
+    def the_warehouse_receives_a_lot(self, which, quantity, grade):
+        number = pick(self._lots_in("accepted"), which)
+        lot = self.model.lots[number]
+        data = {"step": "receive", "quantity": quantity, "grade": grade}
+        call(self.world.manager, "post", f"/county/produce/{number}/", {302}, data=data)
+        lot[1], lot[3] = "received", money.to_fen(Decimal(quantity) * lot[2])
+
+    @precondition(lambda self: self.model.lots)
+    @rule(
+        which=WHICH, assistant=st.sampled_from([False, False, True]), step=st.sampled_from(["pay", "pay", "withdraw"])
+    )
+    def the_station_settles_a_lot(self, which, assistant, step):
+        """The partner pays a received lot's value out of the drawer (once), or the villager takes a listed one back."""
+        number = pick(sorted(self.model.lots), which)
+        lot = self.model.lots[number]
+        station = lot[0]
+        if step == "withdraw":
+            ok = lot[1] == "listed"
+            call(
+                self.staff(station, assistant),
+                "post",
+                f"/produce/{number}/",
+                {302} if ok else {409},
+                data={"step": step},
+            )
+            if ok:
+                lot[1] = "withdrawn"
+            return
+        if self.is_assistant(station, assistant):
+            expect = {403}
+        else:
+            expect = {302} if lot[1] == "received" else {409}
+        data = {"step": "pay", "value": str(lot[3] or "0")}
+        call(self.staff(station, assistant), "post", f"/produce/{number}/", expect, data=data)
+        if expect == {302}:
+            lot[1] = "paid"
+            self.model.drawer[station] -= lot[3]
+            self.model.done.add("a produce lot paid")
+
     # --- anything on anything: what must be refused is refused (no 500, nothing changes) -------------
 
     @rule(
@@ -2259,6 +2351,18 @@ class RuralshopMachine(RuleBasedStateMachine):
             assert booked <= INSTALLER_CAPACITY, f"installer {installer}: {booked} appointments on {day} {half_day}"
 
     @invariant()
+    def produce_lots_are_where_the_model_says_and_paid_once(self):
+        """Each lot where the model says, with its value to the fen; each paid lot has exactly one payout of minus
+        its value at its station, and the payouts add up to the value of the paid lots (no other)."""
+        actual = {n: (status, value) for n, status, value in sql(LOTS_SQL)}
+        expected = {n: (lot[1], lot[3]) for n, lot in self.model.lots.items()}
+        got = {n: (status, money_of(value) if value is not None else None) for n, (status, value) in actual.items()}
+        assert got == expected, f"produce lots {set(got.items()) ^ set(expected.items())} differ from the model"
+        payouts = {reference: (count, money_of(total)) for reference, count, total in sql(PAYOUTS_SQL)}
+        paid = {n: (1, -lot[3]) for n, lot in self.model.lots.items() if lot[1] == "paid"}
+        assert payouts == paid, f"produce payouts {payouts}, the paid lots say {paid}"
+
+    @invariant()
     def statements_add_up(self):
         """Each statement's total is the sum of its accrual, reversal and adjustment entries; a paid one has one
         payout of -total; none below zero is paid."""
@@ -2309,6 +2413,7 @@ _t = {
         Refund,
         Appointment,
         OrderEvent,
+        ProduceLot,
     )
 }
 STOCK_SQL = f"""
@@ -2353,6 +2458,10 @@ REFUNDS_SQL = f"""
     FROM {_t["Refund"]} r JOIN {_t["Order"]} o ON o.id = r.order_id GROUP BY o.number
 """  # noqa: S608
 RUNS_SQL = f"SELECT code, status FROM {_t['DeliveryBatch']}"  # noqa: S608
+LOTS_SQL = f"SELECT number, status, value FROM {_t['ProduceLot']}"  # noqa: S608
+PAYOUTS_SQL = f"""
+    SELECT reference, COUNT(*), SUM(amount) FROM {_t["CashEntry"]} WHERE kind = 'produce' GROUP BY reference
+"""  # noqa: S608
 APPOINTMENTS_SQL = f"""
     SELECT o.number, a.id, a.status FROM {_t["Appointment"]} a JOIN {_t["Order"]} o ON o.id = a.order_id
 """  # noqa: S608
@@ -2559,3 +2668,17 @@ def test_a_lost_parcel_of_an_installation_is_not_booked_again_by_the_county(mach
     check_installations(machine)
     machine.resolve_exception(key, "ship-again")
     check_installations(machine)
+
+
+def test_a_produce_lot_is_paid_its_received_value_once_out_of_the_drawer(machine, world):
+    machine.list_produce(villager=world.villagers[0], quantity="30.5", grade="一级", assistant=False)
+    (number,) = machine.model.lots
+    machine.the_county_decides_on_a_lot(0, "accept", "0.85")
+    machine.the_warehouse_receives_a_lot(0, "11.5", "二级")
+    assert machine.model.lots[number][1:] == ["received", Decimal("0.85"), Decimal("9.78")]  # 9.775 to the fen
+    machine.the_station_settles_a_lot(0, assistant=True, step="pay")  # an assistant may not: refused
+    machine.the_station_settles_a_lot(0, assistant=False, step="pay")
+    machine.the_station_settles_a_lot(0, assistant=False, step="pay")  # twice: refused, paid once
+    assert machine.model.lots[number][1] == "paid"
+    machine.produce_lots_are_where_the_model_says_and_paid_once()
+    machine.every_yuan_is_in_the_cash_book()
