@@ -41,6 +41,8 @@ def partner_pages(villager_a):
         "/orders/new/",
         "/orders/offline/",  # the offline counter, with its own script
         "/installations/",
+        "/produce/",
+        "/produce/new/",
     ]
 
 
