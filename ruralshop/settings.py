@@ -351,6 +351,7 @@ SPECTACULAR_SETTINGS = {
         "StopStatusEnum": "logistics.models.BatchStop.Status",
         "AppointmentStatusEnum": "installations.models.Appointment.Status",
         "FailReasonEnum": "installations.models.Appointment.FailReason",
+        "ReturnReasonEnum": "orders.models.GoodsReturnLine.Reason",
     },
 }
 
