@@ -167,6 +167,10 @@ def test_a_reply_lost_after_the_server_placed_the_order_does_not_place_it_twice(
 
     page.route("**/api/v1/orders/", drop_the_reply)
     back_online(context, page)
+    for _ in range(100):  # the route handler runs while Playwright waits
+        if lost:
+            break
+        page.wait_for_timeout(100)
     page.wait_for_function("() => document.getElementById('link-state').className.includes('banner-offline')")
     assert len(lost) == 1 and Order.objects.count() == 1  # placed, though the counter could not tell
     assert queued(page) == ["waiting"]

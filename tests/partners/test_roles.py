@@ -47,6 +47,7 @@ def test_it_has_one_table_of_what_only_the_partner_may_do():
         "anonymise_villager",
         "send_back",
         "pay_refund",
+        "pay_produce",
         "close_day",
         "remittance",
         "keep_commission",
@@ -58,6 +59,7 @@ def test_it_has_one_table_of_what_only_the_partner_may_do():
     assert station_may(PARTNER, "commissions") and station_may(PARTNER, "return_order")
     assert not station_may(ASSISTANT, "commissions") and not station_may(ASSISTANT, "return_order")
     assert station_may(PARTNER, "pay_refund") and not station_may(ASSISTANT, "pay_refund")  # cash out of the drawer
+    assert station_may(PARTNER, "pay_produce") and not station_may(ASSISTANT, "pay_produce")  # likewise
     assert station_may(PARTNER, "send_back") and station_may(ASSISTANT, "send_back")  # counter work, in the table
     assert station_may(ASSISTANT, "hand_over")  # not in the table: every station role
     assert station_may(PARTNER, "close_day") and not station_may(ASSISTANT, "close_day")  # the partner's count
