@@ -15,7 +15,8 @@ class LotForm(forms.Form):
     price_asked = forms.CharField(
         label=_("Price asked (¥ per unit)"), max_length=12, widget=forms.TextInput(attrs={"inputmode": "decimal"})
     )
-    ready_on = forms.DateField(label=_("Ready on"), widget=forms.DateInput(attrs={"type": "date"}))
+    # ISO, whatever the language: a date input shows nothing for any other format.
+    ready_on = forms.DateField(label=_("Ready on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     certificate_no = forms.CharField(
         label=_("Quarantine certificate"),
         max_length=40,

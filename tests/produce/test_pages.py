@@ -141,3 +141,8 @@ def test_an_accepted_lot_past_its_keeping_days_is_overdue_for_the_county_and_the
     # the county declines what never came: the lot ends, the villager is told
     assert manager.post(f"/county/produce/{lot.number}/", {"step": "decline", "reason": "没有送到"}).status_code == 302
     assert ProduceLot.objects.get(pk=lot.pk).status == S.DECLINED
+
+
+def test_the_new_lot_form_offers_today_as_the_day_it_is_ready(client_a, eggs):
+    page = client_a.get("/produce/new/").content.decode()  # in Chinese, the site's first language
+    assert f'type="date" name="ready_on" value="{timezone.localdate().isoformat()}"' in page
