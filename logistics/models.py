@@ -220,7 +220,9 @@ class Parcel(models.Model):
 
 
 class Pickup(models.Model):
-    """Goods a run's return leg takes from a stop back to the warehouse (an orders.GoodsReturn), tracked like a parcel."""
+    """Goods a run's return leg takes from a stop back to the warehouse, tracked like a parcel: an
+    orders.GoodsReturn, or a villager's produce lot (``lot_number``: produce sits above logistics, which knows
+    the lot by its number only; ``logistics.return_leg`` is how produce offers its lots to the plan)."""
 
     class Status(models.TextChoices):
         PLANNED = "planned", _("planned")  # on the run's return leg
@@ -230,8 +232,9 @@ class Pickup(models.Model):
 
     batch_stop = models.ForeignKey(BatchStop, on_delete=models.CASCADE, related_name="pickups", verbose_name=_("stop"))
     goods_return = models.ForeignKey(
-        GoodsReturn, on_delete=models.PROTECT, related_name="pickups", verbose_name=_("goods")
+        GoodsReturn, on_delete=models.PROTECT, null=True, blank=True, related_name="pickups", verbose_name=_("goods")
     )
+    lot_number = models.CharField(_("produce lot"), max_length=20, blank=True, db_index=True)
     label = models.CharField(_("label"), max_length=40, unique=True)
     weight_kg = models.DecimalField(_("weight (kg)"), max_digits=10, decimal_places=3)
     volume_m3 = models.DecimalField(_("volume (m³)"), max_digits=10, decimal_places=4)
@@ -249,6 +252,16 @@ class Pickup(models.Model):
                 fields=["goods_return"],
                 condition=Q(status__in=["planned", "collected"]),
                 name="pickup_one_live_per_goods",
+            ),
+            models.UniqueConstraint(
+                fields=["lot_number"],
+                condition=Q(status__in=["planned", "collected"]) & ~Q(lot_number=""),
+                name="pickup_one_live_per_lot",
+            ),
+            models.CheckConstraint(
+                condition=Q(goods_return__isnull=False, lot_number="")
+                | Q(goods_return__isnull=True) & ~Q(lot_number=""),
+                name="pickup_goods_or_lot",
             ),
         ]
 

@@ -33,6 +33,13 @@ class ProduceKind(models.Model):
     grades = models.CharField(
         _("grades"), max_length=100, default="一级,二级", help_text=_("Comma-separated, best first, such as 一级,二级.")
     )
+    # What one unit weighs and takes on the truck's return leg (a dozen eggs in a tray, a sack of potatoes).
+    kg_per_unit = models.DecimalField(
+        _("kg per unit"), max_digits=8, decimal_places=3, default=Decimal("1"), validators=[MinValueValidator(0)]
+    )
+    m3_per_unit = models.DecimalField(
+        _("m³ per unit"), max_digits=8, decimal_places=4, default=Decimal("0.002"), validators=[MinValueValidator(0)]
+    )
     perishable = models.BooleanField(_("perishable"), default=False)
     keeps_days = models.PositiveSmallIntegerField(_("keeps (days)"), default=7, validators=[MinValueValidator(1)])
     # Live animals and meat: the county must allow the kind, and a quarantine certificate may be required.
