@@ -32,9 +32,10 @@ class ParcelLabelConverter:
 
 
 class PickupLabelConverter:
-    """``B<goods id>``, ``-<n>`` for the goods' n-th pickup (``pickups.load_return_leg``): at most 40 (``Pickup.label``)."""
+    """``B<goods id>`` (``L<lot id>`` for a produce lot), ``-<n>`` for its n-th pickup (``pickups.Goods.label``):
+    at most 40 (``Pickup.label``)."""
 
-    regex = "B[-0-9]{1,39}"
+    regex = "[BL][-0-9]{1,39}"
 
     def to_python(self, value: str) -> str:
         return value

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from orders.models import GoodsReturn, GoodsReturnLine
 
-LABEL = re.compile(r"^B[-0-9]{1,39}$")  # logistics.converters.PickupLabelConverter
+LABEL = re.compile(r"^[BL][-0-9]{1,39}$")  # logistics.converters.PickupLabelConverter
 
 
 class FindPickupForm(forms.Form):
@@ -18,7 +18,7 @@ class FindPickupForm(forms.Form):
     def clean_label(self) -> str:
         label = self.cleaned_data["label"].strip().upper()
         if not LABEL.match(label):
-            raise forms.ValidationError(_("A pickup label is B and digits, such as B123 or B123-2."))
+            raise forms.ValidationError(_("A pickup label is B or L and digits, such as B123, B123-2 or L45."))
         return label
 
 

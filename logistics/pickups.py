@@ -11,6 +11,12 @@ pickups in one INSERT.  What no run had room for waits for the next plan with
 the reason, written once at the end of the plan (``record_no_room``), like the
 reasons of the orders left waiting.  Queries grow with the runs, not with the goods.
 
+Produce lots ride the same return leg.  Produce sits above logistics, so it registers its lots as a
+source (``register_lots``, from ``ProduceConfig.ready``): the lots bought and ready at the stations, and a
+lock for the chosen ones.  A lot's pickup is labelled L<lot id> and names the lot by its number.  Perishable
+lots go first, the soonest spoiled first; then the rest in stop order.  Produce and goods together never
+take more than the room the deliveries leave.
+
 A pickup is tracked like a parcel: planned on the run, collected at the stop
 (the driver's API, or the station handing it over when it receives its
 parcels), received at the warehouse (a county page), where the goods are
@@ -19,7 +25,9 @@ that ends without a pickup leaves it behind, explicitly: its goods wait again.
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
@@ -63,6 +71,37 @@ class Goods:
     m3: Decimal
     earlier: int = 0  # pickups it had before (left behind, a run called off): its label is B<pk>-<earlier + 1>
     no_room_on: str = ""  # the last run of this plan that had no room for it
+    lot: str = ""  # a produce lot's number (``pk`` is then the lot's): the goods of a return otherwise
+    spoils_on: date | None = None  # a perishable lot: the last day it keeps (it goes first, the soonest first)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return ("lot" if self.lot else "goods", self.pk)
+
+    @property
+    def label(self) -> str:
+        return ("L" if self.lot else "B") + f"{self.pk}" + (f"-{self.earlier + 1}" if self.earlier else "")
+
+
+@dataclass
+class LotSource:
+    """How produce offers its lots to the plan (logistics cannot read them).
+
+    ``waiting(station_ids, day)``: the lots bought, ready by ``day`` and on no run's return leg, as Goods
+    (one query).  ``lock(pks)``: inside the run's transaction, lock those still waiting (``SKIP LOCKED``)
+    and answer their pks (one query).
+    """
+
+    waiting: Callable[[list[int], date], list[Goods]]
+    lock: Callable[[list[int]], set[int]]
+
+
+_lots: LotSource | None = None
+
+
+def register_lots(source: LotSource | None) -> None:
+    global _lots
+    _lots = source
 
 
 @dataclass
@@ -79,8 +118,11 @@ class ReturnLeg:
         return {goods.station for goods in self.loaded}
 
 
-def waiting_goods(station_ids) -> dict[int, list[Goods]]:
-    """The goods waiting at these stations and on no run's return leg, by station: one query, no lock."""
+def waiting_goods(station_ids, day: date | None = None) -> dict[int, list[Goods]]:
+    """The goods waiting at these stations and on no run's return leg, by station: one query, no lock.
+
+    With ``day`` (the run's), the produce lots ready by then too (one more query).
+    """
     by_station: dict[int, list[Goods]] = defaultdict(list)
     if not station_ids:
         return by_station
@@ -93,16 +135,25 @@ def waiting_goods(station_ids) -> dict[int, list[Goods]]:
     )
     for pk, station, kg, m3, earlier in rows:
         by_station[station].append(Goods(pk, station, kg, m3, earlier))
+    if day is not None and _lots is not None:
+        for goods in _lots.waiting(list(station_ids), day):
+            by_station[goods.station].append(goods)
     return by_station
 
 
 class ReturnPool:
-    """The goods waiting at one route's stations when the plan started, in stop order, then oldest first."""
+    """The goods waiting at one route's stations when the plan started: perishable produce first, the soonest
+    spoiled first; then in stop order, goods before produce, oldest first."""
 
     def __init__(self, by_station: dict[int, list[Goods]], stop_sequence: dict[int, int]):
         self.goods = sorted(
             (goods for station in stop_sequence for goods in by_station.get(station, ())),
-            key=lambda goods: (stop_sequence[goods.station], goods.pk),
+            key=lambda goods: (
+                goods.spoils_on is None,
+                goods.spoils_on or date.max,
+                stop_sequence[goods.station],
+                goods.key,
+            ),
         )
 
     def __bool__(self) -> bool:
@@ -122,8 +173,8 @@ class ReturnPool:
 
     def settle(self, leg: ReturnLeg, *, code: str) -> None:
         """Run ``code`` was committed with ``leg``: its goods (and those another planner took) leave the pool."""
-        gone = {goods.pk for goods in leg.loaded + leg.taken}
-        self.goods = [goods for goods in self.goods if goods.pk not in gone]
+        gone = {goods.key for goods in leg.loaded + leg.taken}
+        self.goods = [goods for goods in self.goods if goods.key not in gone]
         for goods in leg.no_room:
             goods.no_room_on = code
 
@@ -133,16 +184,20 @@ def lock_return_leg(leg: ReturnLeg) -> ReturnLeg:
 
     Goods another planner holds, has loaded, or that are no longer waiting are dropped from the leg.
     """
-    if not leg.loaded:
-        return leg
-    locked = dict(
-        GoodsReturn.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(pk__in=[goods.pk for goods in leg.loaded], status=G.WAITING)
-        .exclude(pickups__status__in=LIVE)
-        .values_list("pk", "waiting_reason")
-    )
-    leg.taken = [goods for goods in leg.loaded if goods.pk not in locked]
-    leg.loaded = [goods for goods in leg.loaded if goods.pk in locked]
+    returns_chosen = [goods.pk for goods in leg.loaded if not goods.lot]
+    lots_chosen = [goods.pk for goods in leg.loaded if goods.lot]
+    locked = {}
+    if returns_chosen:
+        locked = dict(
+            GoodsReturn.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk__in=returns_chosen, status=G.WAITING)
+            .exclude(pickups__status__in=LIVE)
+            .values_list("pk", "waiting_reason")
+        )
+    lots = _lots.lock(lots_chosen) if lots_chosen and _lots is not None else set()
+    kept = {("goods", pk) for pk in locked} | {("lot", pk) for pk in lots}
+    leg.taken = [goods for goods in leg.loaded if goods.key not in kept]
+    leg.loaded = [goods for goods in leg.loaded if goods.key in kept]
     leg.clear_reason = [pk for pk, reason in locked.items() if reason]
     return leg
 
@@ -154,8 +209,9 @@ def load_return_leg(*, batch: DeliveryBatch, leg: ReturnLeg, stop_of: dict[int, 
     pickups = Pickup.objects.bulk_create(
         Pickup(
             batch_stop=stop_of[goods.station],
-            goods_return_id=goods.pk,
-            label=f"B{goods.pk}" + (f"-{goods.earlier + 1}" if goods.earlier else ""),
+            goods_return_id=None if goods.lot else goods.pk,
+            lot_number=goods.lot,
+            label=goods.label,
             weight_kg=goods.kg,
             volume_m3=goods.m3,
         )
@@ -214,7 +270,7 @@ def collect(*, stop: BatchStop, labels: list[str] | None = None) -> int:
         Pickup.objects.filter(pk__in=[p.pk for p in pickups]).update(status=P.COLLECTED, collected_at=now)
         for pickup in pickups:
             pickup.status, pickup.collected_at = P.COLLECTED, now
-        returns.goods_picked_up([p.goods_return_id for p in pickups])
+        returns.goods_picked_up([p.goods_return_id for p in pickups if p.goods_return_id])
         _bump(stop.batch_id)
         for pickup in pickups:
             webhooks.queue_event(stop.batch.warehouse_id, "pickup.collected", {"pickup": _payload(pickup, stop)})
@@ -227,7 +283,7 @@ def leave_behind(*, batch: DeliveryBatch, reason: str) -> int:
     if not left:
         return 0
     Pickup.objects.filter(pk__in=[pk for pk, _g in left]).update(status=P.LEFT)
-    returns.goods_left_behind([g for _pk, g in left], reason=reason)
+    returns.goods_left_behind([g for _pk, g in left if g], reason=reason)  # a lot left behind is bought still
     _bump(batch.pk)  # the manifest shows them left behind
     return len(left)
 
@@ -239,10 +295,17 @@ def receive(*, pickup: Pickup, actor, counts: dict[int, tuple[int, int]] | None 
     """
     with transaction.atomic():
         pickup = (
-            Pickup.objects.select_for_update().select_related("batch_stop__batch", "goods_return").get(pk=pickup.pk)
+            Pickup.objects.select_for_update(of=("self",))
+            .select_related("batch_stop__batch", "goods_return")
+            .get(pk=pickup.pk)
         )
         if pickup.status == P.RECEIVED:
             return pickup
+        if pickup.lot_number:
+            raise PickupError(
+                _("Pickup %(label)s is produce lot %(lot)s: weigh and grade it on the produce page.")
+                % {"label": pickup.label, "lot": pickup.lot_number}
+            )
         batch = pickup.batch_stop.batch
         if pickup.status == P.LEFT or batch.status in (DeliveryBatch.Status.PLANNED, DeliveryBatch.Status.CANCELLED):
             raise PickupError(_("Pickup %(label)s is not on its way back.") % {"label": pickup.label})
@@ -257,6 +320,53 @@ def receive(*, pickup: Pickup, actor, counts: dict[int, tuple[int, int]] | None 
     return pickup
 
 
+def lot_arrived(lot_number: str) -> Pickup | None:
+    """A produce lot was weighed in at the warehouse (produce.services.receive_lot, in its transaction): its live
+    pickup, if it came on a run that left, is received; one planned on a run not gone yet is left off it (the
+    lot came another way).  Answers the pickup, or None."""
+    pickup = (
+        Pickup.objects.select_for_update(of=("self",))
+        .select_related("batch_stop__batch")
+        .filter(lot_number=lot_number, status__in=LIVE)
+        .first()
+    )
+    if pickup is None:
+        return None
+    batch = pickup.batch_stop.batch
+    now = timezone.now()
+    if pickup.status == P.COLLECTED or batch.status not in (
+        DeliveryBatch.Status.PLANNED,
+        DeliveryBatch.Status.CANCELLED,
+    ):
+        Pickup.objects.filter(pk=pickup.pk).update(
+            status=P.RECEIVED, received_at=now, collected_at=pickup.collected_at or now
+        )
+    else:
+        Pickup.objects.filter(pk=pickup.pk).update(status=P.LEFT)
+    _bump(batch.pk)
+    pickup.refresh_from_db()
+    if pickup.status == P.RECEIVED:
+        webhooks.queue_event(batch.warehouse_id, "pickup.received", {"pickup": _payload(pickup, pickup.batch_stop)})
+    return pickup
+
+
+def lot_dropped(lot_number: str) -> None:
+    """A lot the county no longer buys: a pickup planned for it is left off its run.  One on the truck already
+    (collected) cannot be dropped: ``PickupError``, and the lot is received and graded when it arrives."""
+    live = list(
+        Pickup.objects.select_for_update(of=("self",))
+        .filter(lot_number=lot_number, status__in=LIVE)
+        .values_list("pk", "status", "batch_stop__batch_id")
+    )
+    if any(status == P.COLLECTED for _pk, status, _b in live):
+        raise PickupError(
+            _("Lot %(lot)s is on the truck already: receive and grade it when it arrives.") % {"lot": lot_number}
+        )
+    for pk, _status, batch_id in live:
+        Pickup.objects.filter(pk=pk).update(status=P.LEFT)
+        _bump(batch_id)
+
+
 def _bump(batch_id: int) -> None:
     """A new version of the batch: no cached manifest of the old one is served (services.bump_batch_version)."""
     DeliveryBatch.objects.filter(pk=batch_id).update(version=F("version") + 1)
@@ -265,6 +375,7 @@ def _bump(batch_id: int) -> None:
 def _payload(pickup: Pickup, stop: BatchStop) -> dict:
     return {
         "label": pickup.label,
+        "what": "produce" if pickup.lot_number else "goods",
         "status": pickup.status,
         "batch": stop.batch.code,
         "stop": stop.sequence,

@@ -143,7 +143,7 @@ def _plan(warehouse: Warehouse, day: date, route_ids: list[int] | None, report: 
 
     # The way back: the goods waiting at the stations of the routes that leave today, read once for the plan.
     leaving = [route for route in routes if route.departs_on(day)]
-    goods = pickups.waiting_goods([stop.service_center_id for route in leaving for stop in route.stops.all()])
+    goods = pickups.waiting_goods([stop.service_center_id for route in leaving for stop in route.stops.all()], day)
     pools = []
     for route in routes:
         items = items_by_route.get(route.pk)
@@ -224,7 +224,7 @@ def _commit_batch(
     """
     alone = pool is None
     if alone:
-        pool = pickups.ReturnPool(pickups.waiting_goods(stop_sequence), stop_sequence)
+        pool = pickups.ReturnPool(pickups.waiting_goods(stop_sequence, day), stop_sequence)
     try:
         with transaction.atomic():
             # Claim the orders: rows another planner holds are skipped, rows

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -224,6 +225,10 @@ def manifest_csv(request, code: str):
         place = [stop.sequence, stop.service_center.name, stop.service_center.address]
         for kind, items in (("parcel", stop.parcels.all()), ("pickup", stop.pickups.all())):
             for item in items:
+                if kind == "pickup" and item.lot_number:  # a villager's produce lot: no order, no house
+                    row = [*place, item.label, item.lot_number, "", item.weight_kg, item.volume_m3, "", ""]
+                    writer.writerow([*row, item.status, "produce"])
+                    continue
                 order = item.order if kind == "parcel" else item.goods_return.order
                 writer.writerow(
                     [
@@ -385,6 +390,13 @@ def pickup_receive(request, label: str):
     pickup = selectors.county_pickup(counties=request.counties, label=label)
     if pickup is None:
         raise Http404("No such pickup in your county")
+    if pickup.lot_number:  # a villager's produce: weighed and graded with the county's lots
+        messages.info(
+            request,
+            _("%(label)s is produce lot %(lot)s: weigh and grade it here.")
+            % {"label": pickup.label, "lot": pickup.lot_number},
+        )
+        return redirect(reverse("county-produce") + f"#lot-{pickup.lot_number}")
     goods = pickup.goods_return
     lines = list(goods.lines.all())
     if request.method == "POST":

@@ -7,8 +7,11 @@ class ProduceConfig(AppConfig):
     verbose_name = _("Produce")
 
     def ready(self):
+        from logistics import pickups
         from notifications.sms import register_templates
 
+        from . import return_leg
         from .services import SMS_TEMPLATES
 
         register_templates(SMS_TEMPLATES)
+        pickups.register_lots(return_leg.SOURCE)  # the plan's return leg takes the lots bought

@@ -6,6 +6,9 @@ clerks at once: one wins), and money moves only through the cash book, once per 
       │  └──decline──> declined
       └──withdraw──> withdrawn
 
+An accepted lot ready by a run's day rides that run's return leg (``produce.return_leg``); a lot declined
+is taken off a run not gone yet; receiving it receives its pickup.
+
 A lot accepted but not received within its kind's keeping days is *overdue*: the county's page and the
 station's list say so (``overdue``); the county receives what arrives, or declines it.
 """
@@ -20,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from cashbook import services as cash
 from catalog import money
+from logistics import pickups
 from notifications import services as notifications
 
 from .models import ProduceKind, ProduceLot
@@ -105,9 +109,10 @@ def list_lot(
     raise ProduceError(_("Could not number the lot; try again."))
 
 
-def _move(lot: ProduceLot, *, from_status: str, to: str, **fields) -> ProduceLot:
+def _move(lot: ProduceLot, *, from_status: str | tuple[str, ...], to: str, **fields) -> ProduceLot:
     """The conditional step: only from ``from_status`` (a second click, or another clerk, finds it moved)."""
-    moved = ProduceLot.objects.filter(pk=lot.pk, status=from_status).update(status=to, **fields)
+    allowed = (from_status,) if isinstance(from_status, str) else from_status
+    moved = ProduceLot.objects.filter(pk=lot.pk, status__in=allowed).update(status=to, **fields)
     if not moved:
         lot.refresh_from_db(fields=["status"])
         raise ProduceError(
@@ -145,14 +150,18 @@ def decline_lot(*, lot: ProduceLot, reason: str, actor) -> ProduceLot:
     if not reason:
         raise ProduceError(_("Say why the lot is declined: the villager is told."))
     with transaction.atomic():
-        current = ProduceLot.objects.select_for_update().get(pk=lot.pk).status
-        if current not in (S.LISTED, S.ACCEPTED):
-            raise ProduceError(
-                _("Lot %(number)s is %(status)s already.") % {"number": lot.number, "status": S(current).label}
-            )
         lot = _move(
-            lot, from_status=current, to=S.DECLINED, decline_reason=reason, decided_by=actor, decided_at=timezone.now()
+            lot,
+            from_status=(S.LISTED, S.ACCEPTED),
+            to=S.DECLINED,
+            decline_reason=reason,
+            decided_by=actor,
+            decided_at=timezone.now(),
         )
+        try:
+            pickups.lot_dropped(lot.number)  # off the run it was planned on; refused if on the truck already
+        except pickups.PickupError as exc:
+            raise ProduceError(str(exc)) from None
         _tell(lot, "produce_declined", reason=reason)
     return lot
 
@@ -186,7 +195,7 @@ def receive_lot(*, lot: ProduceLot, quantity, grade: str, actor, price=None) -> 
                 _("The value of the lot, ¥%(value)s, is not one the station can pay: check the quantity and the price.")
                 % {"value": value}
             )
-        return _move(
+        lot = _move(
             lot,
             from_status=S.ACCEPTED,
             to=S.RECEIVED,
@@ -197,6 +206,8 @@ def receive_lot(*, lot: ProduceLot, quantity, grade: str, actor, price=None) -> 
             received_by=actor,
             received_at=timezone.now(),
         )
+        pickups.lot_arrived(lot.number)  # the run's pickup of it is received (or left off a run not gone yet)
+    return lot
 
 
 def _shown(value) -> Decimal | None:

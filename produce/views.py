@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from partners.access import county_manager_required, station_may, station_required
 from partners.phones import mask_name
 
-from . import services
+from . import return_leg, services
 from .forms import LotForm
 from .models import ProduceLot
 
@@ -92,7 +92,8 @@ def lot_detail(request, number: str):
         else:
             return redirect("produce-detail", number=lot.number)
         lot.refresh_from_db()
-    context = {"lot": lot, "may_pay": may_pay, "overdue": services.overdue(lot), "error": error}
+    run = return_leg.runs_of([lot.number]).get(lot.number) if lot.status == S.ACCEPTED else None
+    context = {"lot": lot, "may_pay": may_pay, "overdue": services.overdue(lot), "error": error, "run": run}
     return render(request, "produce/detail.html", context, status=409 if error else 200)
 
 
@@ -118,10 +119,12 @@ def county_lots(request):
         .select_related("villager", "kind", "station__village")
         .order_by("kind__name", "status", "ready_on", "pk")
     )
+    runs = return_leg.runs_of([lot.number for lot in lots if lot.status == S.ACCEPTED])
     groups: dict = {}
     for lot in lots:
         lot.masked = mask_name(lot.villager.name)
         lot.is_overdue = services.overdue(lot)
+        lot.run = runs.get(lot.number)
         groups.setdefault(lot.kind, []).append(lot)
     return render(request, "produce/county.html", {"groups": list(groups.items())})
 

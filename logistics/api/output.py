@@ -30,7 +30,7 @@ from logistics.models import BatchStop, Parcel, Pickup
 from partners.phones import mask_name
 
 MANIFEST_CACHE_SECONDS = 60
-MANIFEST_FORMAT = 4  # bump when the manifest's JSON changes shape: old cache entries are then never read
+MANIFEST_FORMAT = 5  # bump when the manifest's JSON changes shape: old cache entries are then never read
 
 _EXPONENT = {places: Decimal(1).scaleb(-places) for places in range(5)}
 
@@ -115,14 +115,21 @@ def manifest_json(row: dict) -> dict:
         order_id for stop in homes.values() for _, order_id, delivery in stop if delivery == "home_installation"
     )
     pickups = defaultdict(list)
-    for stop_id, label, weight, volume, status in (
+    for stop_id, label, lot, weight, volume, status in (
         Pickup.objects.filter(batch_stop__batch_id=row["id"])
         .order_by("label")
-        .values_list("batch_stop_id", "label", "weight_kg", "volume_m3", "status")
+        .values_list("batch_stop_id", "label", "lot_number", "weight_kg", "volume_m3", "status")
         .iterator(chunk_size=2000)
     ):
         pickups[stop_id].append(
-            {"label": label, "weight_kg": _decimal(weight, 3), "volume_m3": _decimal(volume, 4), "status": status}
+            {
+                "label": label,
+                "what": "produce" if lot else "goods",
+                "lot": lot,
+                "weight_kg": _decimal(weight, 3),
+                "volume_m3": _decimal(volume, 4),
+                "status": status,
+            }
         )
     stops = [
         {

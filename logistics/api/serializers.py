@@ -87,9 +87,15 @@ class ManifestHomeDeliverySerializer(ManifestParcelSerializer):
 class ManifestPickupSerializer(serializers.ModelSerializer):
     """Goods the run takes back from the stop (its return leg): planned, collected, received, or left behind."""
 
+    what = serializers.SerializerMethodField(help_text="goods (a return, labelled B) or produce (a villager's lot).")
+    lot = serializers.CharField(source="lot_number", help_text="The produce lot's number; empty for goods.")
+
     class Meta:
         model = Pickup
-        fields = ["label", "weight_kg", "volume_m3", "status"]
+        fields = ["label", "what", "lot", "weight_kg", "volume_m3", "status"]
+
+    def get_what(self, pickup) -> str:
+        return "produce" if pickup.lot_number else "goods"
 
 
 class StationOutputSerializer(serializers.Serializer):
@@ -131,10 +137,10 @@ class StopOutputSerializer(serializers.Serializer):
 
 class PickupsCollectedInputSerializer(serializers.Serializer):
     labels = serializers.ListField(
-        child=serializers.RegexField(r"^B[-0-9]{1,39}$", max_length=40),
+        child=serializers.RegexField(r"^[BL][-0-9]{1,39}$", max_length=40),
         allow_empty=False,
         max_length=500,
-        help_text="The labels of the stop's pickups the driver took (B<number>, B<number>-<n>).",
+        help_text="The labels of the stop's pickups the driver took (B<number>, L<number>, B<number>-<n>).",
     )
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from produce import services
 from produce.models import ProduceKind
+from tests.logistics.conftest import bag, big_truck, confirm, route, small_truck, station_a2  # noqa: F401 (fixtures)
 
 
 @pytest.fixture

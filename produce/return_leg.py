@@ -1,0 +1,103 @@
+"""Produce on the truck's way back: the lots the county bought ride the return leg of the next run that calls
+at their station (``logistics.pickups``, which knows a lot by its number only).
+
+Registered from ``ProduceConfig.ready``: ``waiting`` gives the plan the lots bought, ready by the run's day
+and on no run's return leg, with what they weigh and take (quantity × the kind's kg and m³ per unit) and, for
+a perishable kind, the last day the lot keeps; ``lock`` claims the chosen ones inside the run's transaction.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Exists, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from logistics import pickups
+from logistics.models import Pickup
+
+from .models import ProduceLot
+
+S = ProduceLot.Status
+
+
+def _on_a_run():
+    return Exists(Pickup.objects.filter(lot_number=OuterRef("number"), status__in=pickups.LIVE))
+
+
+def _pickups_before():
+    """How many pickups the lot had before (left behind, a run called off): its next is L<pk>-<n + 1>."""
+    return (
+        Pickup.objects.filter(lot_number=OuterRef("number"))
+        .order_by()
+        .values("lot_number")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+
+
+def waiting(station_ids: list[int], day: date) -> list[pickups.Goods]:
+    """The lots to bring back from these stations on ``day``'s runs: one query."""
+    rows = (
+        ProduceLot.objects.filter(station_id__in=station_ids, status=S.ACCEPTED, ready_on__lte=day)
+        .exclude(_on_a_run())
+        .annotate(earlier=Coalesce(Subquery(_pickups_before()), Value(0)))
+        .values_list(
+            "pk",
+            "number",
+            "station_id",
+            "quantity",
+            "ready_on",
+            "kind__kg_per_unit",
+            "kind__m3_per_unit",
+            "kind__perishable",
+            "kind__keeps_days",
+            "earlier",
+        )
+    )
+    return [
+        pickups.Goods(
+            pk,
+            station,
+            (quantity * kg).quantize(Decimal("0.001")),
+            (quantity * m3).quantize(Decimal("0.0001")),
+            earlier,
+            lot=number,
+            spoils_on=ready_on + timedelta(days=keeps) if perishable else None,
+        )
+        for pk, number, station, quantity, ready_on, kg, m3, perishable, keeps, earlier in rows
+    ]
+
+
+def lock(pks: list[int]) -> set[int]:
+    """Of the chosen lots, those still bought and on no run, locked until the run commits: one query."""
+    return set(
+        ProduceLot.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(pk__in=pks, status=S.ACCEPTED)
+        .exclude(_on_a_run())
+        .values_list("pk", flat=True)
+    )
+
+
+@dataclass
+class Run:
+    """The run a lot rides back on, as its pages show it."""
+
+    code: str
+    day: date
+    label: str
+    status: str  # the pickup's, as people read it
+
+
+def runs_of(numbers: list[str]) -> dict[str, Run]:
+    """The live pickup (planned or collected) of each of these lots that has one: one query, none for no lots."""
+    if not numbers:
+        return {}
+    rows = Pickup.objects.filter(lot_number__in=numbers, status__in=pickups.LIVE).select_related("batch_stop__batch")
+    return {
+        p.lot_number: Run(p.batch_stop.batch.code, p.batch_stop.batch.dispatch_date, p.label, p.get_status_display())
+        for p in rows
+    }
+
+
+SOURCE = pickups.LotSource(waiting=waiting, lock=lock)
