@@ -55,7 +55,14 @@ def test_the_manifest_lists_each_stops_pickups_exactly_as_the_serializer_does(ap
 
     assert manifest_json(row) == ManifestOutputSerializer(fresh).data == served
     assert stop_pickups(api, way_back) == [
-        {"label": way_back.pickup.label, "what": "goods", "lot": "", "weight_kg": "150.000", "volume_m3": "0.1800", "status": "planned"}
+        {
+            "label": way_back.pickup.label,
+            "what": "goods",
+            "lot": "",
+            "weight_kg": "150.000",
+            "volume_m3": "0.1800",
+            "status": "planned",
+        }
     ]
 
 
