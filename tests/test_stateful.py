@@ -351,6 +351,18 @@ class GoodsModel:
 
 
 @dataclass
+class LotModel:
+    """A villager's produce lot, and where it is on the way to the warehouse."""
+
+    station: str
+    status: str = "listed"  # listed | accepted | declined | withdrawn | received | paid
+    price: Decimal | None = None  # the county's, per unit
+    value: Decimal | None = None  # received quantity × price, to the fen
+    ride: str = ""  # "" (at the station) | planned (on a run's return leg) | collected (on the truck)
+    batch: str | None = None  # the run whose return leg has it
+
+
+@dataclass
 class ParcelModel:
     pk: int
     label: str
@@ -403,7 +415,7 @@ class Model:
     goods: dict = field(default_factory=dict)  # pk -> GoodsModel
     adjustments: Counter = field(default_factory=Counter)  # station code -> sum
     statements: dict = field(default_factory=dict)  # pk -> status
-    lots: dict = field(default_factory=dict)  # produce lot number -> [station, status, price, value]
+    lots: dict = field(default_factory=dict)  # produce lot number -> LotModel
 
     @property
     def today(self) -> date:
@@ -524,7 +536,7 @@ class RuralshopMachine(RuleBasedStateMachine):
         reached.update(
             {"a line returned in part" for o in self.model.orders.values() if o.returned and o.status == S.COLLECTED}
         )
-        reached.update({f"a produce lot ended {lot[1]}" for lot in self.model.lots.values()})
+        reached.update({f"a produce lot ended {lot.status}" for lot in self.model.lots.values()})
         reached.update({f"done: {what}" for what in self.model.done})
         reached["examples"] += 1
         transaction.set_rollback(True)
@@ -1072,9 +1084,16 @@ class RuralshopMachine(RuleBasedStateMachine):
                 )
             self.model.batches[batch.code] = model
             codes.append(batch.code)
-            for goods_id, station in Pickup.objects.filter(batch_stop__batch=batch).values_list(
-                "goods_return_id", "batch_stop__service_center__code"
+            for goods_id, lot_number, station in Pickup.objects.filter(batch_stop__batch=batch).values_list(
+                "goods_return_id", "lot_number", "batch_stop__service_center__code"
             ):
+                if lot_number:  # a villager's produce rides back too
+                    lot = self.model.lots[lot_number]
+                    assert lot.status == "accepted" and not lot.ride, f"lot {lot_number} loaded while {lot}"
+                    assert lot.station == station, f"lot {lot_number} picked up at {station}"
+                    lot.ride, lot.batch = "planned", batch.code
+                    self.model.done.add("a produce lot on a run's return leg")
+                    continue
                 g = self.model.goods[goods_id]
                 assert g.status == "waiting", f"goods R{goods_id} loaded on {batch.code} while {g.status}"
                 assert self.model.orders[g.order].station == station, f"goods R{goods_id} picked up at {station}"
@@ -1189,6 +1208,8 @@ class RuralshopMachine(RuleBasedStateMachine):
         stop.status, stop.received_at = BatchStop.Status.RECEIVED, self.model.now
         for g in self._goods_on(batch, station=stop.station, status="planned"):
             g.status = "on_its_way"  # the station hands its goods going back to the driver
+        for lot in self._lots_on(batch, station=stop.station, ride="planned"):
+            lot.ride = "collected"  # and the villagers' produce
         if all(s.status == BatchStop.Status.RECEIVED for s in b.stops.values()):
             b.status = B.COMPLETED
             self._left_behind(batch)
@@ -1206,20 +1227,30 @@ class RuralshopMachine(RuleBasedStateMachine):
                 "goods_return_id", "label"
             )
         )
-        if not labels:
+        lots = {n: lot for n, lot in self.model.lots.items() if lot.batch == batch and lot.station == stop.station}
+        lot_labels = dict(
+            Pickup.objects.filter(
+                batch_stop_id=stop.pk, lot_number__in=list(lots), status__in=["planned", "collected"]
+            ).values_list("lot_number", "label")
+        )
+        if not labels and not lot_labels:
             return
-        again = all(ours[pk].status == "on_its_way" for pk in labels)  # reported before: no change
+        again = all(ours[pk].status == "on_its_way" for pk in labels) and all(
+            lots[n].ride == "collected" for n in lot_labels
+        )  # reported before: no change
         ok = again or b.status == B.IN_TRANSIT
         self.api(
             "post",
             f"/api/v1/batches/{batch}/stops/{sequence}/pickups/collected/",
             {200} if ok else {409},
-            data={"labels": sorted(labels.values())},
+            data={"labels": sorted([*labels.values(), *lot_labels.values()])},
             content_type="application/json",
         )
         if ok:
             for pk in labels:
                 ours[pk].status = "on_its_way"
+            for n in lot_labels:
+                lots[n].ride = "collected"
             self.model.done.add("the driver reported pickups collected")
 
     def _pickups_on_the_road(self) -> list[tuple[str, int]]:
@@ -1230,6 +1261,13 @@ class RuralshopMachine(RuleBasedStateMachine):
                 if g.status == "planned" and self.model.batches[g.batch].status == B.IN_TRANSIT
                 for seq, stop in self.model.batches[g.batch].stops.items()
                 if stop.station == self.model.orders[g.order].station
+            }
+            | {
+                (lot.batch, seq)
+                for lot in self.model.lots.values()
+                if lot.ride == "planned" and self.model.batches[lot.batch].status == B.IN_TRANSIT
+                for seq, stop in self.model.batches[lot.batch].stops.items()
+                if stop.station == lot.station
             }
         )
 
@@ -1352,9 +1390,18 @@ class RuralshopMachine(RuleBasedStateMachine):
         ]
 
     def _left_behind(self, batch: str) -> None:
-        """The run ended: goods its return leg did not collect wait for the next run."""
+        """The run ended: goods and produce its return leg did not collect wait for the next run."""
         for g in self._goods_on(batch, status="planned"):
             g.status, g.batch = "waiting", None
+        for lot in self._lots_on(batch, ride="planned"):
+            lot.ride, lot.batch = "", None
+
+    def _lots_on(self, batch: str, *, station: str | None = None, ride: str | None = None) -> list[LotModel]:
+        return [
+            lot
+            for lot in self.model.lots.values()
+            if lot.batch == batch and (ride is None or lot.ride == ride) and (station is None or lot.station == station)
+        ]
 
     def resolve_exception(self, order, decision):
         """The county decides on a missing or damaged parcel (/county/exceptions/): send the goods again, or cancel;
@@ -1987,7 +2034,7 @@ class RuralshopMachine(RuleBasedStateMachine):
     # --- produce: a villager's lot listed, bought or declined, received and graded, paid at the counter -------
 
     def _lots_in(self, *statuses) -> list[str]:
-        return [n for n, lot in self.model.lots.items() if lot[1] in statuses]
+        return [n for n, lot in self.model.lots.items() if lot.status in statuses]
 
     @rule(
         villager=villagers,
@@ -2013,7 +2060,7 @@ class RuralshopMachine(RuleBasedStateMachine):
             assert ProduceLot.objects.count() == before
             return
         number = response["Location"].strip("/").split("/")[-1]
-        self.model.lots[number] = [station, "listed", None, None]
+        self.model.lots[number] = LotModel(station)
 
     @precondition(lambda self: self._lots_in("listed", "accepted"))
     @rule(
@@ -2024,10 +2071,12 @@ class RuralshopMachine(RuleBasedStateMachine):
         lot = self.model.lots[number]
         data = {"step": decision, "price": price} if decision == "accept" else {"step": "decline", "reason": "不收"}
         call(self.world.manager, "post", f"/county/produce/{number}/", {302}, data=data)
-        if decision == "accept" and lot[1] == "listed":
-            lot[1], lot[2] = "accepted", Decimal(price)
+        if decision == "accept" and lot.status == "listed":
+            lot.status, lot.price = "accepted", Decimal(price)
+        elif decision == "decline" and lot.ride == "collected":
+            self.model.done.add("a lot on the truck could not be declined")  # it is graded when it arrives
         elif decision == "decline":
-            lot[1] = "declined"
+            lot.status, lot.ride, lot.batch = "declined", "", None  # off the run it was planned on
 
     @precondition(lambda self: self._lots_in("accepted"))
     @rule(which=WHICH, quantity=st.sampled_from(["12", "11.5", "30"]), grade=st.sampled_from(["一级", "二级"]))
@@ -2036,7 +2085,10 @@ class RuralshopMachine(RuleBasedStateMachine):
         lot = self.model.lots[number]
         data = {"step": "receive", "quantity": quantity, "grade": grade}
         call(self.world.manager, "post", f"/county/produce/{number}/", {302}, data=data)
-        lot[1], lot[3] = "received", money.to_fen(Decimal(quantity) * lot[2])
+        if lot.ride:
+            self.model.done.add(f"a lot {lot.ride} on a run received and graded")
+        lot.status, lot.value = "received", money.to_fen(Decimal(quantity) * lot.price)
+        lot.ride, lot.batch = "", None  # its pickup received (or left off a run that had not left)
 
     @precondition(lambda self: self.model.lots)
     @rule(
@@ -2046,9 +2098,9 @@ class RuralshopMachine(RuleBasedStateMachine):
         """The partner pays a received lot's value out of the drawer (once), or the villager takes a listed one back."""
         number = pick(sorted(self.model.lots), which)
         lot = self.model.lots[number]
-        station = lot[0]
+        station = lot.station
         if step == "withdraw":
-            ok = lot[1] == "listed"
+            ok = lot.status == "listed"
             call(
                 self.staff(station, assistant),
                 "post",
@@ -2057,17 +2109,17 @@ class RuralshopMachine(RuleBasedStateMachine):
                 data={"step": step},
             )
             if ok:
-                lot[1] = "withdrawn"
+                lot.status = "withdrawn"
             return
         if self.is_assistant(station, assistant):
             expect = {403}
         else:
-            expect = {302} if lot[1] == "received" else {409}
-        data = {"step": "pay", "value": str(lot[3] or "0")}
+            expect = {302} if lot.status == "received" else {409}
+        data = {"step": "pay", "value": str(lot.value or "0")}
         call(self.staff(station, assistant), "post", f"/produce/{number}/", expect, data=data)
         if expect == {302}:
-            lot[1] = "paid"
-            self.model.drawer[station] -= lot[3]
+            lot.status = "paid"
+            self.model.drawer[station] -= lot.value
             self.model.done.add("a produce lot paid")
 
     # --- anything on anything: what must be refused is refused (no 500, nothing changes) -------------
@@ -2355,12 +2407,19 @@ class RuralshopMachine(RuleBasedStateMachine):
         """Each lot where the model says, with its value to the fen; each paid lot has exactly one payout of minus
         its value at its station, and the payouts add up to the value of the paid lots (no other)."""
         actual = {n: (status, value) for n, status, value in sql(LOTS_SQL)}
-        expected = {n: (lot[1], lot[3]) for n, lot in self.model.lots.items()}
+        expected = {n: (lot.status, lot.value) for n, lot in self.model.lots.items()}
         got = {n: (status, money_of(value) if value is not None else None) for n, (status, value) in actual.items()}
         assert got == expected, f"produce lots {set(got.items()) ^ set(expected.items())} differ from the model"
         payouts = {reference: (count, money_of(total)) for reference, count, total in sql(PAYOUTS_SQL)}
-        paid = {n: (1, -lot[3]) for n, lot in self.model.lots.items() if lot[1] == "paid"}
+        paid = {n: (1, -lot.value) for n, lot in self.model.lots.items() if lot.status == "paid"}
         assert payouts == paid, f"produce payouts {payouts}, the paid lots say {paid}"
+        # On the way back: each lot on one live pickup at most, the one (run, planned or collected) the model says.
+        rides: dict = {}
+        for number, status, batch in sql(LOT_PICKUPS_SQL):
+            assert number not in rides, f"lot {number} on two live pickups"
+            rides[number] = (status, batch)
+        expected = {n: (lot.ride, lot.batch) for n, lot in self.model.lots.items() if lot.ride}
+        assert rides == expected, f"lots on runs {rides}, the model says {expected}"
 
     @invariant()
     def statements_add_up(self):
@@ -2451,7 +2510,13 @@ PICKUPS_SQL = f"""
     SELECT k.goods_return_id, k.label, k.status, b.code
     FROM {_t["Pickup"]} k JOIN {_t["BatchStop"]} st ON st.id = k.batch_stop_id
     JOIN {_t["DeliveryBatch"]} b ON b.id = st.batch_id
-    WHERE k.status IN ('planned', 'collected')
+    WHERE k.status IN ('planned', 'collected') AND k.goods_return_id IS NOT NULL
+"""  # noqa: S608
+LOT_PICKUPS_SQL = f"""
+    SELECT k.lot_number, k.status, b.code
+    FROM {_t["Pickup"]} k JOIN {_t["BatchStop"]} st ON st.id = k.batch_stop_id
+    JOIN {_t["DeliveryBatch"]} b ON b.id = st.batch_id
+    WHERE k.status IN ('planned', 'collected') AND k.lot_number <> ''
 """  # noqa: S608
 REFUNDS_SQL = f"""
     SELECT o.number, SUM(r.amount), SUM(CASE WHEN r.paid_at IS NOT NULL THEN r.amount END)
@@ -2675,10 +2740,35 @@ def test_a_produce_lot_is_paid_its_received_value_once_out_of_the_drawer(machine
     (number,) = machine.model.lots
     machine.the_county_decides_on_a_lot(0, "accept", "0.85")
     machine.the_warehouse_receives_a_lot(0, "11.5", "二级")
-    assert machine.model.lots[number][1:] == ["received", Decimal("0.85"), Decimal("9.78")]  # 9.775 to the fen
+    lot = machine.model.lots[number]
+    assert (lot.status, lot.price, lot.value) == ("received", Decimal("0.85"), Decimal("9.78"))  # 9.775 to the fen
     machine.the_station_settles_a_lot(0, assistant=True, step="pay")  # an assistant may not: refused
     machine.the_station_settles_a_lot(0, assistant=False, step="pay")
     machine.the_station_settles_a_lot(0, assistant=False, step="pay")  # twice: refused, paid once
-    assert machine.model.lots[number][1] == "paid"
+    assert machine.model.lots[number].status == "paid"
     machine.produce_lots_are_where_the_model_says_and_paid_once()
     machine.every_yuan_is_in_the_cash_book()
+
+
+def test_a_produce_lot_rides_back_on_the_next_run_and_cannot_be_declined_once_on_the_truck(machine, world):
+    for _ in range(2):
+        machine.list_produce(villager=world.villagers[0], quantity="12", grade="一级", assistant=False)
+    first, second = machine.model.lots
+    machine.the_county_decides_on_a_lot(0, "accept", "0.85")
+    machine.the_county_decides_on_a_lot(1, "accept", "0.85")
+    (code,) = machine._plan("task")  # nothing to deliver: a run for the way back alone
+    assert {lot.ride for lot in machine.model.lots.values()} == {"planned"}
+    machine.produce_lots_are_where_the_model_says_and_paid_once()
+    machine.the_county_decides_on_a_lot(0, "decline", "0.85")
+    assert machine.model.lots[first].status == "declined"  # taken off the run that had not left
+    machine.depart(code)
+    (sequence,) = machine.model.batches[code].stops
+    machine.arrive(code, sequence)
+    machine.collect_pickups(code, sequence)  # the driver took the other one
+    assert machine.model.lots[second].ride == "collected"
+    machine.produce_lots_are_where_the_model_says_and_paid_once()
+    machine.the_county_decides_on_a_lot(0, "decline", "0.85")  # on the truck: refused, graded when it arrives
+    assert machine.model.lots[second].status == "accepted"
+    machine.the_warehouse_receives_a_lot(0, "11.5", "二级")
+    assert (machine.model.lots[second].status, machine.model.lots[second].ride) == ("received", "")
+    machine.produce_lots_are_where_the_model_says_and_paid_once()
