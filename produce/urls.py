@@ -1,12 +1,13 @@
 from django.urls import path
 
-from . import views
+from . import figures_views, views
 
 urlpatterns = [
     path("produce/", views.lot_list, name="produce-list"),
     path("produce/new/", views.lot_new, name="produce-new"),
     path("produce/<str:number>/", views.lot_detail, name="produce-detail"),
     path("county/produce/", views.county_lots, name="county-produce"),
+    path("county/produce/figures/", figures_views.county_figures, name="county-produce-figures"),
     path("county/produce/<str:number>/", views.county_lot, name="county-produce-lot"),
     path("county/produce/<str:number>/label/", views.lot_label, name="produce-label"),
 ]

@@ -686,6 +686,9 @@ ENDPOINTS = {
         ok=302,
     ),
     "county-promises": Endpoint("GET", fixed("/county/promises/"), "manager", lambda w: {}),
+    "county-produce-figures": Endpoint(
+        "GET", fixed("/county/produce/figures/"), "manager", lambda w: {"month": valid("2026-11", "2026-13", "x")}
+    ),
     "county-review": Endpoint(
         "GET", fixed("/county/review/"), "manager", lambda w: {"month": valid("2026-11", "2026-13", "x")}
     ),

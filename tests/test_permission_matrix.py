@@ -485,6 +485,7 @@ RULES: dict[str, Rule] = {
     "county-call-backs": Rule(get=county(other=200)),
     # produce: the county's open lots (B sees its own), buying one, the traceability label of a received one
     "county-produce": Rule(get=county(other=200)),
+    "county-produce-figures": Rule(get=county(other=200)),  # the month's figures: B sees its own villages and runs
     "county-produce-lot": Rule(
         get=county(405, other=405),
         post=county(REDIRECT),
