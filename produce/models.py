@@ -4,21 +4,25 @@ A county keeps the kinds it buys (``ProduceKind``: the unit, the grades, whether
 many days it keeps; live animals and meat only when the county allows the kind, with a quarantine
 certificate where the kind needs one).  A station lists a villager's ``ProduceLot``; the county accepts it at
 a price per unit (or declines it with a reason); the warehouse receives and grades it, the price applied to
-what was received, to the fen; the station pays the villager that value out of its drawer, once.
+what was received, to the fen; the station pays the villager that value out of its drawer, once.  The partner
+earns the kind's commission rate, frozen on the lot when the county buys it, on the value paid (an entry of
+orders' commission ledger, by the lot's number).
 """
 
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from catalog import money
 from partners.models import County, ServiceCenter, Villager
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 QUANTITY = {"max_digits": 10, "decimal_places": 2}
+PERCENT = {"max_digits": 5, "decimal_places": 2, "validators": [MinValueValidator(0), MaxValueValidator(100)]}
 
 
 class ProduceKind(models.Model):
@@ -47,12 +51,21 @@ class ProduceKind(models.Model):
     allowed = models.BooleanField(_("allowed by the county"), default=True)
     needs_certificate = models.BooleanField(_("needs a quarantine certificate"), default=False)
     is_active = models.BooleanField(_("bought now"), default=True)
+    # The partner's commission on a lot of the kind: a percentage of the value paid to the villager.
+    commission_rate = models.DecimalField(
+        _("partner's commission (%)"), default=Decimal("0.00"), help_text=_("Of the value paid."), **PERCENT
+    )
 
     class Meta:
         verbose_name = _("produce kind")
         verbose_name_plural = _("produce kinds")
         ordering = ["county", "name"]
-        constraints = [models.UniqueConstraint(fields=["county", "name"], name="produce_kind_unique_per_county")]
+        constraints = [
+            models.UniqueConstraint(fields=["county", "name"], name="produce_kind_unique_per_county"),
+            models.CheckConstraint(
+                condition=Q(commission_rate__gte=0, commission_rate__lte=100), name="produce_kind_commission_0_100"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -91,6 +104,8 @@ class ProduceLot(models.Model):
     received_quantity = models.DecimalField(_("received quantity"), **QUANTITY, null=True, blank=True)
     received_grade = models.CharField(_("grade received"), max_length=20, blank=True)
     value = models.DecimalField(_("value (¥)"), **MONEY, null=True, blank=True)  # received quantity × price
+    # The kind's commission rate when the county bought the lot: a later change of the kind does not touch it.
+    commission_rate = models.DecimalField(_("partner's commission (%)"), null=True, blank=True, **PERCENT)
     listed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("listed by")
     )
@@ -140,8 +155,20 @@ class ProduceLot(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="paid") | Q(paid_at__isnull=False), name="produce_lot_paid_has_time"
             ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["accepted", "received", "paid"])
+                | Q(commission_rate__gte=0, commission_rate__lte=100),
+                name="produce_lot_bought_has_commission_rate",
+            ),
         ]
         indexes = [models.Index(fields=["station", "status"], name="produce_lot_station_status")]
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def commission(self) -> Decimal | None:
+        """The partner's commission on the lot's value at its frozen rate, to the fen (None before it is valued)."""
+        if self.value is None or self.commission_rate is None:
+            return None
+        return money.percent_of(self.value, self.commission_rate)

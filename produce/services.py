@@ -1,6 +1,7 @@
 """The life of a produce lot: listed at the station, bought (or declined) by the county, received and graded at
 the warehouse, paid to the villager at the counter.  Every step is a conditional change of the lot's status (two
-clerks at once: one wins), and money moves only through the cash book, once per lot.
+clerks at once: one wins), and money moves only through the cash book, once per lot; the partner's commission
+(the kind's rate, frozen when the county buys) is a produce entry of the commission ledger when the lot is paid.
 
     listed ──accept──> accepted ──receive──> received ──pay──> paid
       │  └──decline──> declined
@@ -21,6 +22,7 @@ from django.utils.translation import gettext as _
 from cashbook import services as cash
 from catalog import money
 from notifications import services as notifications
+from orders import commissions
 
 from .models import ProduceKind, ProduceLot
 
@@ -134,7 +136,17 @@ def accept_lot(*, lot: ProduceLot, price, actor) -> ProduceLot:
     """The county buys the lot at ``price`` per unit; the villager is told by SMS (with their consent)."""
     price = _amount(price, what=_("The price"))
     with transaction.atomic():
-        lot = _move(lot, from_status=S.LISTED, to=S.ACCEPTED, price=price, decided_by=actor, decided_at=timezone.now())
+        # The kind's commission rate is frozen now: what the partner earns is what held when the county bought it.
+        rate = ProduceKind.objects.filter(pk=lot.kind_id).values_list("commission_rate", flat=True).get()
+        lot = _move(
+            lot,
+            from_status=S.LISTED,
+            to=S.ACCEPTED,
+            price=price,
+            commission_rate=rate,
+            decided_by=actor,
+            decided_at=timezone.now(),
+        )
         _tell(lot, "produce_accepted", price=f"{price}", unit=lot.kind.get_unit_display())
     return lot
 
@@ -228,7 +240,20 @@ def pay_lot(*, lot: ProduceLot, actor, expected_value=None) -> ProduceLot:
             actor=actor,
             note=f"{lot.kind.name} {lot.number}",
         )
+        _earn(lot, actor=actor)
     return lot
+
+
+def _earn(lot: ProduceLot, *, actor) -> None:
+    """The partner's commission on the paid lot, in the payment's transaction: once per lot (the ledger's
+    unique constraint), none when it comes to less than a fen."""
+    commissions.post_produce_commission(
+        station_id=lot.station_id,
+        lot_number=lot.number,
+        amount=lot.commission or Decimal("0"),
+        actor=actor,
+        note=f"{lot.kind.name} {lot.number}: {lot.commission_rate}% × ¥{lot.value}",
+    )
 
 
 def overdue(lot: ProduceLot, *, today: date | None = None) -> bool:
