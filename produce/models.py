@@ -83,6 +83,10 @@ class ProduceLot(models.Model):
         RECEIVED = "received", _("received")  # weighed or counted and graded at the warehouse: its value is owed
         PAID = "paid", _("paid")  # the villager was paid the value at the counter
 
+    class PaidVia(models.TextChoices):
+        CASH = "cash", _("cash at the counter")  # out of the station's drawer: a produce payout in its cash book
+        ACCOUNT = "account", _("to the villager's own account")  # a bank or mobile-payment transfer, by reference
+
     OPEN = (Status.LISTED, Status.ACCEPTED, Status.RECEIVED)
 
     number = models.CharField(_("lot number"), max_length=20, unique=True)
@@ -137,6 +141,9 @@ class ProduceLot(models.Model):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     received_at = models.DateTimeField(_("received at"), null=True, blank=True)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    paid_via = models.CharField(_("paid"), max_length=8, choices=PaidVia.choices, blank=True)
+    # The transfer's reference (a bank's or a mobile payment's), when paid to the villager's own account.
+    payment_reference = models.CharField(_("transfer reference"), max_length=60, blank=True)
 
     class Meta:
         verbose_name = _("produce lot")
@@ -159,6 +166,13 @@ class ProduceLot(models.Model):
                 condition=~Q(status__in=["accepted", "received", "paid"])
                 | Q(commission_rate__gte=0, commission_rate__lte=100),
                 name="produce_lot_bought_has_commission_rate",
+            ),
+            # Paid one way: cash (no reference) or to the villager's account with the transfer's reference.
+            models.CheckConstraint(
+                condition=Q(paid_via="", payment_reference="") & ~Q(status="paid")
+                | Q(status="paid", paid_via="cash", payment_reference="")
+                | Q(status="paid", paid_via="account") & ~Q(payment_reference=""),
+                name="produce_lot_paid_one_way",
             ),
         ]
         indexes = [models.Index(fields=["station", "status"], name="produce_lot_station_status")]

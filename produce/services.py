@@ -3,7 +3,7 @@ the warehouse, paid to the villager at the counter.  Every step is a conditional
 clerks at once: one wins), and money moves only through the cash book, once per lot; the partner's commission
 (the kind's rate, frozen when the county buys) is a produce entry of the commission ledger when the lot is paid.
 
-    listed ──accept──> accepted ──receive──> received ──pay──> paid
+    listed ──accept──> accepted ──receive──> received ──pay──> paid (cash at the counter, or to the villager's account)
       │  └──decline──> declined
       └──withdraw──> withdrawn
 
@@ -12,6 +12,7 @@ station's list say so (``overdue``); the county receives what arrives, or declin
 """
 
 import secrets
+import unicodedata
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -219,10 +220,31 @@ def _shown(value) -> Decimal | None:
         return None
 
 
-def pay_lot(*, lot: ProduceLot, actor, expected_value=None) -> ProduceLot:
-    """The villager is paid the lot's value out of the station's drawer, once: the lot's conditional step and the
-    cash book's unique payout per lot both refuse a second payment.  ``expected_value``: the amount the
-    confirmation page showed, which must still be the value."""
+REFERENCE_LENGTH = ProduceLot._meta.get_field("payment_reference").max_length
+V = ProduceLot.PaidVia
+
+
+def _reference(text) -> str:
+    """A transfer's reference as typed (control characters dropped, spaces trimmed): required, at most 60."""
+    reference = "".join(c for c in str(text or "") if not unicodedata.category(c).startswith("C")).strip()
+    if not reference:
+        raise ProduceError(_("Enter the transfer's reference (from the bank or the payment app)."))
+    if len(reference) > REFERENCE_LENGTH:
+        raise ProduceError(
+            _("The transfer's reference has at most %(length)s characters.") % {"length": REFERENCE_LENGTH}
+        )
+    return reference
+
+
+def pay_lot(*, lot: ProduceLot, actor, expected_value=None, via: str = V.CASH, reference: str = "") -> ProduceLot:
+    """The villager is paid the lot's value, once: in cash out of the station's drawer (a payout in its cash book),
+    or to the villager's own account (``via=account``, with the transfer's ``reference``: no cash entry, the drawer
+    did not pay it).  The lot's conditional step refuses a second payment either way, and the cash book's unique
+    payout per lot a second cash one.  ``expected_value``: the amount the confirmation page showed, which must
+    still be the value."""
+    if via not in V.values:
+        raise ProduceError(_("Choose how the villager is paid."))
+    reference = _reference(reference) if via == V.ACCOUNT else ""
     with transaction.atomic():
         current = ProduceLot.objects.select_for_update().get(pk=lot.pk)
         if current.status != S.RECEIVED:
@@ -232,14 +254,23 @@ def pay_lot(*, lot: ProduceLot, actor, expected_value=None) -> ProduceLot:
             )
         if expected_value is not None and _shown(expected_value) != current.value:
             raise ProduceError(_("The value changed since the page was shown: check it again."))
-        lot = _move(current, from_status=S.RECEIVED, to=S.PAID, paid_by=actor, paid_at=timezone.now())
-        cash.record_produce_payout(
-            station=lot.station,
-            lot_number=lot.number,
-            amount=lot.value,
-            actor=actor,
-            note=f"{lot.kind.name} {lot.number}",
+        lot = _move(
+            current,
+            from_status=S.RECEIVED,
+            to=S.PAID,
+            paid_by=actor,
+            paid_at=timezone.now(),
+            paid_via=via,
+            payment_reference=reference,
         )
+        if via == V.CASH:
+            cash.record_produce_payout(
+                station=lot.station,
+                lot_number=lot.number,
+                amount=lot.value,
+                actor=actor,
+                note=f"{lot.kind.name} {lot.number}",
+            )
         _earn(lot, actor=actor)
     return lot
 

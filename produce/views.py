@@ -77,11 +77,21 @@ def lot_detail(request, number: str):
                 services.withdraw_lot(lot=lot, actor=request.user)
                 messages.success(request, _("Lot %(number)s withdrawn.") % {"number": lot.number})
             elif step == "pay" and may_pay:
-                services.pay_lot(lot=lot, actor=request.user, expected_value=request.POST.get("value") or None)
+                via = request.POST.get("via") or ProduceLot.PaidVia.CASH
+                lot = services.pay_lot(
+                    lot=lot,
+                    actor=request.user,
+                    expected_value=request.POST.get("value") or None,
+                    via=via,
+                    reference=request.POST.get("reference", ""),
+                )
+                if lot.paid_via == ProduceLot.PaidVia.ACCOUNT:
+                    done = _("¥%(value)s paid to %(villager)s's own account (reference %(reference)s).")
+                else:
+                    done = _("Pay ¥%(value)s to %(villager)s from the drawer, and have them sign the slip.")
                 messages.success(
                     request,
-                    _("Pay ¥%(value)s to %(villager)s from the drawer, and have them sign the slip.")
-                    % {"value": lot.value, "villager": lot.villager.name},
+                    done % {"value": lot.value, "villager": lot.villager.name, "reference": lot.payment_reference},
                 )
             elif step == "pay":
                 return render(request, "partners/not_allowed.html", {"action": "pay_produce"}, status=403)
@@ -93,6 +103,8 @@ def lot_detail(request, number: str):
             return redirect("produce-detail", number=lot.number)
         lot.refresh_from_db()
     context = {"lot": lot, "may_pay": may_pay, "overdue": services.overdue(lot), "error": error}
+    if error and request.POST.get("via") == ProduceLot.PaidVia.ACCOUNT:  # the account form again, as typed
+        context["account_reference"] = request.POST.get("reference", "")[:60]
     return render(request, "produce/detail.html", context, status=409 if error else 200)
 
 
