@@ -9,12 +9,14 @@ earns the kind's commission rate, frozen on the lot when the county buys it, on 
 orders' commission ledger, by the lot's number).
 """
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog import money
@@ -74,6 +76,15 @@ class ProduceKind(models.Model):
         return [g.strip() for g in self.grades.split(",") if g.strip()]
 
 
+def lot_photo_path(instance, filename: str) -> str:
+    """A random name under the month it was taken: nothing of the lot, villager or station in the path."""
+    return f"produce-photos/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.jpg"
+
+
+def lot_thumbnail_path(instance, filename: str) -> str:
+    return f"produce-photos/{timezone.now():%Y/%m}/{uuid.uuid4().hex}-thumb.jpg"
+
+
 class ProduceLot(models.Model):
     class Status(models.TextChoices):
         LISTED = "listed", _("listed")  # waiting for the county's decision
@@ -102,6 +113,10 @@ class ProduceLot(models.Model):
     price_asked = models.DecimalField(_("price asked (¥ per unit)"), **MONEY)
     ready_on = models.DateField(_("ready on"))
     certificate_no = models.CharField(_("quarantine certificate"), max_length=40, blank=True)
+    # One photo of the lot, as logistics.photos re-encodes a parcel's (upright, at most 1280 px, no EXIF), and its
+    # thumbnail.  Private files: only views.lot_photo serves them, to the station and its county's managers.
+    photo = models.FileField(_("photo"), upload_to=lot_photo_path, max_length=200, blank=True)
+    photo_thumbnail = models.FileField(_("photo's thumbnail"), upload_to=lot_thumbnail_path, max_length=200, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.LISTED)
     price = models.DecimalField(_("price (¥ per unit)"), **MONEY, null=True, blank=True)  # the county's
     decline_reason = models.CharField(_("reason"), max_length=300, blank=True)

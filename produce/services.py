@@ -16,12 +16,14 @@ import unicodedata
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cashbook import services as cash
 from catalog import money
+from logistics.photos import ProcessedPhoto
 from notifications import services as notifications
 from orders import commissions
 
@@ -69,9 +71,11 @@ def list_lot(
     price_asked,
     ready_on: date,
     certificate_no: str = "",
+    photo: ProcessedPhoto | None = None,
     actor,
 ) -> ProduceLot:
-    """A villager's lot, listed by the station for the county to buy."""
+    """A villager's lot, listed by the station for the county to buy; with ``photo`` (as ``logistics.photos``
+    re-encoded an upload), stored with the lot."""
     if villager.service_center_id != station.pk:
         raise ProduceError(_("This villager is not registered at your station."))
     if kind.county_id != station.village.county_id or not kind.is_active:
@@ -88,24 +92,51 @@ def list_lot(
     today = timezone.localdate()
     if not today <= ready_on <= today + timedelta(days=60):
         raise ProduceError(_("The day it is ready is from today to 60 days ahead."))
-    for _attempt in range(3):
-        try:
-            with transaction.atomic():
-                return ProduceLot.objects.create(
-                    number=new_lot_number(),
-                    station=station,
-                    villager=villager,
-                    kind=kind,
-                    quantity=quantity,
-                    grade_claimed=grade,
-                    price_asked=price_asked,
-                    ready_on=ready_on,
-                    certificate_no=certificate_no,
-                    listed_by=actor,
-                )
-        except IntegrityError:  # the rare lot number drawn twice: draw again
-            continue
-    raise ProduceError(_("Could not number the lot; try again."))
+    lot = ProduceLot(
+        station=station,
+        villager=villager,
+        kind=kind,
+        quantity=quantity,
+        grade_claimed=grade,
+        price_asked=price_asked,
+        ready_on=ready_on,
+        certificate_no=certificate_no,
+        listed_by=actor,
+    )
+    written = _write_photo(lot, photo) if photo is not None else []
+    try:
+        for _attempt in range(3):
+            lot.number = new_lot_number()
+            try:
+                with transaction.atomic():
+                    lot.save(force_insert=True)
+                return lot
+            except IntegrityError:  # the rare lot number drawn twice: draw again
+                continue
+        raise ProduceError(_("Could not number the lot; try again."))
+    except BaseException:
+        _delete_files(written)  # no lot: its photo's files go too
+        raise
+
+
+def _write_photo(lot: ProduceLot, photo: ProcessedPhoto) -> list[str]:
+    """The re-encoded photo and its thumbnail written under fresh random names; the names, to delete on failure."""
+    written: list[str] = []
+    try:
+        lot.photo.save("photo.jpg", ContentFile(photo.image), save=False)
+        written.append(lot.photo.name)
+        lot.photo_thumbnail.save("thumb.jpg", ContentFile(photo.thumbnail), save=False)
+        written.append(lot.photo_thumbnail.name)
+    except BaseException:
+        _delete_files(written)
+        raise
+    return written
+
+
+def _delete_files(names: list[str]) -> None:
+    storage = ProduceLot._meta.get_field("photo").storage
+    for name in names:
+        storage.delete(name)
 
 
 def _move(lot: ProduceLot, *, from_status: str, to: str, **fields) -> ProduceLot:
