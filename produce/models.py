@@ -156,6 +156,9 @@ class ProduceLot(models.Model):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     received_at = models.DateTimeField(_("received at"), null=True, blank=True)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    # Accepted but not received within its kind's keeping days: when the daily check told the county and the partner
+    # (services.flag_overdue), once.
+    flagged_overdue_at = models.DateTimeField(_("flagged overdue at"), null=True, blank=True)
     paid_via = models.CharField(_("paid"), max_length=8, choices=PaidVia.choices, blank=True)
     # The transfer's reference (a bank's or a mobile payment's), when paid to the villager's own account.
     payment_reference = models.CharField(_("transfer reference"), max_length=60, blank=True)

@@ -8,7 +8,8 @@ clerks at once: one wins), and money moves only through the cash book, once per 
       └──withdraw──> withdrawn
 
 A lot accepted but not received within its kind's keeping days is *overdue*: the county's page and the
-station's list say so (``overdue``); the county receives what arrives, or declines it.
+station's list say so (``overdue``); the county receives what arrives, or declines it.  A daily task flags each
+overdue lot once (``flag_overdue``) and texts the station's partner.
 """
 
 import secrets
@@ -18,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,6 +40,7 @@ SMS_TEMPLATES = {
     "produce_accepted": "【村淘】县里收购您的{kind}（批次{lot}），{price}元/{unit}，按收到的数量和等级结算，"
     "到货称重后在服务站付款。",
     "produce_declined": "【村淘】很抱歉，县里这次不收购您的{kind}（批次{lot}）：{reason}",
+    "produce_overdue_station": "【村淘】{count}批已收购的农产品过了保鲜天数仍未送到县仓：{lots}。请与县里联系。",
 }
 
 
@@ -322,3 +325,63 @@ def overdue(lot: ProduceLot, *, today: date | None = None) -> bool:
     """Accepted but not received within its kind's keeping days from the day it was ready."""
     today = today or timezone.localdate()
     return lot.status == S.ACCEPTED and today > lot.ready_on + timedelta(days=lot.kind.keeps_days)
+
+
+OVERDUE_BATCH = 500  # lots claimed per transaction: a county's backlog is flagged without one long lock
+
+
+def overdue_lots(*, today: date | None = None):
+    """Accepted lots past their kind's keeping days and not flagged yet, oldest first (one query).
+
+    The keeping days are the kind's: one condition per distinct number of days (a county has few), so the
+    database does the date arithmetic on SQLite and PostgreSQL alike.
+    """
+    today = today or timezone.localdate()
+    accepted = ProduceLot.objects.filter(status=S.ACCEPTED, flagged_overdue_at__isnull=True)
+    days = accepted.values_list("kind__keeps_days", flat=True).distinct()
+    past = Q(pk__in=[])
+    for keeps in days:
+        past |= Q(kind__keeps_days=keeps, ready_on__lt=today - timedelta(days=keeps))
+    return accepted.filter(past).select_related("station", "kind").order_by("pk")
+
+
+def flag_overdue(*, today: date | None = None) -> int:
+    """Flag each lot that became overdue, once, and text each station with a phone the numbers of its lots.
+
+    Each lot is claimed by a conditional UPDATE (accepted, not flagged yet): two runs at once (beat twice, a retry)
+    flag it once and text once, and a lot received or declined meanwhile is not flagged.  The texts are queued in
+    the claim's transaction: sent after commit, never for a claim that rolled back.
+    """
+    today = today or timezone.localdate()
+    flagged = 0
+    while True:
+        candidates = list(overdue_lots(today=today)[:OVERDUE_BATCH])
+        if not candidates:
+            return flagged
+        by_station: dict = {}
+        with transaction.atomic():
+            now = timezone.now()
+            for lot in candidates:
+                claimed = ProduceLot.objects.filter(
+                    pk=lot.pk, status=S.ACCEPTED, flagged_overdue_at__isnull=True
+                ).update(flagged_overdue_at=now)
+                if claimed:
+                    by_station.setdefault(lot.station, []).append(lot.number)
+            _tell_stations_overdue(by_station)
+        flagged += sum(len(numbers) for numbers in by_station.values())
+        if len(candidates) < OVERDUE_BATCH:
+            return flagged
+
+
+def _tell_stations_overdue(by_station: dict) -> None:
+    """One text per station with a phone; the station's produce list and lot page say it as well."""
+    notifications.queue_sms(
+        notifications.Sms(
+            str(station.phone),
+            "produce_overdue_station",
+            {"count": len(numbers), "lots": "、".join(numbers[:5]) + ("等" if len(numbers) > 5 else "")},
+            reference=numbers[0],
+        )
+        for station, numbers in by_station.items()
+        if station.phone
+    )

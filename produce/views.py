@@ -144,7 +144,8 @@ def county_lots(request):
         lot.masked = mask_name(lot.villager.name)
         lot.is_overdue = services.overdue(lot)
         groups.setdefault(lot.kind, []).append(lot)
-    return render(request, "produce/county.html", {"groups": list(groups.items())})
+    flagged = [lot for lot in lots if lot.flagged_overdue_at and lot.status == S.ACCEPTED]
+    return render(request, "produce/county.html", {"groups": list(groups.items()), "flagged": flagged})
 
 
 @county_manager_required
