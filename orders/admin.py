@@ -101,10 +101,10 @@ class AdjustmentForm(forms.ModelForm):
 class CommissionEntryAdmin(admin.ModelAdmin):
     """The ledger is read-only; "add" posts an adjustment (with its note) through the service."""
 
-    list_display = ["created_at", "service_center", "kind", "amount", "order", "statement", "created_by"]
+    list_display = ["created_at", "service_center", "kind", "amount", "order", "produce_lot", "statement", "created_by"]
     list_select_related = ["service_center", "order", "statement", "created_by"]
     list_filter = ["kind", "service_center__village__county"]
-    search_fields = ["order__number", "service_center__code", "service_center__name", "note"]
+    search_fields = ["order__number", "produce_lot", "service_center__code", "service_center__name", "note"]
     date_hierarchy = "created_at"
     show_full_result_count = False
     form = AdjustmentForm

@@ -57,13 +57,13 @@ def statement_csv(request, pk: int):
     )
     response.write("\ufeff")  # a BOM, so Excel on a station PC reads the Chinese as UTF-8
     writer = csv.writer(response)
-    writer.writerow(["date", "kind", "order", "amount", "note"])
+    writer.writerow(["date", "kind", "order", "amount", "note"])  # a produce entry: its lot's number as the order
     for entry in statement.entries.select_related("order").order_by("created_at", "pk"):
         writer.writerow(
             [
                 timezone.localtime(entry.created_at).strftime("%Y-%m-%d %H:%M"),
                 entry.kind,
-                entry.order.number if entry.order else "",
+                entry.order.number if entry.order else entry.produce_lot,
                 f"{entry.amount:.2f}",
                 _csv_safe(entry.note),
             ]
@@ -92,7 +92,10 @@ def county_commissions(request):
         ServiceCenter.objects.filter(village__county__in=request.counties)
         .select_related("village__county")
         .annotate(
-            accrued=Sum("commission_entries__amount", filter=window & Q(commission_entries__kind=E.ACCRUAL)),
+            accrued=Sum(
+                "commission_entries__amount",
+                filter=window & Q(commission_entries__kind__in=[E.ACCRUAL, E.PRODUCE]),  # orders and produce
+            ),
             reversed=Sum("commission_entries__amount", filter=window & Q(commission_entries__kind=E.REVERSAL)),
             adjusted=Sum("commission_entries__amount", filter=window & Q(commission_entries__kind=E.ADJUSTMENT)),
         )

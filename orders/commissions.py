@@ -1,7 +1,8 @@
 """Commission: the append-only ledger and the monthly statements built from it.
 
 Earned when the villager collects (an accrual equal to the order's frozen
-commission), reversed exactly when goods come back, corrected only by
+commission) and when a villager is paid for a produce lot the station listed
+(a produce entry, by the lot's number), reversed exactly when goods come back, corrected only by
 adjustments, and paid out through statements.  A statement's total is the
 sum of its accrual, reversal and adjustment entries, always recomputed from
 them, never typed in.
@@ -28,7 +29,7 @@ from partners.models import ServiceCenter
 from .models import CommissionEntry, CommissionStatement, Order
 
 E = CommissionEntry.Kind
-STATEMENT_KINDS = [E.ACCRUAL, E.REVERSAL, E.ADJUSTMENT, E.CLAWBACK]
+STATEMENT_KINDS = [E.ACCRUAL, E.REVERSAL, E.ADJUSTMENT, E.CLAWBACK, E.PRODUCE]
 # Entries of an order the county holds for review (integrity) stay out of statements until it is decided.
 NOT_HELD = ~Q(order__commission_held=True)
 
@@ -80,6 +81,34 @@ def post_reversal(*, order: Order, actor=None, note: str = "") -> CommissionEntr
             )
     except IntegrityError:
         return CommissionEntry.objects.get(order=order, kind=E.REVERSAL)
+
+
+def post_produce_commission(
+    *, station_id: int, lot_number: str, amount: Decimal, actor=None, note: str = ""
+) -> CommissionEntry | None:
+    """Commission earned on a produce lot when the villager is paid for it (produce's ``pay_lot``, in its
+    transaction).  None when it comes to nothing (a rate of 0, a value too small for a fen).
+
+    At most one per lot: the unique constraint (produce_lot) is the arbiter, in a savepoint, and a second call
+    finds the first entry.
+    """
+    if amount <= 0:
+        return None
+    existing = CommissionEntry.objects.filter(produce_lot=lot_number, kind=E.PRODUCE).first()
+    if existing:
+        return existing
+    try:
+        with transaction.atomic():
+            return CommissionEntry.objects.create(
+                service_center_id=station_id,
+                produce_lot=lot_number,
+                kind=E.PRODUCE,
+                amount=amount,
+                created_by=actor,
+                note=note[:500],
+            )
+    except IntegrityError:
+        return CommissionEntry.objects.get(produce_lot=lot_number, kind=E.PRODUCE)
 
 
 def earned_on(order: Order) -> Decimal:
@@ -391,15 +420,17 @@ def mark_paid(
 
 
 def month_summary(station: ServiceCenter, *, month: date | None = None) -> dict[str, Decimal]:
-    """Accrued, reversed, adjusted and net commission of a station in a local month (one query)."""
+    """Accrued (on orders and on produce), reversed, adjusted and net commission of a station in a local month (one
+    query)."""
     month = month_start(month or timezone.localdate())
     window = Q(created_at__gte=local_midnight(month), created_at__lt=local_midnight(next_month(month)))
     sums = CommissionEntry.objects.filter(window, service_center=station).aggregate(
         accrued=Sum("amount", filter=Q(kind=E.ACCRUAL)),
+        produce=Sum("amount", filter=Q(kind=E.PRODUCE)),
         reversed=Sum("amount", filter=Q(kind__in=[E.REVERSAL, E.CLAWBACK])),
         adjusted=Sum("amount", filter=Q(kind=E.ADJUSTMENT)),
     )
     summary = {k: (v or Decimal("0")).quantize(Decimal("0.01")) for k, v in sums.items()}
-    summary["net"] = summary["accrued"] + summary["reversed"] + summary["adjusted"]
+    summary["net"] = summary["accrued"] + summary["produce"] + summary["reversed"] + summary["adjusted"]
     summary["month"] = month
     return summary

@@ -431,6 +431,8 @@ class CommissionEntry(AppendOnlyModel):
         PAYOUT = "payout", _("payout")  # a statement paid out: -total
         # Self-dealing confirmed by the county: what the order still earned (accrual less reversals) taken back.
         CLAWBACK = "clawback", _("taken back (self-dealing)")
+        # Earned on a villager's produce lot when the villager was paid for it: its value × the kind's rate.
+        PRODUCE = "produce", _("produce lot")
 
     service_center = models.ForeignKey(
         ServiceCenter, on_delete=models.PROTECT, related_name="commission_entries", verbose_name=_("service center")
@@ -455,6 +457,8 @@ class CommissionEntry(AppendOnlyModel):
         verbose_name=_("created by"),
     )
     note = models.CharField(_("note"), max_length=500, blank=True)
+    # The produce lot (its number: produce sits above orders, so no foreign key) a produce entry was earned on.
+    produce_lot = models.CharField(_("produce lot"), max_length=20, blank=True, default="", db_default="")
     # The return whose lines this reversal takes back (returns by line: one reversal per return).
     goods_return = models.ForeignKey(
         "GoodsReturn",
@@ -484,11 +488,17 @@ class CommissionEntry(AppendOnlyModel):
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="commission_entry_not_zero"),
             models.CheckConstraint(
-                condition=Q(kind__in=["adjustment", "payout"]) | Q(order__isnull=False),
+                condition=Q(kind__in=["adjustment", "payout", "produce"]) | Q(order__isnull=False),
                 name="commission_entry_order_for_accrual_reversal",
             ),
+            # A produce entry names its lot and no order; no other kind names a lot.
             models.CheckConstraint(
-                condition=Q(kind="accrual", amount__gt=0)
+                condition=Q(kind="produce", order__isnull=True) & ~Q(produce_lot="")
+                | ~Q(kind="produce") & Q(produce_lot=""),
+                name="commission_produce_by_lot",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["accrual", "produce"], amount__gt=0)
                 | Q(kind__in=["reversal", "payout", "clawback"], amount__lt=0)
                 | Q(kind="adjustment"),
                 name="commission_entry_sign_by_kind",
@@ -502,6 +512,10 @@ class CommissionEntry(AppendOnlyModel):
             ),
             models.UniqueConstraint(
                 fields=["order", "kind"], condition=Q(kind="clawback"), name="commission_clawback_once_per_order"
+            ),
+            # A produce lot is paid once, and earns once.
+            models.UniqueConstraint(
+                fields=["produce_lot"], condition=Q(kind="produce"), name="commission_produce_once_per_lot"
             ),
         ]
         indexes = [models.Index(fields=["service_center", "statement", "created_at"], name="entry_station_unfiled")]

@@ -14,6 +14,7 @@ class ProduceKindAdmin(admin.ModelAdmin):
         "keeps_days",
         "restricted",
         "allowed",
+        "commission_rate",
         "is_active",
     ]
     list_filter = ["county", "perishable", "restricted", "is_active"]

@@ -1,6 +1,9 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from logistics import photos
 
 from .models import ProduceKind
 
@@ -23,9 +26,26 @@ class LotForm(forms.Form):
         required=False,
         help_text=_("Live animals and meat: the number on the certificate."),
     )
+    photo = forms.FileField(
+        label=_("Photo of the lot"),
+        required=False,
+        help_text=_("Optional: one picture, which the county sees."),
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp", "capture": "environment"}),
+    )
 
     def __init__(self, *args, station, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["villager"].queryset = station.villagers.order_by("name")
         self.fields["kind"].queryset = ProduceKind.objects.filter(county_id=station.village.county_id, is_active=True)
         self.fields["ready_on"].initial = timezone.localdate()
+
+    def clean_photo(self):
+        """The upload read and re-encoded now (``logistics.photos.process_photo``): a file that is not a photo is a
+        form error, and nothing is listed."""
+        upload = self.cleaned_data.get("photo")
+        if not upload:
+            return None
+        try:
+            return photos.process_photo(upload)
+        except photos.PhotoError as exc:
+            raise ValidationError(str(exc)) from None

@@ -4,21 +4,27 @@ A county keeps the kinds it buys (``ProduceKind``: the unit, the grades, whether
 many days it keeps; live animals and meat only when the county allows the kind, with a quarantine
 certificate where the kind needs one).  A station lists a villager's ``ProduceLot``; the county accepts it at
 a price per unit (or declines it with a reason); the warehouse receives and grades it, the price applied to
-what was received, to the fen; the station pays the villager that value out of its drawer, once.
+what was received, to the fen; the station pays the villager that value out of its drawer, once.  The partner
+earns the kind's commission rate, frozen on the lot when the county buys it, on the value paid (an entry of
+orders' commission ledger, by the lot's number).
 """
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from catalog import money
 from partners.models import County, ServiceCenter, Villager
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 QUANTITY = {"max_digits": 10, "decimal_places": 2}
+PERCENT = {"max_digits": 5, "decimal_places": 2, "validators": [MinValueValidator(0), MaxValueValidator(100)]}
 
 
 class ProduceKind(models.Model):
@@ -47,18 +53,36 @@ class ProduceKind(models.Model):
     allowed = models.BooleanField(_("allowed by the county"), default=True)
     needs_certificate = models.BooleanField(_("needs a quarantine certificate"), default=False)
     is_active = models.BooleanField(_("bought now"), default=True)
+    # The partner's commission on a lot of the kind: a percentage of the value paid to the villager.
+    commission_rate = models.DecimalField(
+        _("partner's commission (%)"), default=Decimal("0.00"), help_text=_("Of the value paid."), **PERCENT
+    )
 
     class Meta:
         verbose_name = _("produce kind")
         verbose_name_plural = _("produce kinds")
         ordering = ["county", "name"]
-        constraints = [models.UniqueConstraint(fields=["county", "name"], name="produce_kind_unique_per_county")]
+        constraints = [
+            models.UniqueConstraint(fields=["county", "name"], name="produce_kind_unique_per_county"),
+            models.CheckConstraint(
+                condition=Q(commission_rate__gte=0, commission_rate__lte=100), name="produce_kind_commission_0_100"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
     def grade_list(self) -> list[str]:
         return [g.strip() for g in self.grades.split(",") if g.strip()]
+
+
+def lot_photo_path(instance, filename: str) -> str:
+    """A random name under the month it was taken: nothing of the lot, villager or station in the path."""
+    return f"produce-photos/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.jpg"
+
+
+def lot_thumbnail_path(instance, filename: str) -> str:
+    return f"produce-photos/{timezone.now():%Y/%m}/{uuid.uuid4().hex}-thumb.jpg"
 
 
 class ProduceLot(models.Model):
@@ -69,6 +93,10 @@ class ProduceLot(models.Model):
         WITHDRAWN = "withdrawn", _("withdrawn")  # the villager took it back before a decision
         RECEIVED = "received", _("received")  # weighed or counted and graded at the warehouse: its value is owed
         PAID = "paid", _("paid")  # the villager was paid the value at the counter
+
+    class PaidVia(models.TextChoices):
+        CASH = "cash", _("cash at the counter")  # out of the station's drawer: a produce payout in its cash book
+        ACCOUNT = "account", _("to the villager's own account")  # a bank or mobile-payment transfer, by reference
 
     OPEN = (Status.LISTED, Status.ACCEPTED, Status.RECEIVED)
 
@@ -85,12 +113,18 @@ class ProduceLot(models.Model):
     price_asked = models.DecimalField(_("price asked (¥ per unit)"), **MONEY)
     ready_on = models.DateField(_("ready on"))
     certificate_no = models.CharField(_("quarantine certificate"), max_length=40, blank=True)
+    # One photo of the lot, as logistics.photos re-encodes a parcel's (upright, at most 1280 px, no EXIF), and its
+    # thumbnail.  Private files: only views.lot_photo serves them, to the station and its county's managers.
+    photo = models.FileField(_("photo"), upload_to=lot_photo_path, max_length=200, blank=True)
+    photo_thumbnail = models.FileField(_("photo's thumbnail"), upload_to=lot_thumbnail_path, max_length=200, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.LISTED)
     price = models.DecimalField(_("price (¥ per unit)"), **MONEY, null=True, blank=True)  # the county's
     decline_reason = models.CharField(_("reason"), max_length=300, blank=True)
     received_quantity = models.DecimalField(_("received quantity"), **QUANTITY, null=True, blank=True)
     received_grade = models.CharField(_("grade received"), max_length=20, blank=True)
     value = models.DecimalField(_("value (¥)"), **MONEY, null=True, blank=True)  # received quantity × price
+    # The kind's commission rate when the county bought the lot: a later change of the kind does not touch it.
+    commission_rate = models.DecimalField(_("partner's commission (%)"), null=True, blank=True, **PERCENT)
     listed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("listed by")
     )
@@ -122,6 +156,12 @@ class ProduceLot(models.Model):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     received_at = models.DateTimeField(_("received at"), null=True, blank=True)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    # Accepted but not received within its kind's keeping days: when the daily check told the county and the partner
+    # (services.flag_overdue), once.
+    flagged_overdue_at = models.DateTimeField(_("flagged overdue at"), null=True, blank=True)
+    paid_via = models.CharField(_("paid"), max_length=8, choices=PaidVia.choices, blank=True)
+    # The transfer's reference (a bank's or a mobile payment's), when paid to the villager's own account.
+    payment_reference = models.CharField(_("transfer reference"), max_length=60, blank=True)
 
     class Meta:
         verbose_name = _("produce lot")
@@ -140,8 +180,27 @@ class ProduceLot(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="paid") | Q(paid_at__isnull=False), name="produce_lot_paid_has_time"
             ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["accepted", "received", "paid"])
+                | Q(commission_rate__gte=0, commission_rate__lte=100),
+                name="produce_lot_bought_has_commission_rate",
+            ),
+            # Paid one way: cash (no reference) or to the villager's account with the transfer's reference.
+            models.CheckConstraint(
+                condition=Q(paid_via="", payment_reference="") & ~Q(status="paid")
+                | Q(status="paid", paid_via="cash", payment_reference="")
+                | Q(status="paid", paid_via="account") & ~Q(payment_reference=""),
+                name="produce_lot_paid_one_way",
+            ),
         ]
         indexes = [models.Index(fields=["station", "status"], name="produce_lot_station_status")]
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def commission(self) -> Decimal | None:
+        """The partner's commission on the lot's value at its frozen rate, to the fen (None before it is valued)."""
+        if self.value is None or self.commission_rate is None:
+            return None
+        return money.percent_of(self.value, self.commission_rate)

@@ -1,8 +1,9 @@
 """The life of a produce lot: listed at the station, bought (or declined) by the county, received and graded at
 the warehouse, paid to the villager at the counter.  Every step is a conditional change of the lot's status (two
-clerks at once: one wins), and money moves only through the cash book, once per lot.
+clerks at once: one wins), and money moves only through the cash book, once per lot; the partner's commission
+(the kind's rate, frozen when the county buys) is a produce entry of the commission ledger when the lot is paid.
 
-    listed ──accept──> accepted ──receive──> received ──pay──> paid
+    listed ──accept──> accepted ──receive──> received ──pay──> paid (cash at the counter, or to the villager's account)
       │  └──decline──> declined
       └──withdraw──> withdrawn
 
@@ -10,21 +11,27 @@ An accepted lot ready by a run's day rides that run's return leg (``produce.retu
 is taken off a run not gone yet; receiving it receives its pickup.
 
 A lot accepted but not received within its kind's keeping days is *overdue*: the county's page and the
-station's list say so (``overdue``); the county receives what arrives, or declines it.
+station's list say so (``overdue``); the county receives what arrives, or declines it.  A daily task flags each
+overdue lot once (``flag_overdue``) and texts the station's partner.
 """
 
 import secrets
+import unicodedata
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cashbook import services as cash
 from catalog import money
 from logistics import pickups
+from logistics.photos import ProcessedPhoto
 from notifications import services as notifications
+from orders import commissions
 
 from .models import ProduceKind, ProduceLot
 
@@ -37,6 +44,7 @@ SMS_TEMPLATES = {
     "produce_accepted": "【村淘】县里收购您的{kind}（批次{lot}），{price}元/{unit}，按收到的数量和等级结算，"
     "到货称重后在服务站付款。",
     "produce_declined": "【村淘】很抱歉，县里这次不收购您的{kind}（批次{lot}）：{reason}",
+    "produce_overdue_station": "【村淘】{count}批已收购的农产品过了保鲜天数仍未送到县仓：{lots}。请与县里联系。",
 }
 
 
@@ -70,9 +78,11 @@ def list_lot(
     price_asked,
     ready_on: date,
     certificate_no: str = "",
+    photo: ProcessedPhoto | None = None,
     actor,
 ) -> ProduceLot:
-    """A villager's lot, listed by the station for the county to buy."""
+    """A villager's lot, listed by the station for the county to buy; with ``photo`` (as ``logistics.photos``
+    re-encoded an upload), stored with the lot."""
     if villager.service_center_id != station.pk:
         raise ProduceError(_("This villager is not registered at your station."))
     if kind.county_id != station.village.county_id or not kind.is_active:
@@ -89,24 +99,51 @@ def list_lot(
     today = timezone.localdate()
     if not today <= ready_on <= today + timedelta(days=60):
         raise ProduceError(_("The day it is ready is from today to 60 days ahead."))
-    for _attempt in range(3):
-        try:
-            with transaction.atomic():
-                return ProduceLot.objects.create(
-                    number=new_lot_number(),
-                    station=station,
-                    villager=villager,
-                    kind=kind,
-                    quantity=quantity,
-                    grade_claimed=grade,
-                    price_asked=price_asked,
-                    ready_on=ready_on,
-                    certificate_no=certificate_no,
-                    listed_by=actor,
-                )
-        except IntegrityError:  # the rare lot number drawn twice: draw again
-            continue
-    raise ProduceError(_("Could not number the lot; try again."))
+    lot = ProduceLot(
+        station=station,
+        villager=villager,
+        kind=kind,
+        quantity=quantity,
+        grade_claimed=grade,
+        price_asked=price_asked,
+        ready_on=ready_on,
+        certificate_no=certificate_no,
+        listed_by=actor,
+    )
+    written = _write_photo(lot, photo) if photo is not None else []
+    try:
+        for _attempt in range(3):
+            lot.number = new_lot_number()
+            try:
+                with transaction.atomic():
+                    lot.save(force_insert=True)
+                return lot
+            except IntegrityError:  # the rare lot number drawn twice: draw again
+                continue
+        raise ProduceError(_("Could not number the lot; try again."))
+    except BaseException:
+        _delete_files(written)  # no lot: its photo's files go too
+        raise
+
+
+def _write_photo(lot: ProduceLot, photo: ProcessedPhoto) -> list[str]:
+    """The re-encoded photo and its thumbnail written under fresh random names; the names, to delete on failure."""
+    written: list[str] = []
+    try:
+        lot.photo.save("photo.jpg", ContentFile(photo.image), save=False)
+        written.append(lot.photo.name)
+        lot.photo_thumbnail.save("thumb.jpg", ContentFile(photo.thumbnail), save=False)
+        written.append(lot.photo_thumbnail.name)
+    except BaseException:
+        _delete_files(written)
+        raise
+    return written
+
+
+def _delete_files(names: list[str]) -> None:
+    storage = ProduceLot._meta.get_field("photo").storage
+    for name in names:
+        storage.delete(name)
 
 
 def _move(lot: ProduceLot, *, from_status: str | tuple[str, ...], to: str, **fields) -> ProduceLot:
@@ -139,7 +176,17 @@ def accept_lot(*, lot: ProduceLot, price, actor) -> ProduceLot:
     """The county buys the lot at ``price`` per unit; the villager is told by SMS (with their consent)."""
     price = _amount(price, what=_("The price"))
     with transaction.atomic():
-        lot = _move(lot, from_status=S.LISTED, to=S.ACCEPTED, price=price, decided_by=actor, decided_at=timezone.now())
+        # The kind's commission rate is frozen now: what the partner earns is what held when the county bought it.
+        rate = ProduceKind.objects.filter(pk=lot.kind_id).values_list("commission_rate", flat=True).get()
+        lot = _move(
+            lot,
+            from_status=S.LISTED,
+            to=S.ACCEPTED,
+            price=price,
+            commission_rate=rate,
+            decided_by=actor,
+            decided_at=timezone.now(),
+        )
         _tell(lot, "produce_accepted", price=f"{price}", unit=lot.kind.get_unit_display())
     return lot
 
@@ -218,10 +265,31 @@ def _shown(value) -> Decimal | None:
         return None
 
 
-def pay_lot(*, lot: ProduceLot, actor, expected_value=None) -> ProduceLot:
-    """The villager is paid the lot's value out of the station's drawer, once: the lot's conditional step and the
-    cash book's unique payout per lot both refuse a second payment.  ``expected_value``: the amount the
-    confirmation page showed, which must still be the value."""
+REFERENCE_LENGTH = ProduceLot._meta.get_field("payment_reference").max_length
+V = ProduceLot.PaidVia
+
+
+def _reference(text) -> str:
+    """A transfer's reference as typed (control characters dropped, spaces trimmed): required, at most 60."""
+    reference = "".join(c for c in str(text or "") if not unicodedata.category(c).startswith("C")).strip()
+    if not reference:
+        raise ProduceError(_("Enter the transfer's reference (from the bank or the payment app)."))
+    if len(reference) > REFERENCE_LENGTH:
+        raise ProduceError(
+            _("The transfer's reference has at most %(length)s characters.") % {"length": REFERENCE_LENGTH}
+        )
+    return reference
+
+
+def pay_lot(*, lot: ProduceLot, actor, expected_value=None, via: str = V.CASH, reference: str = "") -> ProduceLot:
+    """The villager is paid the lot's value, once: in cash out of the station's drawer (a payout in its cash book),
+    or to the villager's own account (``via=account``, with the transfer's ``reference``: no cash entry, the drawer
+    did not pay it).  The lot's conditional step refuses a second payment either way, and the cash book's unique
+    payout per lot a second cash one.  ``expected_value``: the amount the confirmation page showed, which must
+    still be the value."""
+    if via not in V.values:
+        raise ProduceError(_("Choose how the villager is paid."))
+    reference = _reference(reference) if via == V.ACCOUNT else ""
     with transaction.atomic():
         current = ProduceLot.objects.select_for_update().get(pk=lot.pk)
         if current.status != S.RECEIVED:
@@ -231,18 +299,100 @@ def pay_lot(*, lot: ProduceLot, actor, expected_value=None) -> ProduceLot:
             )
         if expected_value is not None and _shown(expected_value) != current.value:
             raise ProduceError(_("The value changed since the page was shown: check it again."))
-        lot = _move(current, from_status=S.RECEIVED, to=S.PAID, paid_by=actor, paid_at=timezone.now())
-        cash.record_produce_payout(
-            station=lot.station,
-            lot_number=lot.number,
-            amount=lot.value,
-            actor=actor,
-            note=f"{lot.kind.name} {lot.number}",
+        lot = _move(
+            current,
+            from_status=S.RECEIVED,
+            to=S.PAID,
+            paid_by=actor,
+            paid_at=timezone.now(),
+            paid_via=via,
+            payment_reference=reference,
         )
+        if via == V.CASH:
+            cash.record_produce_payout(
+                station=lot.station,
+                lot_number=lot.number,
+                amount=lot.value,
+                actor=actor,
+                note=f"{lot.kind.name} {lot.number}",
+            )
+        _earn(lot, actor=actor)
     return lot
+
+
+def _earn(lot: ProduceLot, *, actor) -> None:
+    """The partner's commission on the paid lot, in the payment's transaction: once per lot (the ledger's
+    unique constraint), none when it comes to less than a fen."""
+    commissions.post_produce_commission(
+        station_id=lot.station_id,
+        lot_number=lot.number,
+        amount=lot.commission or Decimal("0"),
+        actor=actor,
+        note=f"{lot.kind.name} {lot.number}: {lot.commission_rate}% × ¥{lot.value}",
+    )
 
 
 def overdue(lot: ProduceLot, *, today: date | None = None) -> bool:
     """Accepted but not received within its kind's keeping days from the day it was ready."""
     today = today or timezone.localdate()
     return lot.status == S.ACCEPTED and today > lot.ready_on + timedelta(days=lot.kind.keeps_days)
+
+
+OVERDUE_BATCH = 500  # lots claimed per transaction: a county's backlog is flagged without one long lock
+
+
+def overdue_lots(*, today: date | None = None):
+    """Accepted lots past their kind's keeping days and not flagged yet, oldest first (one query).
+
+    The keeping days are the kind's: one condition per distinct number of days (a county has few), so the
+    database does the date arithmetic on SQLite and PostgreSQL alike.
+    """
+    today = today or timezone.localdate()
+    accepted = ProduceLot.objects.filter(status=S.ACCEPTED, flagged_overdue_at__isnull=True)
+    days = accepted.values_list("kind__keeps_days", flat=True).distinct()
+    past = Q(pk__in=[])
+    for keeps in days:
+        past |= Q(kind__keeps_days=keeps, ready_on__lt=today - timedelta(days=keeps))
+    return accepted.filter(past).select_related("station", "kind").order_by("pk")
+
+
+def flag_overdue(*, today: date | None = None) -> int:
+    """Flag each lot that became overdue, once, and text each station with a phone the numbers of its lots.
+
+    Each lot is claimed by a conditional UPDATE (accepted, not flagged yet): two runs at once (beat twice, a retry)
+    flag it once and text once, and a lot received or declined meanwhile is not flagged.  The texts are queued in
+    the claim's transaction: sent after commit, never for a claim that rolled back.
+    """
+    today = today or timezone.localdate()
+    flagged = 0
+    while True:
+        candidates = list(overdue_lots(today=today)[:OVERDUE_BATCH])
+        if not candidates:
+            return flagged
+        by_station: dict = {}
+        with transaction.atomic():
+            now = timezone.now()
+            for lot in candidates:
+                claimed = ProduceLot.objects.filter(
+                    pk=lot.pk, status=S.ACCEPTED, flagged_overdue_at__isnull=True
+                ).update(flagged_overdue_at=now)
+                if claimed:
+                    by_station.setdefault(lot.station, []).append(lot.number)
+            _tell_stations_overdue(by_station)
+        flagged += sum(len(numbers) for numbers in by_station.values())
+        if len(candidates) < OVERDUE_BATCH:
+            return flagged
+
+
+def _tell_stations_overdue(by_station: dict) -> None:
+    """One text per station with a phone; the station's produce list and lot page say it as well."""
+    notifications.queue_sms(
+        notifications.Sms(
+            str(station.phone),
+            "produce_overdue_station",
+            {"count": len(numbers), "lots": "、".join(numbers[:5]) + ("等" if len(numbers) > 5 else "")},
+            reference=numbers[0],
+        )
+        for station, numbers in by_station.items()
+        if station.phone
+    )

@@ -3,13 +3,21 @@ receives and grades, and prints the lot's traceability label."""
 
 import segno
 from django.contrib import messages
-from django.http import Http404
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from partners.access import county_manager_required, station_may, station_required
+from partners.access import (
+    counties_of_user,
+    county_manager_required,
+    staff_of_request,
+    station_may,
+    station_required,
+)
 from partners.phones import mask_name
 
 from . import return_leg, services
@@ -38,7 +46,7 @@ def lot_list(request):
 @station_required
 @require_http_methods(["GET", "POST"])
 def lot_new(request):
-    form = LotForm(request.POST or None, station=request.station)
+    form = LotForm(request.POST or None, request.FILES or None, station=request.station)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -51,6 +59,7 @@ def lot_new(request):
                 price_asked=data["price_asked"],
                 ready_on=data["ready_on"],
                 certificate_no=data["certificate_no"],
+                photo=data.get("photo"),
                 actor=request.user,
             )
         except services.ProduceError as exc:
@@ -77,11 +86,21 @@ def lot_detail(request, number: str):
                 services.withdraw_lot(lot=lot, actor=request.user)
                 messages.success(request, _("Lot %(number)s withdrawn.") % {"number": lot.number})
             elif step == "pay" and may_pay:
-                services.pay_lot(lot=lot, actor=request.user, expected_value=request.POST.get("value") or None)
+                via = request.POST.get("via") or ProduceLot.PaidVia.CASH
+                lot = services.pay_lot(
+                    lot=lot,
+                    actor=request.user,
+                    expected_value=request.POST.get("value") or None,
+                    via=via,
+                    reference=request.POST.get("reference", ""),
+                )
+                if lot.paid_via == ProduceLot.PaidVia.ACCOUNT:
+                    done = _("¥%(value)s paid to %(villager)s's own account (reference %(reference)s).")
+                else:
+                    done = _("Pay ¥%(value)s to %(villager)s from the drawer, and have them sign the slip.")
                 messages.success(
                     request,
-                    _("Pay ¥%(value)s to %(villager)s from the drawer, and have them sign the slip.")
-                    % {"value": lot.value, "villager": lot.villager.name},
+                    done % {"value": lot.value, "villager": lot.villager.name, "reference": lot.payment_reference},
                 )
             elif step == "pay":
                 return render(request, "partners/not_allowed.html", {"action": "pay_produce"}, status=403)
@@ -94,6 +113,8 @@ def lot_detail(request, number: str):
         lot.refresh_from_db()
     run = return_leg.runs_of([lot.number]).get(lot.number) if lot.status == S.ACCEPTED else None
     context = {"lot": lot, "may_pay": may_pay, "overdue": services.overdue(lot), "error": error, "run": run}
+    if error and request.POST.get("via") == ProduceLot.PaidVia.ACCOUNT:  # the account form again, as typed
+        context["account_reference"] = request.POST.get("reference", "")[:60]
     return render(request, "produce/detail.html", context, status=409 if error else 200)
 
 
@@ -126,7 +147,8 @@ def county_lots(request):
         lot.is_overdue = services.overdue(lot)
         lot.run = runs.get(lot.number)
         groups.setdefault(lot.kind, []).append(lot)
-    return render(request, "produce/county.html", {"groups": list(groups.items())})
+    flagged = [lot for lot in lots if lot.flagged_overdue_at and lot.status == S.ACCEPTED]
+    return render(request, "produce/county.html", {"groups": list(groups.items()), "flagged": flagged})
 
 
 @county_manager_required
@@ -171,3 +193,32 @@ def lot_label(request, number: str):
     qr = mark_safe(segno.make(data, error="m").svg_inline(scale=3, border=2))  # noqa: S308
     context = {"lot": lot, "masked": mask_name(lot.villager.name), "qr_svg": qr}
     return render(request, "produce/label.html", context)
+
+
+# --- the lot's photo -------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def lot_photo(request, number: str, size: str = "full"):
+    """A lot's photo (or its thumbnail), never a public file: to the staff of the station that listed it, to the
+    managers of its county and to admins.  Anyone else gets a 404, as for a lot with no photo."""
+    if "\x00" in number or len(number) > 20:
+        raise Http404("No such photo")
+    scope = Q(station__village__county__in=counties_of_user(request.user))
+    staff = staff_of_request(request)
+    if staff is not None:
+        scope |= Q(station=staff.service_center_id)
+    lot = ProduceLot.objects.filter(scope, number=number).exclude(photo="").only("number", "photo", "photo_thumbnail")
+    lot = lot.first()
+    if lot is None:
+        raise Http404("No such photo")
+    file = lot.photo_thumbnail if size == "thumbnail" else lot.photo
+    try:
+        handle = file.storage.open(file.name, "rb")
+    except FileNotFoundError:
+        raise Http404("The photo's file is missing") from None
+    response = FileResponse(handle, content_type="image/jpeg", filename=f"{lot.number}.jpg")
+    # Kept by the browser that asked, never by a shared cache; the file never changes under its URL.
+    response["Cache-Control"] = "private, max-age=86400"
+    return response

@@ -389,6 +389,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "logistics.tasks.flag_uncollected_parcels",
         "schedule": crontab(minute=0, hour=6),
     },
+    # Produce bought but not received within its kind's keeping days: flagged once, the partner texted.
+    "flag-overdue-produce": {
+        "task": "produce.tasks.flag_overdue_lots",
+        "schedule": crontab(minute=30, hour=6),
+    },
     # Goods waiting at a station: the villager's SMS reminders (orders.CollectionPolicy), in the morning.
     "remind-uncollected-orders": {
         "task": "orders.tasks.remind_uncollected",

@@ -54,6 +54,7 @@ from integrity.models import CallBack, Review
 from logistics import services as dispatch
 from logistics.clients import create_client
 from logistics.models import BatchStop, DeliveryBatch, ParcelPhoto
+from logistics.photos import ProcessedPhoto
 from orders import returns, services
 from orders.models import CommissionStatement, Order
 from partners.access import station_may
@@ -494,6 +495,9 @@ RULES: dict[str, Rule] = {
         data=lambda w: {"step": "accept", "price": "1.10"},
     ),
     "produce-label": Rule(get=county(), kwargs=lambda w: {"number": w.lot_received.number}),
+    # a listed lot's photo, never a public file: the station that listed it and its county's managers
+    "produce-photo": Rule(get=station_and_county(), kwargs=lambda w: {"number": w.lot_listed.number}),
+    "produce-photo-thumbnail": Rule(get=station_and_county(), kwargs=lambda w: {"number": w.lot_listed.number}),
     "county-promises": Rule(get=county(other=200)),  # county B sees its own orders' promises
     "county-call-back-record": Rule(
         get=county(405, other=405),
@@ -930,7 +934,7 @@ def build_world() -> World:
         station=station_a, actor=partner, day=w.today - timedelta(days=3), counted="0", note="矩阵"
     )
 
-    # Produce of station A: a lot listed, and one bought and received (its value owed to the villager).
+    # Produce of station A: a lot listed (with its photo), and one bought and received (its value owed to the villager).
     w.produce_kind = ProduceKind.objects.create(county=county_a, name="鸡蛋", unit="piece", grades="一级,二级")
     lot = produce.list_lot(
         station=station_a,
@@ -940,6 +944,7 @@ def build_world() -> World:
         grade="一级",
         price_asked="1.20",
         ready_on=w.today,
+        photo=ProcessedPhoto(image=TINY_JPEG, thumbnail=TINY_JPEG, width=8, height=8),
         actor=partner,
     )
     w.lot_listed = lot
@@ -1041,7 +1046,7 @@ def quiet_refusals():
 @pytest.mark.django_db
 def test_every_role_gets_what_its_rule_says(settings, quiet_refusals, tmp_path):
     settings.AXES_ENABLED = False  # force_login only; nothing here is a failed login
-    settings.MEDIA_ROOT = tmp_path  # the world's parcel photo
+    settings.MEDIA_ROOT = tmp_path  # the world's parcel photo and lot photo
     cache.clear()  # the logistics API's throttle counts per client
     world = build_world()
     clients = {"anonymous": Client()}
