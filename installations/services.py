@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -312,19 +312,24 @@ def route_order(appointment: Appointment) -> tuple:
     )
 
 
+def _without_a_time(station) -> QuerySet[Order]:
+    # exclude() across the appointments is a NOT EXISTS: one row per order, so a COUNT counts orders.
+    return Order.objects.filter(
+        service_center=station, delivery_method=Order.DeliveryMethod.HOME_INSTALLATION, status__in=BOOKABLE
+    ).exclude(appointments__status__in=Appointment.LIVE)
+
+
 def waiting_for_a_time(station) -> list[Order]:
     """The station's installation orders with no live appointment, while one can still be booked (oldest first).
 
     The next step of a failed visit, or of an order placed without a time: the station books one.
     """
-    return list(
-        Order.objects.filter(
-            service_center=station, delivery_method=Order.DeliveryMethod.HOME_INSTALLATION, status__in=BOOKABLE
-        )
-        .exclude(appointments__status__in=Appointment.LIVE)
-        .select_related("villager")
-        .order_by("created_at", "pk")
-    )
+    return list(_without_a_time(station).select_related("villager").order_by("created_at", "pk"))
+
+
+def how_many_wait_for_a_time(station) -> int:
+    """How many orders ``waiting_for_a_time`` lists, in one COUNT query (the dashboard's tile)."""
+    return _without_a_time(station).count()
 
 
 def booked_ahead(station, *, today: date | None = None) -> list[Appointment]:

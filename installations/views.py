@@ -92,7 +92,7 @@ def station_installations(request):
 @require_GET
 def installations_tile(request):
     """The dashboard's tile (loaded by htmx): installation orders waiting for a time; nothing when none."""
-    return render(request, "installations/_tile.html", {"count": len(services.waiting_for_a_time(request.station))})
+    return render(request, "installations/_tile.html", {"count": services.how_many_wait_for_a_time(request.station)})
 
 
 # --- the installer's phone page: the day's appointments, and each visit's steps ---------------------------

@@ -11,6 +11,7 @@ from datetime import date
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
+from orders import selectors as order_selectors
 from orders.models import GoodsReturn, GoodsReturnLine, Order, OrderEvent
 from partners.models import County, ServiceCenter
 
@@ -204,22 +205,13 @@ def exception_parcels(*, counties: Iterable[County]) -> list[Parcel]:
 def failed_installations(*, counties: Iterable[County]) -> list[Order]:
     """Orders in exception because their installation failed and the installer asked the county (one query).
 
-    Told apart from a lost parcel by their last step into exception: from the station, not from transit.
+    Told apart from a lost parcel by their last step into exception (``orders.selectors.failed_installations_among``).
     Each carries ``failed_note`` (the reason the installer gave) and ``failed_at``.
     """
-    last = OrderEvent.objects.filter(order=OuterRef("pk"), to_status=Order.Status.EXCEPTION).order_by("-pk")
     return list(
-        Order.objects.filter(
-            status=Order.Status.EXCEPTION,
-            warehouse__county__in=counties,
-            delivery_method=Order.DeliveryMethod.HOME_INSTALLATION,
+        order_selectors.failed_installations_among(
+            Order.objects.filter(warehouse__county__in=counties, delivery_method=Order.DeliveryMethod.HOME_INSTALLATION)
         )
-        .annotate(
-            came_from=Subquery(last.values("from_status")[:1]),
-            failed_note=Subquery(last.values("note")[:1]),
-            failed_at=Subquery(last.values("created_at")[:1]),
-        )
-        .filter(came_from=Order.Status.AT_STATION)
         .select_related("villager", "service_center")
         .order_by("failed_at", "pk")
     )

@@ -65,8 +65,8 @@ def offline_counter(request):
         "strings": _strings(),
         "api": {
             # the station API's contract (versioned paths)
-            "catalog": "/api/v1/catalog/",
-            "villagers": "/api/v1/villagers/",
+            "catalog": reverse("api-catalog"),
+            "villagers": reverse("api-villagers"),
             "orders": reverse("api-orders"),
             "receipt": reverse("order-receipt", args=["NUMBER"]),
         },

@@ -60,6 +60,32 @@ def at_station_since(order: Order) -> datetime | None:
     return max(arrivals, default=None)
 
 
+def failed_installations_among(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """Those of ``orders`` in exception because their installation failed: their last step into exception came
+    from the station (a lost or damaged parcel's came from transit).  Only these may the county book again.
+
+    Each carries ``failed_note`` (the reason the installer gave) and ``failed_at``, read by subqueries: still one
+    query for any number of orders.
+    """
+    last = OrderEvent.objects.filter(order=OuterRef("pk"), to_status=Order.Status.EXCEPTION).order_by("-pk")
+    return (
+        orders.filter(status=Order.Status.EXCEPTION)
+        .annotate(
+            came_from=Subquery(last.values("from_status")[:1]),
+            failed_note=Subquery(last.values("note")[:1]),
+            failed_at=Subquery(last.values("created_at")[:1]),
+        )
+        .filter(came_from=Order.Status.AT_STATION)
+    )
+
+
+def is_failed_installation(order: Order) -> bool:
+    """Whether ``order`` is a failed installation waiting for the county (one query; none when not in exception)."""
+    if order.status != Order.Status.EXCEPTION:
+        return False
+    return failed_installations_among(Order.objects.filter(pk=order.pk)).exists()
+
+
 def way_back_of_order(order: Order) -> tuple[list[GoodsReturn], list[Refund]]:
     """The order's goods returns (with their lines and refund) and the refunds owed apart from a return
     (a paid order cancelled when its goods came back): three queries."""

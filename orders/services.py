@@ -20,7 +20,7 @@ from catalog import money
 from catalog.models import Stock, StockMovement
 from partners.models import ServiceCenter
 
-from . import commissions, consent, payments
+from . import commissions, consent, payments, selectors
 from . import stock_moves as stock_ledger
 from .errors import (
     CreditLimitReached,
@@ -257,8 +257,7 @@ def back_to_station(*, order: Order, actor, note: str = "") -> Order:
     so the order is at the station once more and the station books a new appointment (no SMS: nothing arrived)."""
     if order.status != S.EXCEPTION:
         raise InvalidTransition(order, S.AT_STATION)
-    came_from = order.events.filter(to_status=S.EXCEPTION).order_by("-pk").values_list("from_status", flat=True)
-    if came_from.first() != S.AT_STATION:
+    if not selectors.is_failed_installation(order):
         raise OrderError(
             _("Only a failed installation is booked again: this order's parcel never reached the station.")
         )

@@ -233,10 +233,7 @@ def _detail_context(order: Order, *, role: str | None, **forms) -> dict:
         "can_hand_over": order.status == s.AT_STATION and not installs_at_home,
         # The installer hands it over at the villager's home (installations): the station books the time.
         "installs_at_home": installs_at_home,
-        "installation_failed": installs_at_home
-        and order.status == s.EXCEPTION
-        and order.events.filter(to_status=s.EXCEPTION).order_by("-pk").values_list("from_status", flat=True).first()
-        == s.AT_STATION,
+        "installation_failed": installs_at_home and selectors.is_failed_installation(order),
         "pay_on_pickup": order.payment_method == Order.PaymentMethod.PAY_ON_PICKUP,
         "due_at_pickup": services.amount_due_at_pickup(order),
         "can_return": can_return,

@@ -201,6 +201,28 @@ def test_the_station_sees_what_to_book_and_what_is_ahead(client_a, at_station, v
     assert f"/orders/{booked.order.number}/installation/" in page and "王建国" in page
 
 
+def test_the_tile_counts_the_orders_to_book_with_one_count_query(client_a, at_station, station_a, installer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # given: two failed visits to book again, and one order still booked
+    villagers = [VillagerFactory(service_center=station_a, name=f"村民{i}", address=f"{i} 组") for i in range(3)]
+    appointments = [at_station(villager) for villager in villagers]
+    for appointment in appointments[:2]:
+        services.failed(appointment=appointment, actor=installer.user, reason="nobody_home", then="rebook")
+    client_a.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        tile = client_a.get("/installations/tile/").content.decode()
+
+    # then: the figure is the list's length, counted by the database (no order row is read)
+    assert len(services.waiting_for_a_time(station_a)) == services.how_many_wait_for_a_time(station_a) == 2
+    assert "<strong>2</strong>" in tile and "installations to book a time for" in tile
+    orders = [q["sql"] for q in queries.captured_queries if '"orders_order"' in q["sql"]]
+    assert len(orders) == 1 and "COUNT(" in orders[0], orders
+
+
 def test_the_days_page_costs_the_same_queries_for_one_appointment_or_four(installer_client, at_station, station_a):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

@@ -13,6 +13,7 @@ from logistics import selectors as logistics_selectors
 from logistics.clients import create_client
 from logistics.models import WebhookDelivery, WebhookEndpoint
 from notifications.models import Notification
+from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import CommissionEntry, Order
 from tests.factories import ProductFactory, StockFactory, UserFactory
@@ -141,6 +142,33 @@ def test_a_failed_visit_for_the_county_is_an_exception_it_can_book_again(at_home
 def test_a_lost_parcel_of_an_installation_order_is_no_failed_installation(installation, staff_a):
     order_services.report_missing_or_damaged([installation.pk], actor=staff_a)
     assert logistics_selectors.failed_installations(counties=[installation.service_center.village.county]) == []
+
+
+def test_the_station_and_the_county_tell_a_failed_installation_from_a_lost_parcel_in_one_query(
+    at_home, installer, place_at_a, aircon, staff_a, client_a, django_assert_num_queries
+):
+    # given: one installation failed at the villager's home, another one's parcel was lost on the way
+    services.failed(appointment=at_home, actor=installer.user, reason="damaged_part", then="county")
+    failed = Order.objects.get(pk=at_home.order_id)
+    lost = place_at_a((aircon, 1), key="lost", delivery_method=Order.DeliveryMethod.HOME_INSTALLATION).order
+    order_services.confirm_payment(order=lost, consent_code=lost.consent_code, actor=staff_a)
+    order_services.transition(lost, to=S.BATCHED, actor=staff_a)
+    depart(order=lost, actor=staff_a)
+    order_services.report_missing_or_damaged([lost.pk], actor=staff_a)
+    lost = Order.objects.get(pk=lost.pk)
+
+    # then: one query tells them apart (none for an order not in exception) ...
+    with django_assert_num_queries(1):
+        assert order_selectors.is_failed_installation(failed)
+    with django_assert_num_queries(1):
+        assert not order_selectors.is_failed_installation(lost)
+    with django_assert_num_queries(0):
+        assert not order_selectors.is_failed_installation(Order(status=S.AT_STATION))
+    # ... the county lists the failed one only, and the station's page says which is which
+    assert logistics_selectors.failed_installations(counties=[failed.service_center.village.county]) == [failed]
+    client_a.cookies["django_language"] = "en"
+    assert "Its installation failed" in client_a.get(f"/orders/{failed.number}/").content.decode()
+    assert "Its parcel was missing or damaged" in client_a.get(f"/orders/{lost.number}/").content.decode()
 
 
 @pytest.mark.parametrize(

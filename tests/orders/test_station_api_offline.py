@@ -11,6 +11,7 @@ import time_machine
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -480,6 +481,14 @@ def test_the_copies_are_for_station_staff_only(client, county_manager, db, path)
     assert client.get(path).status_code == 401
     client.force_login(county_manager)
     assert client.get(path).status_code == 403
+
+
+@pytest.mark.parametrize("page", ["/orders/offline/", "/orders/new/"])
+def test_the_counter_pages_give_the_script_the_copies_addresses_from_the_url_names(client_a, page):
+    html = client_a.get(page).content.decode()
+    assert f'data-catalog="{reverse("api-catalog")}"' in html
+    assert f'data-villagers="{reverse("api-villagers")}"' in html
+    assert f'data-orders="{reverse("api-orders")}"' in html
 
 
 # --- confirm ----------------------------------------------------------------------------------------

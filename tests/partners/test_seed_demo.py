@@ -1,7 +1,9 @@
 from io import StringIO
 
+import pytest
 from django.contrib import auth
 from django.core.management import call_command
+from django.db import transaction
 from django.test import RequestFactory
 
 from partners.models import County, CountyManager, ServiceCenter, StationStaff, Villager
@@ -18,8 +20,17 @@ def authenticate(**credentials):
     return auth.authenticate(RequestFactory().post("/accounts/login/"), **credentials)
 
 
-def test_it_seeds_the_demo_network_and_can_run_twice(db):
-    first = seed("--password", "demo-pass-1")
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    """The demo seeded once for the tests that start from it (seeding takes tens of seconds): in a transaction
+    rolled back after the module; each test's own changes are rolled back to its savepoint inside it."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield seed("--password", "demo-pass-1")
+        transaction.set_rollback(True)
+
+
+def test_it_seeds_the_demo_network_and_can_run_twice(seeded, db):
+    first = seeded
     counts = (County.objects.count(), ServiceCenter.objects.count(), Villager.objects.count())
 
     second = seed("--password", "demo-pass-1")
@@ -32,9 +43,7 @@ def test_it_seeds_the_demo_network_and_can_run_twice(db):
     assert counts[2] >= 200
 
 
-def test_the_demo_users_have_their_roles(db):
-    seed("--password", "demo-pass-1")
-
+def test_the_demo_users_have_their_roles(seeded, db):
     partner = StationStaff.objects.get(user__username="partner").service_center
     partner2 = StationStaff.objects.get(user__username="partner2").service_center
     assert partner.village.county.code == "330182"
@@ -50,9 +59,7 @@ def test_it_prints_a_random_password_when_none_is_given(db):
     assert authenticate(username="partner", password=password) is not None
 
 
-def test_if_empty_leaves_an_existing_database_alone(db, tmp_path):
-    seed("--password", "demo-pass-1")
-
+def test_if_empty_leaves_an_existing_database_alone(seeded, db, tmp_path):
     out = seed("--if-empty", "--password-file", str(tmp_path / "pw"))
 
     assert "not seeding" in out
