@@ -254,7 +254,7 @@ def test_the_lot_pages_say_which_run_takes_it(client, buy, warehouse_a, big_truc
 
     client.force_login(county_manager)
     page = client.get("/county/produce/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert f"On run {batch.code}" in page
+    assert batch.code in page and f"L{lot.pk}" in page  # on the run, as the label the driver reads
     # the warehouse's scan box sends a lot's label to the produce page, where it is weighed and graded
     response = client.get(f"/county/pickups/L{lot.pk}/")
     assert response.status_code == 302 and response.url == f"/county/produce/#lot-{lot.number}"
