@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
 
@@ -105,6 +106,18 @@ def process_photo(upload) -> ProcessedPhoto:
         raise
     except UNREADABLE:
         raise PhotoError(_("This file is not a photo we can read; send a JPEG, PNG or WebP picture.")) from None
+
+
+def private_jpeg(file, *, filename: str) -> FileResponse:
+    """A stored photo served to the one who may see it: kept by that browser, never by a shared cache (the file
+    never changes under its URL).  A file gone from the storage is a 404."""
+    try:
+        handle = file.storage.open(file.name, "rb")
+    except FileNotFoundError:
+        raise Http404("The photo's file is missing") from None
+    response = FileResponse(handle, content_type="image/jpeg", filename=filename)
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 def _flat_rgb(image: Image.Image) -> Image.Image:

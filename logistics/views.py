@@ -6,7 +6,7 @@ from itertools import groupby
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -343,14 +343,7 @@ def parcel_photo(request, pk: int, size: str = "full"):
     if photo is None:
         raise Http404("No such photo")
     file = photo.thumbnail if size == "thumbnail" else photo.image
-    try:
-        handle = file.storage.open(file.name, "rb")
-    except FileNotFoundError:
-        raise Http404("The photo's file is missing") from None
-    response = FileResponse(handle, content_type="image/jpeg", filename=f"{photo.parcel.label}.jpg")
-    # Kept by the browser that asked, never by a shared cache; the file never changes under its URL.
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+    return parcel_photos.private_jpeg(file, filename=f"{photo.parcel.label}.jpg")
 
 
 # --- the way back: the county warehouse receives the goods its runs bring back ---------------------

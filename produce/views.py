@@ -5,12 +5,13 @@ import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from logistics import photos
 from partners.access import (
     counties_of_user,
     county_manager_required,
@@ -214,11 +215,4 @@ def lot_photo(request, number: str, size: str = "full"):
     if lot is None:
         raise Http404("No such photo")
     file = lot.photo_thumbnail if size == "thumbnail" else lot.photo
-    try:
-        handle = file.storage.open(file.name, "rb")
-    except FileNotFoundError:
-        raise Http404("The photo's file is missing") from None
-    response = FileResponse(handle, content_type="image/jpeg", filename=f"{lot.number}.jpg")
-    # Kept by the browser that asked, never by a shared cache; the file never changes under its URL.
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+    return photos.private_jpeg(file, filename=f"{lot.number}.jpg")
