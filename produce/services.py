@@ -175,6 +175,12 @@ def _tell(lot: ProduceLot, template: str, **payload) -> None:
 def accept_lot(*, lot: ProduceLot, price, actor) -> ProduceLot:
     """The county buys the lot at ``price`` per unit; the villager is told by SMS (with their consent)."""
     price = _amount(price, what=_("The price"))
+    if lot.status == S.LISTED and past_keeping(lot):
+        # Bought now it could not reach the warehouse within the days it keeps: it would be overdue at once.
+        raise ProduceError(
+            _("Lot %(number)s was ready on %(day)s and keeps %(days)s days: it is past them, decline it.")
+            % {"number": lot.number, "day": f"{lot.ready_on:%Y-%m-%d}", "days": lot.kind.keeps_days}
+        )
     with transaction.atomic():
         # The kind's commission rate is frozen now: what the partner earns is what held when the county bought it.
         rate = ProduceKind.objects.filter(pk=lot.kind_id).values_list("commission_rate", flat=True).get()
@@ -332,10 +338,15 @@ def _earn(lot: ProduceLot, *, actor) -> None:
     )
 
 
+def past_keeping(lot: ProduceLot, *, today: date | None = None) -> bool:
+    """Past its kind's keeping days from the day it was ready: too late to buy, overdue if bought."""
+    today = today or timezone.localdate()
+    return today > lot.ready_on + timedelta(days=lot.kind.keeps_days)
+
+
 def overdue(lot: ProduceLot, *, today: date | None = None) -> bool:
     """Accepted but not received within its kind's keeping days from the day it was ready."""
-    today = today or timezone.localdate()
-    return lot.status == S.ACCEPTED and today > lot.ready_on + timedelta(days=lot.kind.keeps_days)
+    return lot.status == S.ACCEPTED and past_keeping(lot, today=today)
 
 
 OVERDUE_BATCH = 500  # lots claimed per transaction: a county's backlog is flagged without one long lock

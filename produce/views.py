@@ -41,6 +41,7 @@ def lot_list(request):
     )
     for lot in lots:
         lot.is_overdue = services.overdue(lot)
+        lot.too_late = lot.status == S.LISTED and services.past_keeping(lot)
     return render(request, "produce/list.html", {"lots": lots})
 
 
@@ -146,6 +147,7 @@ def county_lots(request):
     for lot in lots:
         lot.masked = mask_name(lot.villager.name)
         lot.is_overdue = services.overdue(lot)
+        lot.too_late = lot.status == S.LISTED and services.past_keeping(lot)
         lot.run = runs.get(lot.number)
         groups.setdefault(lot.kind, []).append(lot)
     flagged = [lot for lot in lots if lot.flagged_overdue_at and lot.status == S.ACCEPTED]

@@ -100,6 +100,7 @@ from orders.models import (
 )
 from orders.policy import collection_policy
 from partners.models import County, ServiceCenter, StationStaff, Villager
+from produce import tasks as produce_tasks
 from produce.models import ProduceKind, ProduceLot
 from tests.factories import (
     CategoryFactory,
@@ -184,6 +185,9 @@ INSTALLER_CAPACITY = 1  # appointments per half-day: the county's one installer 
 SKUS = sorted(PRODUCTS)
 STATIONS = ["A-001", "A-002"]  # the route calls at A-002 first, then A-001
 ZERO = Decimal("0.00")
+STATION_PHONE = "+8657188880001"  # A-001's, texted about its overdue produce; A-002 has none
+EGGS_KEEP = 7  # days eggs keep from the day a lot is ready: past them an accepted lot is flagged overdue
+EGGS_COMMISSION = Decimal("4.50")  # the partner's commission on eggs, % of the value paid
 CREDIT_LIMIT = Decimal("2000.00")  # the stations' pay-on-pickup limit (the default)
 PHONES = ["", "13800000001", "13800000002"]  # few, so that duplicates happen
 PAYMENTS = [Order.PaymentMethod.CASH_AT_STATION, Order.PaymentMethod.PAY_ON_PICKUP]
@@ -220,7 +224,7 @@ def world(db, settings, monkeypatch, tmp_path) -> World:
     # Every example starts at the same frozen moment, so the throttle's window would fill up.
     monkeypatch.setattr(PerClientThrottle, "THROTTLE_RATES", {"logistics": None})
     with time_machine.travel(START - timedelta(days=1), tick=False):
-        station_a = ServiceCenterFactory(code="A-001", name="里叶村服务站")
+        station_a = ServiceCenterFactory(code="A-001", name="里叶村服务站", phone=STATION_PHONE)
         county = station_a.village.county
         station_a2 = ServiceCenterFactory(code="A-002", name="胥岭村服务站", village__county=county)
         warehouse = WarehouseFactory(county=county, code="WH-A")
@@ -271,7 +275,14 @@ def world(db, settings, monkeypatch, tmp_path) -> World:
         )
         installer = Client()
         installer.force_login(installer_user)
-        eggs = ProduceKind.objects.create(county=county, name="鸡蛋", unit="piece", grades="一级,二级", keeps_days=7)
+        eggs = ProduceKind.objects.create(
+            county=county,
+            name="鸡蛋",
+            unit="piece",
+            grades="一级,二级",
+            keeps_days=EGGS_KEEP,
+            commission_rate=EGGS_COMMISSION,
+        )
     return World(
         warehouse=warehouse,
         stations={"A-001": station_a, "A-002": station_a2},
@@ -360,6 +371,14 @@ class LotModel:
     value: Decimal | None = None  # received quantity × price, to the fen
     ride: str = ""  # "" (at the station) | planned (on a run's return leg) | collected (on the truck)
     batch: str | None = None  # the run whose return leg has it
+    ready_on: date | None = None  # listed ready on the day it was listed
+    paid_via: str = ""  # cash (out of the drawer) | account (the villager's own, a reference recorded)
+    flagged: bool = False  # flagged overdue to the county and the station (once; it stays flagged)
+
+    @property
+    def commission(self) -> Decimal:
+        """The partner's commission once paid: the value × the kind's rate (frozen when bought), to the fen."""
+        return money.percent_of(self.value, EGGS_COMMISSION)
 
 
 @dataclass
@@ -416,6 +435,7 @@ class Model:
     adjustments: Counter = field(default_factory=Counter)  # station code -> sum
     statements: dict = field(default_factory=dict)  # pk -> status
     lots: dict = field(default_factory=dict)  # produce lot number -> LotModel
+    overdue_texts: Counter = field(default_factory=Counter)  # station phone -> texts about its overdue lots
 
     @property
     def today(self) -> date:
@@ -1618,9 +1638,30 @@ class RuralshopMachine(RuleBasedStateMachine):
             self._move_to(night + timedelta(minutes=45))
             if self._orders_in(S.AT_STATION):
                 self.flag_uncollected()
+            self._move_to(datetime.combine(night.date(), time(6, 30), tzinfo=SHANGHAI))
+            if self._lots_in("accepted"):
+                self._flag_overdue_lots()
             self._move_to(datetime.combine(night.date(), time(9, 0), tzinfo=SHANGHAI))
             self._expire_unconfirmed()
         return multiple(*planned)
+
+    def _flag_overdue_lots(self) -> None:
+        """Beat's 06:30 task: each accepted lot past its keeping days is flagged once; a station with a phone gets
+        one text about its newly flagged lots."""
+        today = self.model.today
+        due = [
+            lot
+            for lot in self.model.lots.values()
+            if lot.status == "accepted" and not lot.flagged and today > lot.ready_on + timedelta(days=EGGS_KEEP)
+        ]
+        flagged = produce_tasks.flag_overdue_lots()
+        assert flagged == len(due), f"{flagged} lots flagged overdue, the model says {len(due)}"
+        for lot in due:
+            lot.flagged = True
+            self.model.done.add(f"a lot flagged overdue {lot.ride or 'at the station'}")
+        for station in {lot.station for lot in due}:
+            if station == "A-001":  # the station with a phone
+                self.model.overdue_texts[STATION_PHONE] += 1
 
     def _expire_unconfirmed(self) -> None:
         """Beat's quarter-hourly task: orders nobody agreed to within 48 hours are called off, stock released."""
@@ -2060,7 +2101,7 @@ class RuralshopMachine(RuleBasedStateMachine):
             assert ProduceLot.objects.count() == before
             return
         number = response["Location"].strip("/").split("/")[-1]
-        self.model.lots[number] = LotModel(station)
+        self.model.lots[number] = LotModel(station, ready_on=self.model.today)
 
     @precondition(lambda self: self._lots_in("listed", "accepted"))
     @rule(
@@ -2071,7 +2112,10 @@ class RuralshopMachine(RuleBasedStateMachine):
         lot = self.model.lots[number]
         data = {"step": decision, "price": price} if decision == "accept" else {"step": "decline", "reason": "不收"}
         call(self.world.manager, "post", f"/county/produce/{number}/", {302}, data=data)
-        if decision == "accept" and lot.status == "listed":
+        too_late = self.model.today > lot.ready_on + timedelta(days=EGGS_KEEP)  # it would be overdue at once
+        if decision == "accept" and lot.status == "listed" and too_late:
+            self.model.done.add("a lot past its keeping days could not be bought")
+        elif decision == "accept" and lot.status == "listed":
             lot.status, lot.price = "accepted", Decimal(price)
         elif decision == "decline" and lot.ride == "collected":
             self.model.done.add("a lot on the truck could not be declined")  # it is graded when it arrives
@@ -2092,10 +2136,14 @@ class RuralshopMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self.model.lots)
     @rule(
-        which=WHICH, assistant=st.sampled_from([False, False, True]), step=st.sampled_from(["pay", "pay", "withdraw"])
+        which=WHICH,
+        assistant=st.sampled_from([False, False, True]),
+        step=st.sampled_from(["pay", "pay", "withdraw"]),
+        via=st.sampled_from(["cash", "cash", "account", "account without a reference"]),
     )
-    def the_station_settles_a_lot(self, which, assistant, step):
-        """The partner pays a received lot's value out of the drawer (once), or the villager takes a listed one back."""
+    def the_station_settles_a_lot(self, which, assistant, step, via):
+        """The partner pays a received lot's value (once) out of the drawer or to the villager's own account (with
+        the transfer's reference), or the villager takes a listed lot back."""
         number = pick(sorted(self.model.lots), which)
         lot = self.model.lots[number]
         station = lot.station
@@ -2114,13 +2162,16 @@ class RuralshopMachine(RuleBasedStateMachine):
         if self.is_assistant(station, assistant):
             expect = {403}
         else:
-            expect = {302} if lot.status == "received" else {409}
-        data = {"step": "pay", "value": str(lot.value or "0")}
+            expect = {302} if lot.status == "received" and via != "account without a reference" else {409}
+        data = {"step": "pay", "value": str(lot.value or "0"), "via": via.split()[0]}
+        if via == "account":
+            data["reference"] = f"WX{number}"
         call(self.staff(station, assistant), "post", f"/produce/{number}/", expect, data=data)
         if expect == {302}:
-            lot.status = "paid"
-            self.model.drawer[station] -= lot.value
-            self.model.done.add("a produce lot paid")
+            lot.status, lot.paid_via = "paid", via
+            if via == "cash":
+                self.model.drawer[station] -= lot.value
+            self.model.done.add(f"a produce lot paid by {via}")
 
     # --- anything on anything: what must be refused is refused (no 500, nothing changes) -------------
 
@@ -2406,13 +2457,31 @@ class RuralshopMachine(RuleBasedStateMachine):
     def produce_lots_are_where_the_model_says_and_paid_once(self):
         """Each lot where the model says, with its value to the fen; each paid lot has exactly one payout of minus
         its value at its station, and the payouts add up to the value of the paid lots (no other)."""
-        actual = {n: (status, value) for n, status, value in sql(LOTS_SQL)}
-        expected = {n: (lot.status, lot.value) for n, lot in self.model.lots.items()}
-        got = {n: (status, money_of(value) if value is not None else None) for n, (status, value) in actual.items()}
+        got = {
+            n: (status, money_of(value) if value is not None else None, via, bool(flagged))
+            for n, status, value, via, flagged in sql(LOTS_SQL)
+        }
+        expected = {n: (lot.status, lot.value, lot.paid_via, lot.flagged) for n, lot in self.model.lots.items()}
         assert got == expected, f"produce lots {set(got.items()) ^ set(expected.items())} differ from the model"
+        # Paid to the villagers = the received value of the paid lots, each once: in cash out of the drawer (one
+        # payout of minus the value), or to their own account (no cash entry).
         payouts = {reference: (count, money_of(total)) for reference, count, total in sql(PAYOUTS_SQL)}
-        paid = {n: (1, -lot.value) for n, lot in self.model.lots.items() if lot.status == "paid"}
-        assert payouts == paid, f"produce payouts {payouts}, the paid lots say {paid}"
+        paid = {n: (1, -lot.value) for n, lot in self.model.lots.items() if lot.paid_via == "cash"}
+        assert payouts == paid, f"produce payouts {payouts}, the lots paid in cash say {paid}"
+        # The partner's commission on produce: value × the kind's rate, to the fen, once per paid lot, none before.
+        earned = {lot_number: (count, money_of(total)) for lot_number, count, total in sql(LOT_COMMISSION_SQL)}
+        owed = {n: (1, lot.commission) for n, lot in self.model.lots.items() if lot.status == "paid" and lot.commission}
+        assert earned == owed, f"produce commission {earned}, the paid lots say {owed}"
+        # Every accepted lot ends: it is received (then paid), declined, or flagged to the county and the station
+        # once it is past its keeping days; the station with a phone was texted once per night that flagged.
+        today = self.model.today
+        for n, lot in self.model.lots.items():
+            if lot.status == "accepted" and today > lot.ready_on + timedelta(days=EGGS_KEEP):
+                assert lot.flagged, f"lot {n} is past its keeping days and nobody was told"
+        texts = dict(sql(OVERDUE_TEXTS_SQL))
+        assert texts == dict(+self.model.overdue_texts), (
+            f"overdue texts {texts}, the model says {self.model.overdue_texts}"
+        )
         # On the way back: each lot on one live pickup at most, the one (run, planned or collected) the model says.
         rides: dict = {}
         for number, status, batch in sql(LOT_PICKUPS_SQL):
@@ -2468,6 +2537,7 @@ _t = {
         CommissionStatement,
         ServiceCenter,
         GoodsReturn,
+        Notification,
         Pickup,
         Refund,
         Appointment,
@@ -2523,7 +2593,16 @@ REFUNDS_SQL = f"""
     FROM {_t["Refund"]} r JOIN {_t["Order"]} o ON o.id = r.order_id GROUP BY o.number
 """  # noqa: S608
 RUNS_SQL = f"SELECT code, status FROM {_t['DeliveryBatch']}"  # noqa: S608
-LOTS_SQL = f"SELECT number, status, value FROM {_t['ProduceLot']}"  # noqa: S608
+LOTS_SQL = f"""
+    SELECT number, status, value, paid_via, flagged_overdue_at IS NOT NULL FROM {_t["ProduceLot"]}
+"""  # noqa: S608
+LOT_COMMISSION_SQL = f"""
+    SELECT produce_lot, COUNT(*), SUM(amount) FROM {_t["CommissionEntry"]} WHERE kind = 'produce'
+    GROUP BY produce_lot
+"""  # noqa: S608
+OVERDUE_TEXTS_SQL = f"""
+    SELECT recipient, COUNT(*) FROM {_t["Notification"]} WHERE template = 'produce_overdue_station' GROUP BY recipient
+"""  # noqa: S608
 PAYOUTS_SQL = f"""
     SELECT reference, COUNT(*), SUM(amount) FROM {_t["CashEntry"]} WHERE kind = 'produce' GROUP BY reference
 """  # noqa: S608
@@ -2742,12 +2821,44 @@ def test_a_produce_lot_is_paid_its_received_value_once_out_of_the_drawer(machine
     machine.the_warehouse_receives_a_lot(0, "11.5", "二级")
     lot = machine.model.lots[number]
     assert (lot.status, lot.price, lot.value) == ("received", Decimal("0.85"), Decimal("9.78"))  # 9.775 to the fen
-    machine.the_station_settles_a_lot(0, assistant=True, step="pay")  # an assistant may not: refused
-    machine.the_station_settles_a_lot(0, assistant=False, step="pay")
-    machine.the_station_settles_a_lot(0, assistant=False, step="pay")  # twice: refused, paid once
-    assert machine.model.lots[number].status == "paid"
+    machine.the_station_settles_a_lot(0, assistant=True, step="pay", via="cash")  # an assistant may not: refused
+    machine.the_station_settles_a_lot(0, assistant=False, step="pay", via="cash")
+    machine.the_station_settles_a_lot(0, assistant=False, step="pay", via="account")  # twice: refused, paid once
+    assert (machine.model.lots[number].status, machine.model.lots[number].commission) == ("paid", Decimal("0.44"))
     machine.produce_lots_are_where_the_model_says_and_paid_once()
     machine.every_yuan_is_in_the_cash_book()
+
+
+def test_a_lot_past_its_keeping_days_is_flagged_once_and_one_paid_to_an_account_earns_its_commission(machine, world):
+    for _ in range(2):
+        machine.list_produce(villager=world.villagers[0], quantity="12", grade="一级", assistant=False)
+    first, second = machine.model.lots
+    machine.the_county_decides_on_a_lot(0, "accept", "1.10")
+    machine.the_county_decides_on_a_lot(1, "accept", "1.10")
+    machine.days_pass(EGGS_KEEP)  # no orders, so no run: the lots wait at the station
+    assert not any(lot.flagged for lot in machine.model.lots.values())
+    machine.produce_lots_are_where_the_model_says_and_paid_once()
+    machine.days_pass(1)  # a day past the keeping days: both flagged, the station texted once
+    assert all(lot.flagged for lot in machine.model.lots.values())
+    assert machine.model.overdue_texts == Counter({STATION_PHONE: 1})
+    machine.days_pass(1)  # flagged once: not again, no second text
+    machine.produce_lots_are_where_the_model_says_and_paid_once()
+    machine.the_warehouse_receives_a_lot(1, "11.5", "一级")  # the county takes the second lot in after all
+    machine.the_station_settles_a_lot(1, assistant=False, step="pay", via="account without a reference")  # 409
+    assert machine.model.lots[second].status == "received"
+    machine.the_station_settles_a_lot(1, assistant=False, step="pay", via="account")
+    lot = machine.model.lots[second]
+    assert (lot.status, lot.paid_via, lot.value, lot.commission) == (
+        "paid",
+        "account",
+        Decimal("12.65"),
+        Decimal("0.57"),
+    )
+    machine.produce_lots_are_where_the_model_says_and_paid_once()  # no cash entry; commission 4.5 % of 12.65
+    machine.every_yuan_is_in_the_cash_book()
+    machine.the_county_decides_on_a_lot(0, "decline", "1.10")  # the flagged one ends declined
+    assert machine.model.lots[first].status == "declined"
+    machine.produce_lots_are_where_the_model_says_and_paid_once()
 
 
 def test_a_produce_lot_rides_back_on_the_next_run_and_cannot_be_declined_once_on_the_truck(machine, world):

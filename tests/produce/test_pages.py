@@ -146,3 +146,29 @@ def test_an_accepted_lot_past_its_keeping_days_is_overdue_for_the_county_and_the
 def test_the_new_lot_form_offers_today_as_the_day_it_is_ready(client_a, eggs):
     page = client_a.get("/produce/new/").content.decode()  # in Chinese, the site's first language
     assert f'type="date" name="ready_on" value="{timezone.localdate().isoformat()}"' in page
+
+
+def test_a_listed_lot_past_its_keeping_days_offers_the_county_only_declining(
+    county_manager, villager_a, eggs, station_a, staff_a, time_machine
+):
+    lot = services.list_lot(
+        station=station_a,
+        villager=villager_a,
+        kind=eggs,
+        quantity="30",
+        grade="一级",
+        price_asked="1",
+        ready_on=timezone.localdate(),
+        actor=staff_a,
+    )
+    time_machine.move_to(timezone.now() + timedelta(days=eggs.keeps_days + 1))  # nobody decided meanwhile
+    manager = Client()
+    manager.force_login(county_manager)
+    page = manager.get("/county/produce/").content.decode()
+    item = page[page.index(lot.number) :]
+    item = item[: item.index("</li>")]
+    assert "data-too-late" in item and 'value="accept"' not in item and 'value="decline"' in item
+    # a stale page's buy is refused with the reason, and nothing changes
+    response = manager.post(f"/county/produce/{lot.number}/", {"step": "accept", "price": "1.00"}, follow=True)
+    assert ProduceLot.objects.get(pk=lot.pk).status == S.LISTED
+    assert lot.number in "".join(str(m) for m in response.context["messages"])

@@ -185,6 +185,21 @@ def test_accepting_twice_is_refused(accepted, county_manager):
     assert Notification.objects.filter(template="produce_accepted").count() == 1
 
 
+def test_a_lot_listed_longer_ago_than_it_keeps_is_not_bought(lot, county_manager, time_machine):
+    time_machine.move_to(lot.ready_on + timedelta(days=8))  # eggs keep 7 days: bought now it would be overdue
+    with pytest.raises(ProduceError, match="past them"):
+        services.accept_lot(lot=lot, price="0.85", actor=county_manager)
+    lot.refresh_from_db()
+    assert lot.status == S.LISTED and lot.price is None
+    services.decline_lot(lot=lot, reason="放太久了", actor=county_manager)  # what the county page offers instead
+    assert ProduceLot.objects.get(pk=lot.pk).status == S.DECLINED
+
+
+def test_on_its_last_keeping_day_a_lot_is_still_bought(lot, county_manager, time_machine):
+    time_machine.move_to(lot.ready_on + timedelta(days=7))
+    assert services.accept_lot(lot=lot, price="0.85", actor=county_manager).status == S.ACCEPTED
+
+
 @pytest.mark.parametrize("price", ["0", "-1", "abc", "NaN", "0.855", "1e9"])
 def test_accepting_at_a_bad_price_is_refused(lot, county_manager, price):
     with pytest.raises(ProduceError):
