@@ -9,7 +9,8 @@ and volume, locks exactly those (``SKIP LOCKED``: two planners never load the
 same goods; goods taken meanwhile are dropped from the leg) and writes their
 pickups in one INSERT.  What no run had room for waits for the next plan with
 the reason, written once at the end of the plan (``record_no_room``), like the
-reasons of the orders left waiting.  Queries grow with the runs, not with the goods.
+reasons of the orders left waiting; so do the produce lots no run had room for (the run and its day, on the
+lot), and a run that loads them clears it.  Queries grow with the runs, not with the goods.
 
 Produce lots ride the same return leg.  Produce sits above logistics, so it registers its lots as a
 source (``register_lots``, from ``ProduceConfig.ready``): the lots bought and ready at the stations, and a
@@ -71,6 +72,7 @@ class Goods:
     m3: Decimal
     earlier: int = 0  # pickups it had before (left behind, a run called off): its label is B<pk>-<earlier + 1>
     no_room_on: str = ""  # the last run of this plan that had no room for it
+    no_room_day: date | None = None  # and that run's day
     lot: str = ""  # a produce lot's number (``pk`` is then the lot's): the goods of a return otherwise
     spoils_on: date | None = None  # a perishable lot: the last day it keeps (it goes first, the soonest first)
 
@@ -89,11 +91,15 @@ class LotSource:
 
     ``waiting(station_ids, day)``: the lots bought, ready by ``day`` and on no run's return leg, as Goods
     (one query).  ``lock(pks)``: inside the run's transaction, lock those still waiting (``SKIP LOCKED``)
-    and answer their pks (one query).
+    and answer, by pk, whether each carries a no-room reason (one query).  ``clear(pks)``: the reason of
+    these loaded lots goes (one UPDATE).  ``no_room(pks, code, day)``: at the end of the plan, run ``code``
+    of ``day`` had no room for those of these lots still bought and on no run (one UPDATE); how many.
     """
 
     waiting: Callable[[list[int], date], list[Goods]]
-    lock: Callable[[list[int]], set[int]]
+    lock: Callable[[list[int]], dict[int, bool]]
+    clear: Callable[[list[int]], None]
+    no_room: Callable[[list[int], str, date | None], int]
 
 
 _lots: LotSource | None = None
@@ -112,6 +118,7 @@ class ReturnLeg:
     no_room: list[Goods] = field(default_factory=list)
     taken: list[Goods] = field(default_factory=list)  # chosen, but another planner holds or loaded them
     clear_reason: list[int] = field(default_factory=list)  # loaded goods that carried a waiting reason
+    clear_lot_reason: list[int] = field(default_factory=list)  # loaded lots that carried a no-room reason
 
     @property
     def stations(self) -> set[int]:
@@ -171,12 +178,13 @@ class ReturnPool:
                 leg.no_room.append(goods)
         return leg
 
-    def settle(self, leg: ReturnLeg, *, code: str) -> None:
-        """Run ``code`` was committed with ``leg``: its goods (and those another planner took) leave the pool."""
+    def settle(self, leg: ReturnLeg, *, code: str, day: date | None = None) -> None:
+        """Run ``code`` (of ``day``) was committed with ``leg``: its goods (and those another planner took) leave
+        the pool; those it had no room for remember it."""
         gone = {goods.key for goods in leg.loaded + leg.taken}
         self.goods = [goods for goods in self.goods if goods.key not in gone]
         for goods in leg.no_room:
-            goods.no_room_on = code
+            goods.no_room_on, goods.no_room_day = code, day
 
 
 def lock_return_leg(leg: ReturnLeg) -> ReturnLeg:
@@ -194,16 +202,18 @@ def lock_return_leg(leg: ReturnLeg) -> ReturnLeg:
             .exclude(pickups__status__in=LIVE)
             .values_list("pk", "waiting_reason")
         )
-    lots = _lots.lock(lots_chosen) if lots_chosen and _lots is not None else set()
+    lots = _lots.lock(lots_chosen) if lots_chosen and _lots is not None else {}
     kept = {("goods", pk) for pk in locked} | {("lot", pk) for pk in lots}
     leg.taken = [goods for goods in leg.loaded if goods.key not in kept]
     leg.loaded = [goods for goods in leg.loaded if goods.key in kept]
     leg.clear_reason = [pk for pk, reason in locked.items() if reason]
+    leg.clear_lot_reason = [pk for pk, had_reason in lots.items() if had_reason]
     return leg
 
 
 def load_return_leg(*, batch: DeliveryBatch, leg: ReturnLeg, stop_of: dict[int, BatchStop]) -> list[Pickup]:
-    """Write the pickups of a locked ``leg`` on ``batch``: one INSERT (and one UPDATE if some goods had a reason)."""
+    """Write the pickups of a locked ``leg`` on ``batch``: one INSERT (and one UPDATE each if some goods, or some
+    lots, had a reason)."""
     if not leg.loaded:
         return []
     pickups = Pickup.objects.bulk_create(
@@ -219,27 +229,38 @@ def load_return_leg(*, batch: DeliveryBatch, leg: ReturnLeg, stop_of: dict[int, 
     )
     if leg.clear_reason:
         GoodsReturn.objects.filter(pk__in=leg.clear_reason).update(waiting_reason="")
+    if leg.clear_lot_reason and _lots is not None:
+        _lots.clear(leg.clear_lot_reason)
     return pickups
 
 
 def record_no_room(pools) -> int:
-    """At the end of the plan: the goods no run had room for wait, saying which run last passed them by.
+    """At the end of the plan: the goods and lots no run had room for wait, saying which run last passed them by.
 
-    One UPDATE per such run (in practice one per route: its last run), of the goods that still wait on
-    no run's return leg (they are not locked any more: another planner may have loaded some since).
+    One UPDATE per such run (in practice one per route: its last run) of the goods, one of the lots, of those
+    that still wait on no run's return leg (they are not locked any more: another planner may have loaded some
+    since).  A lot and a goods return may share a pk: each is written in its own table.
     """
-    by_run: dict[str, list[int]] = defaultdict(list)
+    goods_by_run: dict[str, list[int]] = defaultdict(list)
+    lots_by_run: dict[tuple[str, date | None], list[int]] = defaultdict(list)
     for pool in pools:
         for goods in pool.goods:
-            if goods.no_room_on:
-                by_run[goods.no_room_on].append(goods.pk)
-    return sum(
+            if not goods.no_room_on:
+                continue
+            if goods.lot:
+                lots_by_run[goods.no_room_on, goods.no_room_day].append(goods.pk)
+            else:
+                goods_by_run[goods.no_room_on].append(goods.pk)
+    written = sum(
         returns.goods_left_behind(
             GoodsReturn.objects.filter(pk__in=ids, status=G.WAITING).exclude(pickups__status__in=LIVE).values("pk"),
             reason=_("no room on run %(code)s") % {"code": code},
         )
-        for code, ids in by_run.items()
+        for code, ids in goods_by_run.items()
     )
+    if _lots is not None:
+        written += sum(_lots.no_room(ids, code, day) for (code, day), ids in lots_by_run.items())
+    return written
 
 
 def collect(*, stop: BatchStop, labels: list[str] | None = None) -> int:

@@ -280,7 +280,7 @@ def _commit_batch(
         # an order: another planner won this batch.  Nothing was written.
         logger.info("dispatch: batch for %s on %s dropped (taken by another planner)", route.code, day)
         return None
-    pool.settle(leg, code=batch.code)
+    pool.settle(leg, code=batch.code, day=batch.dispatch_date)
     if alone:
         pickups.record_no_room([pool])
     return BatchSummary(

@@ -162,6 +162,10 @@ class ProduceLot(models.Model):
     paid_via = models.CharField(_("paid"), max_length=8, choices=PaidVia.choices, blank=True)
     # The transfer's reference (a bank's or a mobile payment's), when paid to the villager's own account.
     payment_reference = models.CharField(_("transfer reference"), max_length=60, blank=True)
+    # Accepted, and the last plan's runs past its station had no room for it: the run that passed it by and its
+    # day (logistics.pickups.record_no_room, at the end of the plan); cleared when a run loads it.
+    no_room_run = models.CharField(_("no room on run"), max_length=50, blank=True)
+    no_room_day = models.DateField(_("no room on"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("produce lot")

@@ -3,7 +3,9 @@ at their station (``logistics.pickups``, which knows a lot by its number only).
 
 Registered from ``ProduceConfig.ready``: ``waiting`` gives the plan the lots bought, ready by the run's day
 and on no run's return leg, with what they weigh and take (quantity × the kind's kg and m³ per unit) and, for
-a perishable kind, the last day the lot keeps; ``lock`` claims the chosen ones inside the run's transaction.
+a perishable kind, the last day the lot keeps; ``lock`` claims the chosen ones inside the run's transaction;
+``no_room`` writes on the lots no run of the plan had room for which run passed them by, and on which day, and
+``clear`` takes it off the lots a later run loads.
 """
 
 from dataclasses import dataclass
@@ -69,13 +71,30 @@ def waiting(station_ids: list[int], day: date) -> list[pickups.Goods]:
     ]
 
 
-def lock(pks: list[int]) -> set[int]:
-    """Of the chosen lots, those still bought and on no run, locked until the run commits: one query."""
-    return set(
-        ProduceLot.objects.select_for_update(skip_locked=True, of=("self",))
+def lock(pks: list[int]) -> dict[int, bool]:
+    """Of the chosen lots, those still bought and on no run, locked until the run commits, and whether each
+    carries a no-room reason: one query."""
+    return {
+        pk: bool(run)
+        for pk, run in ProduceLot.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(pk__in=pks, status=S.ACCEPTED)
         .exclude(_on_a_run())
-        .values_list("pk", flat=True)
+        .values_list("pk", "no_room_run")
+    }
+
+
+def clear(pks: list[int]) -> None:
+    """The loaded lots (locked by ``lock``) lose their no-room reason: one UPDATE."""
+    ProduceLot.objects.filter(pk__in=pks).update(no_room_run="", no_room_day=None)
+
+
+def no_room(pks: list[int], code: str, day: date | None) -> int:
+    """Run ``code`` of ``day`` had no room for these lots: written on those still bought and on no run (another
+    planner may have loaded some since): one UPDATE."""
+    return (
+        ProduceLot.objects.filter(pk__in=pks, status=S.ACCEPTED)
+        .exclude(_on_a_run())
+        .update(no_room_run=code[: ProduceLot._meta.get_field("no_room_run").max_length], no_room_day=day)
     )
 
 
@@ -100,4 +119,4 @@ def runs_of(numbers: list[str]) -> dict[str, Run]:
     }
 
 
-SOURCE = pickups.LotSource(waiting=waiting, lock=lock)
+SOURCE = pickups.LotSource(waiting=waiting, lock=lock, clear=clear, no_room=no_room)

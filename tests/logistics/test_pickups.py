@@ -241,3 +241,14 @@ def test_no_room_is_not_written_on_goods_another_run_loaded_since(returned, ware
 
     assert pickups.record_no_room([pool]) == 0
     assert {g.waiting_reason for g in GoodsReturn.objects.all()} == {""}
+
+
+def test_no_room_for_a_lot_is_not_written_on_the_goods_return_of_the_same_pk(returned, station_a):
+    goods = returned[0]
+    lot = pickups.Goods(goods.pk, station_a.pk, Decimal("1"), Decimal("0.01"), lot="P261124-SAMEPK")
+    pool = pickups.ReturnPool({station_a.pk: [lot]}, {station_a.pk: 1})
+    pool.settle(pool.offer(room_kg=Decimal("0"), room_m3=Decimal("0")), code="JD-R1-261125-FULL")
+
+    pickups.record_no_room([pool])
+
+    assert {g.waiting_reason for g in GoodsReturn.objects.all()} == {""}

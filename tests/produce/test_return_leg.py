@@ -258,3 +258,63 @@ def test_the_lot_pages_say_which_run_takes_it(client, buy, warehouse_a, big_truc
     # the warehouse's scan box sends a lot's label to the produce page, where it is weighed and graded
     response = client.get(f"/county/pickups/L{lot.pk}/")
     assert response.status_code == 302 and response.url == f"/county/produce/#lot-{lot.number}"
+
+
+def test_a_lot_no_run_had_room_for_says_so_until_a_run_loads_it(
+    client, buy, potatoes, warehouse_a, small_truck, confirm, station_a, staff_a, county_manager
+):
+    confirm(station_a, bags=6)  # 300 kg out: the 300 kg truck is full
+    lot = buy(kind=potatoes, quantity="10")
+
+    (full,) = plan(warehouse_a)
+
+    assert not Pickup.objects.exists()
+    lot.refresh_from_db()
+    assert (lot.no_room_run, lot.no_room_day) == (full.code, DAY)
+    reason = f"no room on run {full.code} on {DAY:%m-%d}"
+    client.force_login(staff_a)
+    assert reason in client.get(f"/produce/{lot.number}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    client.force_login(county_manager)
+    page = client.get("/county/produce/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert reason in page and "Waiting for a run to call" not in page
+
+    (batch,) = plan(warehouse_a, NEXT_DAY)  # nothing to deliver: the whole truck for the way back
+
+    assert Pickup.objects.get().lot_number == lot.number
+    lot.refresh_from_db()
+    assert (lot.no_room_run, lot.no_room_day) == ("", None)
+    page = client.get("/county/produce/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "no room on run" not in page and batch.code in page
+    client.force_login(staff_a)
+    page = client.get(f"/produce/{lot.number}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "no room on run" not in page and batch.code in page
+
+
+def test_a_lot_loaded_meanwhile_gets_no_reason(buy, potatoes, warehouse_a, big_truck, station_a, station_a2):
+    lot = buy(kind=potatoes, quantity="10")
+    stops = {station_a2.pk: 1, station_a.pk: 2}
+    pool = pickups.ReturnPool(pickups.waiting_goods(stops, DAY), stops)
+    pool.settle(pool.offer(room_kg=Decimal("0"), room_m3=Decimal("0")), code="JD-R1-261124-FULL", day=DAY)
+    plan(warehouse_a)  # meanwhile another plan loads it
+
+    assert pickups.record_no_room([pool]) == 0
+    lot.refresh_from_db()
+    assert lot.no_room_run == ""
+
+
+def test_the_queries_of_recording_no_room_do_not_grow_with_the_lots(
+    buy, potatoes, warehouse_a, small_truck, confirm, station_a
+):
+    confirm(station_a, bags=6)  # the truck full on DAY
+    buy(kind=potatoes, quantity="10")
+    with CaptureQueriesContext(connection) as one:
+        plan(warehouse_a)
+    confirm(station_a, bags=6, at=local(NEXT_DAY, 9))  # and full again the next day
+    for _ in range(3):
+        buy(kind=potatoes, quantity="10", ready_on=NEXT_DAY)
+
+    with CaptureQueriesContext(connection) as four:
+        (full,) = plan(warehouse_a, NEXT_DAY)
+
+    assert set(ProduceLot.objects.values_list("no_room_run", flat=True)) == {full.code}
+    assert len(four) == len(one)
