@@ -241,3 +241,16 @@ def test_no_room_is_not_written_on_goods_another_run_loaded_since(returned, ware
 
     assert pickups.record_no_room([pool]) == 0
     assert {g.waiting_reason for g in GoodsReturn.objects.all()} == {""}
+
+
+def test_no_room_for_a_produce_lot_writes_no_reason_on_the_goods_of_the_same_pk(returned, station_a):
+    """A lot's pk is a lot's: a lot no run had room for leaves alone the goods return that shares its number."""
+    goods = returned[0]
+    pool = pickups.ReturnPool({}, {})
+    pool.goods = [
+        pickups.Goods(goods.pk, station_a.pk, Decimal("30"), Decimal("0.05"), lot="LOT-1", no_room_on="JD-R1-FULL")
+    ]
+
+    assert pickups.record_no_room([pool]) == 0
+    goods.refresh_from_db()
+    assert goods.waiting_reason == ""
