@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -90,10 +90,11 @@ class LotSource:
     """How produce offers its lots to the plan (logistics cannot read them).
 
     ``waiting(station_ids, day)``: the lots bought, ready by ``day`` and on no run's return leg, as Goods
-    (one query).  ``lock(pks)``: inside the run's transaction, lock those still waiting (``SKIP LOCKED``)
-    and answer, by pk, whether each carries a no-room reason (one query).  ``clear(pks)``: the reason of
-    these loaded lots goes (one UPDATE).  ``no_room(pks, code, day)``: at the end of the plan, run ``code``
-    of ``day`` had no room for those of these lots still bought and on no run (one UPDATE); how many.
+    (two queries, whatever the number of lots).  ``lock(pks)``: inside the run's transaction, lock those
+    still waiting (``SKIP LOCKED``) and answer, by pk, whether each carries a no-room reason (one query).
+    ``clear(pks)``: the reason of these loaded lots goes (one UPDATE).  ``no_room(pks, code, day)``: at the end
+    of the plan, run ``code`` of ``day`` had no room for those of these lots still bought and on no run (one
+    UPDATE); how many.
     """
 
     waiting: Callable[[list[int], date], list[Goods]]
@@ -128,7 +129,7 @@ class ReturnLeg:
 def waiting_goods(station_ids, day: date | None = None) -> dict[int, list[Goods]]:
     """The goods waiting at these stations and on no run's return leg, by station: one query, no lock.
 
-    With ``day`` (the run's), the produce lots ready by then too (one more query).
+    With ``day`` (the run's), the produce lots ready by then too (two more queries).
     """
     by_station: dict[int, list[Goods]] = defaultdict(list)
     if not station_ids:
@@ -211,27 +212,55 @@ def lock_return_leg(leg: ReturnLeg) -> ReturnLeg:
     return leg
 
 
-def load_return_leg(*, batch: DeliveryBatch, leg: ReturnLeg, stop_of: dict[int, BatchStop]) -> list[Pickup]:
-    """Write the pickups of a locked ``leg`` on ``batch``: one INSERT (and one UPDATE each if some goods, or some
-    lots, had a reason)."""
+PICKUPS_SQL = """
+    INSERT INTO {pickup} (batch_stop_id, goods_return_id, lot_number, label, weight_kg, volume_m3, status)
+    SELECT stop, goods, lot, label, kg, m3, %s
+    FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::numeric[], %s::numeric[])
+         AS leg(stop, goods, lot, label, kg, m3)
+"""
+
+
+def load_return_leg(*, batch: DeliveryBatch, leg: ReturnLeg, stop_of: dict[int, BatchStop]) -> int:
+    """Write the pickups of a locked ``leg`` on ``batch``: one INSERT (and one UPDATE each if some goods, or
+    some lots, had a reason).
+
+    On PostgreSQL the INSERT takes the leg as six arrays (``unnest``): the same few parameters for 2 pickups
+    or 2,000, where a multi-row INSERT of model instances cost 0.25 s of Python for a day's 1,800 produce lots.
+    Answers how many pickups were written.
+    """
     if not leg.loaded:
-        return []
-    pickups = Pickup.objects.bulk_create(
-        Pickup(
-            batch_stop=stop_of[goods.station],
-            goods_return_id=None if goods.lot else goods.pk,
-            lot_number=goods.lot,
-            label=goods.label,
-            weight_kg=goods.kg,
-            volume_m3=goods.m3,
+        return 0
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                PICKUPS_SQL.format(pickup=Pickup._meta.db_table),
+                [
+                    P.PLANNED.value,
+                    [stop_of[goods.station].pk for goods in leg.loaded],
+                    [None if goods.lot else goods.pk for goods in leg.loaded],
+                    [goods.lot for goods in leg.loaded],
+                    [goods.label for goods in leg.loaded],
+                    [goods.kg for goods in leg.loaded],
+                    [goods.m3 for goods in leg.loaded],
+                ],
+            )
+    else:
+        Pickup.objects.bulk_create(
+            Pickup(
+                batch_stop=stop_of[goods.station],
+                goods_return_id=None if goods.lot else goods.pk,
+                lot_number=goods.lot,
+                label=goods.label,
+                weight_kg=goods.kg,
+                volume_m3=goods.m3,
+            )
+            for goods in leg.loaded
         )
-        for goods in leg.loaded
-    )
     if leg.clear_reason:
         GoodsReturn.objects.filter(pk__in=leg.clear_reason).update(waiting_reason="")
     if leg.clear_lot_reason and _lots is not None:
         _lots.clear(leg.clear_lot_reason)
-    return pickups
+    return len(leg.loaded)
 
 
 def record_no_room(pools) -> int:
