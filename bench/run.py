@@ -498,10 +498,10 @@ def _insert_lots(warehouse: Warehouse, stations: list[int], day: date, n_lots: i
             INSERT INTO produce_producelot (number, station_id, villager_id, kind_id, quantity, grade_claimed,
                 price_asked, ready_on, certificate_no, photo, photo_thumbnail, status, price, decline_reason,
                 received_grade, commission_rate, listed_by_id, decided_by_id, created_at, decided_at, paid_via,
-                payment_reference)
+                payment_reference, no_room_run)
             SELECT %(prefix)s || %(tag)s || '-' || g, s.id, v.id, k.id, k.lo + (g * 37) %% k.span, '一级', 1.00,
                 %(day)s::date - (g * 3) %% 7, '', '', '', 'accepted', 0.80, '', '', 2.00, %(user)s, %(user)s,
-                now() - interval '8 days', now() - interval '7 days', '', ''
+                now() - interval '8 days', now() - interval '7 days', '', '', ''
             FROM generate_series(1, %(n)s) g
             JOIN LATERAL (SELECT id FROM unnest(%(stations)s::bigint[]) WITH ORDINALITY AS t(id, i)
                           WHERE i = 1 + g %% %(n_stations)s) s ON true
