@@ -1,6 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from logistics import photos
@@ -36,7 +37,14 @@ class LotForm(forms.Form):
     def __init__(self, *args, station, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["villager"].queryset = station.villagers.order_by("name")
-        self.fields["kind"].queryset = ProduceKind.objects.filter(county_id=station.village.county_id, is_active=True)
+        kinds = ProduceKind.objects.filter(county_id=station.village.county_id, is_active=True)
+        self.fields["kind"].queryset = kinds
+        # The unit in the choice itself (the quantity and the price are per unit), the grades right under it.
+        self.fields["kind"].label_from_instance = lambda kind: f"{kind.name} ({kind.get_unit_display()})"
+        self.fields["kind"].help_text = "; ".join(
+            f"{kind.name}: {kind.grades}" + (f" · {gettext('certificate needed')}" if kind.needs_certificate else "")
+            for kind in kinds
+        )
         self.fields["ready_on"].initial = timezone.localdate()
 
     def clean_photo(self):

@@ -193,7 +193,7 @@ def lot_label(request, number: str):
         raise Http404("Not received yet")
     data = f"{lot.number}|{lot.station.village.name}|{lot.kind.name}|{lot.received_grade}|{lot.received_at:%Y-%m-%d}"
     # segno writes the SVG from the lot's own fields (a county's kind name, a village name): escaped by segno.
-    qr = mark_safe(segno.make(data, error="m").svg_inline(scale=3, border=2))  # noqa: S308
+    qr = mark_safe(segno.make(data, error="m").svg_inline(scale=3, border=2, omitsize=True))  # noqa: S308
     context = {"lot": lot, "masked": mask_name(lot.villager.name), "qr_svg": qr}
     return render(request, "produce/label.html", context)
 

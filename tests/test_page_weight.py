@@ -102,3 +102,41 @@ def test_the_installers_page_is_under_budget(client, station_a):
     weight, _ = page_weight(response.content)
 
     assert weight < BUDGET, weight
+
+
+def test_the_produce_lot_page_is_under_budget_in_each_state(client_a, station_a, villager_a, staff_a):
+    """The station's lot page: listed (the withdraw form), received (both pay forms), paid."""
+    from django.utils import timezone
+
+    from produce import services
+    from produce.models import ProduceKind
+    from tests.factories import UserFactory
+
+    eggs = ProduceKind.objects.create(county=station_a.village.county, name="土鸡蛋", unit="piece", grades="一级,二级")
+    lot = services.list_lot(
+        station=station_a,
+        villager=villager_a,
+        kind=eggs,
+        quantity="120",
+        grade="一级",
+        price_asked="0.90",
+        ready_on=timezone.localdate(),
+        actor=staff_a,
+    )
+    manager = UserFactory()
+    steps = [
+        lambda: None,
+        lambda: services.receive_lot(
+            lot=services.accept_lot(lot=lot, price="0.85", actor=manager), quantity="118", grade="二级", actor=manager
+        ),
+        lambda: services.pay_lot(lot=lot, actor=staff_a),
+    ]
+    for step in steps:
+        step()
+        response = client_a.get(f"/produce/{lot.number}/")
+        assert response.status_code == 200
+
+        weight, assets = page_weight(response.content)
+
+        assert weight < BUDGET, f"{lot.number}: {weight} bytes"
+        assert any("htmx" in a for a in assets)

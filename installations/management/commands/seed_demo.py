@@ -1,4 +1,4 @@
-"""python manage.py seed_demo [--password PW]: the demo network, catalog and orders.
+"""python manage.py seed_demo [--password PW]: the demo network, catalog, orders and produce.
 
 Lives in ``installations``, the highest app with models, which may import every other one, so one
 command can seed all of them.
@@ -20,6 +20,7 @@ from orders.demo import seed_commission_rules, seed_orders, seed_statements
 from partners.demo import DEMO_USERS as NETWORK_USERS
 from partners.demo import seed_network
 from partners.models import ServiceCenter, Warehouse
+from produce.demo import seed_produce
 
 DEMO_CLIENT = "县域物流（演示）"
 DEMO_USERS = {**NETWORK_USERS, DEMO_INSTALLER_USER: "installer of Jiande: the day's appointments, on a phone"}
@@ -73,6 +74,8 @@ class Command(BaseCommand):
         self.stdout.write(f"{count} orders placed." if count else "Demo orders exist.")
         months = seed_statements()
         self.stdout.write(f"Commission statements built for {months} months." if months else "Statements exist.")
+        if lots := seed_produce():
+            self.stdout.write(f"{lots} produce lots listed, bought, received and paid through the produce services.")
         if seed_cash():
             self.stdout.write("A day closed and a remittance waiting for the county, at the busiest station.")
         if installers := seed_installers(password=password):
