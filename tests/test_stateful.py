@@ -2103,6 +2103,20 @@ class RuralshopMachine(RuleBasedStateMachine):
         number = response["Location"].strip("/").split("/")[-1]
         self.model.lots[number] = LotModel(station, ready_on=self.model.today)
 
+    @rule(
+        villager=villagers,
+        then=st.sampled_from(["bought", "received"]),
+        quantity=st.sampled_from(["12", "11.5"]),
+    )
+    def a_villager_sells_a_lot(self, villager, then, quantity):
+        """The whole way in one step, so examples reach the money: listed, bought, and received and graded."""
+        before = set(self.model.lots)
+        self.list_produce(villager=villager, quantity="12", grade="一级", assistant=False)
+        (number,) = set(self.model.lots) - before
+        self.the_county_decides_on_a_lot(self._lots_in("listed", "accepted").index(number), "accept", "1.10")
+        if then == "received":
+            self.the_warehouse_receives_a_lot(self._lots_in("accepted").index(number), quantity, "一级")
+
     @precondition(lambda self: self._lots_in("listed", "accepted"))
     @rule(
         which=WHICH, decision=st.sampled_from(["accept", "accept", "decline"]), price=st.sampled_from(["1.10", "0.85"])
@@ -2144,7 +2158,7 @@ class RuralshopMachine(RuleBasedStateMachine):
     def the_station_settles_a_lot(self, which, assistant, step, via):
         """The partner pays a received lot's value (once) out of the drawer or to the villager's own account (with
         the transfer's reference), or the villager takes a listed lot back."""
-        number = pick(sorted(self.model.lots), which)
+        number = pick(list(self.model.lots), which)  # in the order listed: lot numbers are random
         lot = self.model.lots[number]
         station = lot.station
         if step == "withdraw":
