@@ -5,6 +5,8 @@ An SVG image runs no script and its own <style> is not the page's inline style, 
 Every chart has the same figures as a table on the page (``templates/county/charts.html``).
 """
 
+import math
+
 import pygal
 import pygal.style
 from django.utils.translation import gettext as _
@@ -22,6 +24,9 @@ def _chart(kind, **options):
         width=1200,
         legend_at_bottom=True,
         print_zeroes=True,
+        max_scale=8,  # at most about eight ticks on an axis of yuan
+        truncate_label=-1,  # pygal guesses label widths for Latin text and cuts Chinese station names short
+        truncate_legend=-1,
         no_data_text=_("No figures"),
         style=pygal.style.CleanStyle(
             font_family="Noto Sans CJK SC, Microsoft YaHei, sans-serif",
@@ -36,15 +41,29 @@ def _chart(kind, **options):
     )
 
 
+def _whole_numbers(chart, values: list[int]):
+    """Counts get whole-number ticks (pygal would mark 0.2 orders), about five of them."""
+    top = max(values, default=0) or 1
+    step = math.ceil(top / 5)
+    chart.y_labels = list(range(0, top + step, step))
+    return chart
+
+
 def _periods(chart, scope: Scope):
     chart.x_labels = [scope.label(start) for start in scope.starts]
     return chart
 
 
 def orders_chart(scope: Scope, rows: list[charts.OrdersRow]) -> str:
-    chart = _periods(_chart(pygal.Bar, y_title=_("orders"), include_x_axis=True), scope)
+    chart = _periods(_chart(pygal.Bar, height=260, y_title=_("orders"), print_values=True), scope)
+    _whole_numbers(chart, [r.count for r in rows])
     chart.add(_("orders placed"), [r.count for r in rows])
-    chart.add(_("value (¥, right axis)"), [float(r.value) for r in rows], secondary=True)
+    return chart.render_data_uri()
+
+
+def order_value_chart(scope: Scope, rows: list[charts.OrdersRow]) -> str:
+    chart = _periods(_chart(pygal.Bar, height=260, y_title=_("value (¥)"), include_x_axis=True), scope)
+    chart.add(_("value of the orders placed (¥)"), [float(r.value) for r in rows])
     return chart.render_data_uri()
 
 
@@ -65,6 +84,7 @@ def commission_chart(scope: Scope, stations: list[charts.StationCommission]) -> 
         show_legend=False,
         print_values=True,
         include_x_axis=True,
+        margin_left=60,
         x_title=_("commission earned in the 12 periods (¥)"),
     )
     chart.x_labels = [name for name, _total in reversed(bars)]  # pygal draws the first label at the bottom
@@ -73,20 +93,23 @@ def commission_chart(scope: Scope, stations: list[charts.StationCommission]) -> 
 
 
 def on_time_chart(scope: Scope, rows: list[charts.OnTimeRow]) -> str:
-    chart = _periods(_chart(pygal.StackedBar, y_title=_("orders that reached the station")), scope)
+    chart = _periods(_chart(pygal.StackedBar, y_title=_("orders arrived")), scope)
+    _whole_numbers(chart, [r.arrived for r in rows])
     chart.add(_("on time"), [r.on_time for r in rows])
     chart.add(_("late"), [r.late for r in rows])
     return chart.render_data_uri()
 
 
 def exceptions_chart(scope: Scope, rows: list[charts.CountRow]) -> str:
-    chart = _periods(_chart(pygal.Bar, y_title=_("exceptions"), include_x_axis=True, print_values=True), scope)
+    chart = _periods(_chart(pygal.Bar, y_title=_("exceptions"), print_values=True), scope)
+    _whole_numbers(chart, [r.count for r in rows])
     chart.add(_("exceptions opened"), [r.count for r in rows])
     return chart.render_data_uri()
 
 
 def exception_ages_chart(buckets: list[tuple[str, int]]) -> str:
-    chart = _chart(pygal.Bar, height=280, show_legend=False, include_x_axis=True, print_values=True)
+    chart = _chart(pygal.Bar, height=280, show_legend=False, print_values=True)
+    _whole_numbers(chart, [count for _label, count in buckets])
     chart.x_labels = [label for label, _count in buckets]
     chart.add(_("open exceptions"), [count for _label, count in buckets])
     return chart.render_data_uri()

@@ -66,6 +66,7 @@ class ChartSection:
     head: list[str]
     rows: list[list]
     foot: list = field(default_factory=list)
+    more: list[tuple[str, str]] = field(default_factory=list)  # further charts of the same figures: (svg, alt)
 
 
 def _money(amount: Decimal) -> str:
@@ -84,10 +85,11 @@ def _sections(scope: charts.Scope, stations: list[tuple[str, str]]) -> list[Char
             _("Orders placed and their value"),
             _("Orders placed in the period, not counting drafts and cancelled orders; their value is their total."),
             chart_svg.orders_chart(scope, placed),
-            _("Orders placed and their value per period (the table has the figures)"),
+            _("Orders placed per period (the table has the figures)"),
             [period, _("Orders"), _("Value (¥)")],
             [[label(r.start), r.count, _money(r.value)] for r in placed],
             [_("Total"), sum(r.count for r in placed), _money(sum((r.value for r in placed), charts.ZERO))],
+            [(chart_svg.order_value_chart(scope, placed), _("The value of the orders placed per period"))],
         )
     )
 
