@@ -368,6 +368,15 @@ def test_the_page_draws_every_chart_with_its_table(world, county_manager):
     assert "300.00" not in html
 
 
+def test_the_page_stays_under_the_partner_pages_budget(world, county_manager):
+    """No JavaScript charting library: the eight pygal images travel inside the page (58 KB gzipped here)."""
+    from tests.test_page_weight import BUDGET, page_weight
+
+    weight, _assets = page_weight(client_of(county_manager).get("/county/charts/").content)
+
+    assert weight < BUDGET, weight
+
+
 def test_the_months_and_one_station(world, county_manager, station_a2):
     response = client_of(county_manager).get("/county/charts/", {"period": "months", "station": "A-002"})
 
