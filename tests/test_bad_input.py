@@ -686,6 +686,15 @@ ENDPOINTS = {
         ok=302,
     ),
     "county-promises": Endpoint("GET", fixed("/county/promises/"), "manager", lambda w: {}),
+    "county-charts": Endpoint(
+        "GET",
+        fixed("/county/charts/"),
+        "manager",
+        lambda w: {
+            "period": valid("weeks", "months", "days"),
+            "station": valid("", w.placed.service_center.code, "B-001"),
+        },
+    ),
     "county-produce-figures": Endpoint(
         "GET", fixed("/county/produce/figures/"), "manager", lambda w: {"month": valid("2026-11", "2026-13", "x")}
     ),

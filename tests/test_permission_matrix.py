@@ -397,6 +397,7 @@ RULES: dict[str, Rule] = {
     "parcel-photo-thumbnail": Rule(get=station_and_county(), kwargs=lambda w: {"pk": w.photo.pk}),
     # --- county pages
     "county-home": Rule(get=county(other=200)),  # county B sees its own workspace
+    "county-charts": Rule(get=county(other=200)),  # county B sees its own stations' charts
     "county-commissions": Rule(get=county(other=200)),  # county B sees its own stations
     "statement-approve": Rule(
         get=county(),  # the confirmation page
