@@ -59,7 +59,7 @@ from logistics.photos import ProcessedPhoto
 from orders import returns, services
 from orders.models import CommissionStatement, Order
 from partners.access import station_may
-from partners.models import StationStaff
+from partners.models import StationStaff, Villager
 from produce import services as produce
 from produce.models import ProduceKind
 from tests.factories import (
@@ -1189,3 +1189,16 @@ def _post(client: Client, url: str, rule: Rule, world: World, *, check: bool):
         transaction.set_rollback(True)
     cache.clear()
     return response, changed
+
+
+@pytest.mark.django_db
+def test_the_fingerprint_sees_a_changed_an_added_and_a_deleted_row():
+    villager = VillagerFactory(name="王建国", phone="+8613812345678")
+    before = fingerprint()
+    Villager.objects.filter(pk=villager.pk).update(notes="改了")
+    changed = fingerprint()
+    VillagerFactory(service_center=villager.service_center, name="李四", phone="")
+    added = fingerprint()
+    Villager.objects.filter(name="李四").delete()
+    assert len({str(before), str(changed), str(added)}) == 3
+    assert fingerprint() == changed  # the added row gone again: as it was
