@@ -85,6 +85,7 @@ _COMMISSION = ExpressionWrapper(
 @dataclass
 class ProductRow:
     product_id: int
+    sku: str
     name: str
     unit: str
     units: int
@@ -103,7 +104,7 @@ def _product_rows(lines, *, by: str, commission: bool = False, stations: bool = 
     if stations:
         order = ["-stations", *order]
     rows = (
-        lines.values("product_id", "product__name", "product__unit")
+        lines.values("product_id", "product__sku", "product__name", "product__unit")
         .annotate(**aggregates)
         .filter(units__gt=0)
         .order_by(*order, "product__name", "product_id")[:TOP]
@@ -111,6 +112,7 @@ def _product_rows(lines, *, by: str, commission: bool = False, stations: bool = 
     return [
         ProductRow(
             product_id=r["product_id"],
+            sku=r["product__sku"],
             name=r["product__name"],
             unit=r["product__unit"],
             units=r["units"],

@@ -314,3 +314,27 @@ def test_the_chart_draws_a_full_series():
     drawn = svg(insights.bar_chart(labels, list(range(insights.TOP, 0, -1)), title="units sold"))
 
     assert all(label in drawn for label in labels)
+
+
+# --- the new-order page's hint -------------------------------------------------------------------------------
+
+
+def test_the_new_order_page_shows_this_time_last_year_in_one_query(world, client_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client_a.get("/orders/new/")
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "This time last year" in html
+    assert html.index("玉米种") < html.index("复合肥")  # 4 bags of seed, then 1 of fertilizer
+    assert f"?q={world['seed'].sku}" in html
+    assert sum("orders_orderline" in q["sql"] for q in queries.captured_queries) == 1
+
+
+def test_the_new_order_page_has_no_hint_when_nothing_sold_then(now, client_a, station_a):
+    WarehouseFactory(county=station_a.village.county, code="WH-A")
+
+    assert "This time last year" not in client_a.get("/orders/new/").content.decode()
