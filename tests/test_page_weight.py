@@ -130,15 +130,17 @@ def test_what_sells_with_every_table_and_chart_full_is_under_budget(client_a, st
         for i, villager in enumerate(villagers):
             sold(station_a, villager, {ours[i]: i + 1}, on=date(2026, 10, 1))
             sold(station_a, villager, {ours[-1 - i]: 1}, on=date(2026, 11, 1))
-            sold(station_a, villager, {ours[i]: 2}, on=date(2025, 10, 1))  # last year: to remind
-            VillagerFactory(service_center=station_a, name=f"李{i}")
+            # last year, and not since: to remind
+            sold(
+                station_a, VillagerFactory(service_center=station_a, name=f"李{i}"), {ours[i]: 2}, on=date(2025, 10, 1)
+            )
         sold(other, buyer, {p: 3 for p in theirs}, on=date(2026, 11, 5))
         sold(other, buyer, dict.fromkeys(ours, 1), on=date(2026, 11, 6))
         sold(station_a, villager_a, {ours[0]: 1}, on=date(2026, 11, 9))
         response = client_a.get("/insights/")
     html = response.content.decode()
     assert response.status_code == 200 and html.count('<img class="chart"') == 5
-    assert "王*" in html and "喷雾器" in html
+    assert "王*" in html and "李*" in html and "喷雾器" in html
 
     weight, _ = page_weight(response.content)
 
