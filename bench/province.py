@@ -19,6 +19,12 @@
 3. ``page_setup(database)``: a logged-in session of the ``partner`` user
    (station 1 of the province) and the queries of each partner page, counted
    in-process; bench/run.py measures the pages over HTTP with it.
+4. ``insight_bench(database)``: the "what sells" page (orders.insights) of that
+   partner, its server time over BENCH_INSIGHT_REQUESTS (30) requests in-process,
+   median and p95 against a 200 ms ceiling, after copying the county's last 120
+   days of collected orders 52 weeks back (the history is one year long, so
+   "the same weeks last year" would otherwise be nearly empty).  Standalone:
+   ``bench/province.py --no-dispatch --insights``.
 
 The functions return plain dicts (bench/run.py writes them to its JSON).
 Parts that need Django against a clone run as a subprocess of this file
@@ -727,6 +733,7 @@ def _pages() -> dict:
         "order list": "/orders/",
         "villager search": "/villagers/?q=1",
         "order detail": f"/orders/{number}/",
+        "what sells": "/insights/",
     }
     client = Client()
     client.force_login(user)
@@ -752,6 +759,132 @@ def _pages() -> dict:
         "station_orders": Order.objects.filter(service_center=station).count(),
         "station_villagers": station.villagers.count(),
         "pages": pages,
+    }
+
+
+# --- 4. what sells (orders.insights) against the province -------------------------------------------------
+
+INSIGHT_CEILING_MS = 200
+INSIGHT_REQUESTS = int(os.environ.get("BENCH_INSIGHT_REQUESTS", "30"))
+LAST_YEAR = "364 days"  # orders.insights.YEAR: 52 weeks
+
+
+def insight_last_year(database: str = PAGES_DB) -> dict:
+    """Give "the same weeks last year" as much as this season: the history is 365 days long, so copy the collected
+    orders (and their lines) of the last 120 days of PS00001's county 52 weeks back.  Two set-based INSERTs."""
+    started = time.perf_counter()
+    with connect(database) as conn:
+        columns = conn.execute(
+            """SELECT column_name, data_type FROM information_schema.columns
+               WHERE table_name = 'orders_order' AND column_name <> 'id' ORDER BY ordinal_position"""
+        ).fetchall()
+
+        def moved(name: str, kind: str) -> str:
+            if name == "number":
+                return "'Y' || o.id::text"
+            if name == "idempotency_key":
+                return "'last-year-' || o.id::text"
+            if kind.startswith(("timestamp", "date")):
+                return f"o.{name} - interval '{LAST_YEAR}'"
+            return f"o.{name}"
+
+        names = ", ".join(c for c, _ in columns)
+        values = ", ".join(moved(c, k) for c, k in columns)
+        orders = conn.execute(
+            f"""INSERT INTO orders_order ({names})
+                SELECT {values} FROM orders_order o
+                JOIN partners_servicecenter s ON s.id = o.service_center_id
+                JOIN partners_village v ON v.id = s.village_id
+                WHERE v.county_id = (SELECT v1.county_id FROM partners_servicecenter s1
+                                     JOIN partners_village v1 ON v1.id = s1.village_id WHERE s1.code = 'PS00001')
+                  AND o.status = 'collected' AND o.collected_at >= now() - interval '120 days'"""
+        ).rowcount
+        line_columns = [
+            c
+            for (c,) in conn.execute(
+                """SELECT column_name FROM information_schema.columns
+                   WHERE table_name = 'orders_orderline' AND column_name NOT IN ('id', 'order_id')
+                   ORDER BY ordinal_position"""
+            ).fetchall()
+        ]
+        lines = conn.execute(
+            f"""INSERT INTO orders_orderline ({", ".join(line_columns)}, order_id)
+                SELECT {", ".join("l." + c for c in line_columns)}, n.id FROM orders_orderline l
+                JOIN orders_order n ON n.number = 'Y' || l.order_id::text"""
+        ).rowcount
+    with connect(database, autocommit=True) as conn:
+        conn.execute("ANALYZE orders_order")
+        conn.execute("ANALYZE orders_orderline")
+    seconds = round(time.perf_counter() - started, 1)
+    log(f"what sells: {orders} orders and {lines} lines copied 52 weeks back in {seconds} s")
+    return {"last_year_orders": orders, "last_year_lines": lines, "copy_s": seconds}
+
+
+def insight_bench(database: str = PAGES_DB) -> dict:
+    """The "what sells" page of PS00001's partner: server time (in-process, no network) over several requests."""
+    result = {"ceiling_ms": INSIGHT_CEILING_MS, **insight_last_year(database)}
+    result.update(_run_self("_insights", database, env_extra={"ALLOWED_HOSTS": "127.0.0.1,localhost,testserver"}))
+    result["met"] = result["p95_ms"] < INSIGHT_CEILING_MS
+    log(
+        f"what sells: median {result['median_ms']} ms, p95 {result['p95_ms']} ms over {result['requests']} requests "
+        f"({result['queries']} queries) against the {INSIGHT_CEILING_MS} ms ceiling: "
+        + ("met" if result["met"] else "NOT met")
+    )
+    return result
+
+
+def _insights() -> dict:
+    import statistics
+
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from orders import insights
+    from orders.models import Order
+
+    user = get_user_model().objects.get(username="partner")
+    client = Client()
+    client.force_login(user)
+    for _ in range(3):
+        client.get("/insights/")  # warm: templates, translations, the session, the database's cache
+    times, statuses = [], set()
+    for _ in range(INSIGHT_REQUESTS):
+        start = time.perf_counter()
+        response = client.get("/insights/")
+        times.append((time.perf_counter() - start) * 1000)
+        statuses.add(response.status_code)
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/insights/")
+    slowest = max(queries.captured_queries, key=lambda q: float(q["time"]))
+    times.sort()
+    season = insights.season(timezone.localdate())
+    station = user.station_staff.service_center
+    county = Order.objects.filter(service_center__village__county_id=station.village.county_id)
+    return {
+        "requests": INSIGHT_REQUESTS,
+        "statuses": sorted(statuses),
+        "median_ms": round(statistics.median(times), 1),
+        "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 1),
+        "max_ms": round(times[-1], 1),
+        "queries": len(queries.captured_queries),
+        "slowest_query_ms": round(float(slowest["time"]) * 1000, 1),
+        "bytes": len(response.content),
+        "orders_stored": Order.objects.count(),
+        "county_orders_in_season": county.filter(
+            status="collected", collected_at__gte=season.start, collected_at__lt=season.end
+        ).count(),
+        "county_orders_last_year": county.filter(
+            status="collected",
+            collected_at__gte=season.year_before().start,
+            collected_at__lt=season.year_before().end,
+        ).count(),
+        "station": station.code,
     }
 
 
@@ -901,6 +1034,17 @@ def doc_lines(p: dict) -> list[str]:
                 f"{m['p99_ms']['median']:.1f} ({m['p99_ms']['min']:.1f}–{m['p99_ms']['max']:.1f}) | "
                 f"{m['queries']} | {m['errors_5xx']} |"
             )
+    if p.get("insights"):
+        i = p["insights"]
+        lines += [
+            "",
+            f"What sells (`/insights/`, station {i['station']}, {i['orders_stored']:,} orders stored; its county's "
+            f"{i['county_orders_in_season']:,} orders collected this season and {i['county_orders_last_year']:,} in the "
+            f"same weeks last year, {i['last_year_orders']:,} of them copied 52 weeks back for the purpose): server time "
+            f"over {i['requests']} requests, median **{i['median_ms']} ms**, p95 **{i['p95_ms']} ms** (max "
+            f"{i['max_ms']} ms), {i['queries']} queries, slowest query {i['slowest_query_ms']} ms; ceiling "
+            f"{i['ceiling_ms']} ms: **{'met' if i['met'] else 'not met'}**.",
+        ]
     if p.get("placement"):
         lines += [
             "",
@@ -961,10 +1105,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts, one dispatch run each")
     parser.add_argument("--force", action="store_true", help="regenerate the template even if it is current")
     parser.add_argument("--no-dispatch", action="store_true")
+    parser.add_argument("--insights", action="store_true", help="measure the what-sells page on a clone")
     args = parser.parse_args(argv)
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/3")
     log(f"load average {os.getloadavg()}")
     summary: dict = {"build": build(args.scale, force=args.force), "dispatch": []}
+    if args.insights:
+        clone_for_pages(args.scale)
+        try:
+            summary["insights"] = insight_bench(PAGES_DB)
+        finally:
+            drop(PAGES_DB)
     if not args.no_dispatch:
         for n in [int(w) for w in args.workers.split(",") if w]:
             summary["dispatch"].append(dispatch_province(args.scale, n))
@@ -1001,6 +1152,8 @@ def _internal(argv: list[str]) -> None:
         result = _users()
     elif args.command == "_pages":
         result = _pages()
+    elif args.command == "_insights":
+        result = _insights()
     elif args.command == "_dispatch":
         result = _dispatch(args.db, workers=args.workers, day=date.fromisoformat(args.date), floor=args.floor)
     else:

@@ -201,16 +201,18 @@ def network() -> list[str]:
         for i, (name, price, kg, m3, install, parent) in enumerate(KINDS)
     )
     return [
-        f"""INSERT INTO partners_county (id, code, name, province)
-            SELECT c, '41' || lpad(c::text, 4, '0'), '第' || c || '县', '基准省' FROM generate_series(1, {COUNTIES}) c""",
+        f"""INSERT INTO partners_county (id, code, name, province, commission_netting)
+            SELECT c, '41' || lpad(c::text, 4, '0'), '第' || c || '县', '基准省', false
+            FROM generate_series(1, {COUNTIES}) c""",
         f"""INSERT INTO partners_warehouse (id, code, name, address, county_id)
             SELECT c, 'PWH-' || c, '第' || c || '县仓', '县城工业园' || c || '号', c FROM generate_series(1, {COUNTIES}) c""",
         f"""INSERT INTO partners_village (id, town, name, county_id)
             SELECT s, '第' || (1 + (s - 1) % {spc} / 5) || '镇', '第' || s || '村', 1 + (s - 1) / {spc}
             FROM generate_series(1, {STATIONS}) s""",
-        f"""INSERT INTO partners_servicecenter (id, code, name, address, phone, status, opened_on, village_id)
+        f"""INSERT INTO partners_servicecenter (id, code, name, address, phone, status, opened_on, village_id,
+                                                pay_on_pickup_limit)
             SELECT s, 'PS' || lpad(s::text, 5, '0'), '第' || s || '村服务站', '第' || s || '村村委会旁',
-                   '+86139' || lpad(s::text, 8, '0'), 'active', DATE '2018-01-01' + (s % 1500), s
+                   '+86139' || lpad(s::text, 8, '0'), 'active', DATE '2018-01-01' + (s % 1500), s, 2000
             FROM generate_series(1, {STATIONS}) s""",
         # One partner per station; users 1..STATIONS (station 1's is "partner"), then county and admin.
         f"""INSERT INTO auth_user (id, password, is_superuser, username, first_name, last_name, email,
@@ -242,10 +244,11 @@ def network() -> list[str]:
             SELECT 10 + (p - 1) * 5 + c, ({_sql_list(PARENTS)})[p] || c || '类', 'p-cat-' || p || '-' || c, c, p
             FROM generate_series(1, {len(PARENTS)}) p, generate_series(1, 5) c""",
         f"""INSERT INTO orders_product (id, sku, name, unit, price, weight_kg, volume_m3, needs_installation,
-                                        is_active, category_id, seller_id)
+                                        is_active, category_id, seller_id, search_text)
             SELECT n, 'PV' || lpad(n::text, 6, '0'), k.name || ' ' || (n / {len(KINDS)} + 1) || '号', '件',
                    {price("n")}, k.kg, k.m3, k.install, true,
-                   10 + (k.parent - 1) * 5 + 1 + n % 5, 1 + n % {SELLERS}
+                   10 + (k.parent - 1) * 5 + 1 + n % 5, 1 + n % {SELLERS},
+                   k.name || ' pv' || lpad(n::text, 6, '0')
             FROM generate_series(1, {PRODUCTS}) n
             JOIN ({kinds}) AS k(i, name, price, kg, m3, install, parent) ON k.i = n % {len(KINDS)}""",
     ]

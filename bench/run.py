@@ -895,6 +895,8 @@ def province_bench() -> dict:
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
+        # What sells against the same million orders (after the pages: it adds last year's copy to the clone).
+        out["insights"] = province.insight_bench(pages_db["database"])
     finally:
         province.drop(pages_db["database"])
     out["pages_setup"], out["pages_seconds"] = setup, PROVINCE_SECONDS

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import commission_views, offline_views, views, way_back_views
+from . import commission_views, insights_views, offline_views, views, way_back_views
 
 
 class OrderNumberConverter:
@@ -32,6 +32,7 @@ urlpatterns = [
     path("orders/<order_number:number>/hand-over/", views.order_hand_over, name="order-hand-over"),
     path("orders/<order_number:number>/return/", views.order_return, name="order-return"),
     path("orders/<order_number:number>/send-back/", views.order_send_back, name="order-send-back"),
+    path("insights/", insights_views.station_insights, name="station-insights"),
     path("refunds/", way_back_views.refund_list, name="refund-list"),
     path("refunds/<int:pk>/pay/", way_back_views.refund_pay, name="refund-pay"),
     path("going-back/", way_back_views.going_back, name="going-back"),

@@ -18,7 +18,7 @@ from partners.access import is_htmx, station_may, station_required
 from partners.forms import VillagerSearchForm
 from partners.selectors import villagers_of_station
 
-from . import commissions, consent, expiry, returns, selectors, services
+from . import commissions, consent, expiry, insights, returns, selectors, services
 from .forms import (
     CatalogSearchForm,
     ConfirmForm,
@@ -104,6 +104,8 @@ def order_create(request):
         "villager": villager,
         "cart": _cart_rows(request, station) if request.method == "POST" else [],
         "categories": Category.objects.filter(parent=None),
+        # What the station's villagers collected in the four weeks from this day last year (one query).
+        "last_year": insights.this_time_last_year(station, timezone.localdate()),
     }
     return render(request, "orders/order_form.html", context)
 

@@ -48,6 +48,9 @@ STATION_ACTIONS: dict[str, frozenset[str]] = {
     # partner's to answer for (both counted for the county's review).
     "reprint_slip": frozenset({PARTNER}),
     "hand_over_without_code": frozenset({PARTNER}),
+    # What sells (orders.insights): counts of units and orders help whoever stands at the counter; the
+    # commission column of the page is gated by "commissions" above.
+    "insights": frozenset({PARTNER, ASSISTANT}),
 }
 
 

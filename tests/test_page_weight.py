@@ -43,6 +43,7 @@ def partner_pages(villager_a):
         "/installations/",
         "/produce/",
         "/produce/new/",
+        "/insights/",  # what sells: five charts, here empty (full ones below)
     ]
 
 
@@ -140,3 +141,46 @@ def test_the_produce_lot_page_is_under_budget_in_each_state(client_a, station_a,
 
         assert weight < BUDGET, f"{lot.number}: {weight} bytes"
         assert any("htmx" in a for a in assets)
+
+
+def test_what_sells_with_every_table_and_chart_full_is_under_budget(client_a, station_a, villager_a):
+    from datetime import date, datetime, time
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from catalog.models import Category
+    from orders import insights
+    from tests.factories import ProductFactory, ServiceCenterFactory, VillageFactory, VillagerFactory, WarehouseFactory
+    from tests.order_steps import sold
+
+    WarehouseFactory(county=station_a.village.county, code="WH-A")
+    other = ServiceCenterFactory(village=VillageFactory(county=station_a.village.county))
+    fertilizer = Category.objects.create(name="化肥", slug="fertilizer")
+    # long names, as the catalog has them: the charts and tables show the first characters
+    ours = [
+        ProductFactory(name=f"复合肥料 第{i}号 五十公斤装 高氮型", category=fertilizer) for i in range(insights.TOP)
+    ]
+    theirs = [ProductFactory(name=f"喷雾器 第{i}号 十六升 电动背负式") for i in range(insights.TOP)]
+    villagers = [VillagerFactory(service_center=station_a, name=f"王建国{i}") for i in range(insights.TOP)]
+    buyer = VillagerFactory(service_center=other)
+    with time_machine.travel(datetime.combine(date(2026, 12, 2), time(12), tzinfo=ZoneInfo("Asia/Shanghai"))):
+        for i, villager in enumerate(villagers):
+            sold(station_a, villager, {ours[i]: i + 1}, on=date(2026, 10, 1))
+            sold(station_a, villager, {ours[-1 - i]: 1}, on=date(2026, 11, 1))
+            # last year, and not since: to remind
+            sold(
+                station_a, VillagerFactory(service_center=station_a, name=f"李{i}"), {ours[i]: 2}, on=date(2025, 10, 1)
+            )
+        sold(other, buyer, {p: 3 for p in theirs}, on=date(2026, 11, 5))
+        sold(other, buyer, dict.fromkeys(ours, 1), on=date(2026, 11, 6))
+        sold(station_a, villager_a, {ours[0]: 1}, on=date(2026, 11, 9))
+        response = client_a.get("/insights/")
+    html = response.content.decode()
+    assert response.status_code == 200 and html.count('<img class="chart"') == 5
+    assert "王*" in html and "李*" in html and "喷雾器" in html
+
+    weight, _ = page_weight(response.content)
+
+    assert weight < BUDGET, weight
+    print(f"what sells, full: {weight} bytes")

@@ -263,6 +263,9 @@ RULES: dict[str, Rule] = {
         }
     ),
     "order-list": Rule(get=station()),
+    # what sells: each station's own figures (B sees B's; A's villagers and products never show); assistants too,
+    # without the commission column; county managers have no station (403), the county's figures are elsewhere
+    "station-insights": Rule(get=station()),
     "order-create": Rule(
         get=station(),
         # partner_b posts A's villager: a form error, nothing placed
