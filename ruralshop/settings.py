@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "integrity",  # the villager's say, for the county: call-backs, self-dealing signals, the review queue
     "logistics",
     "installations",  # home installation: the county's installers and their appointments
+    "marketing",  # promotional SMS: campaigns to villagers who agreed to them (issue 20)
     "produce",  # produce upstream: villagers' lots, bought by the county, paid at the counter
     "accounts",  # sessions that know their user: "log out everywhere"
     "csp",
