@@ -1,13 +1,17 @@
 """Reads of promotional SMS: who a campaign may reach."""
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.models import Category
 from orders.models import Order, OrderLine
 from partners.models import ServiceCenter, Villager
+
+from .models import Recipient
 
 MONTH = timedelta(days=30)  # "within the last N months" counts 30-day months: a filter, not an accounting period
 
@@ -37,3 +41,33 @@ def audience(
             bought = bought.filter(order__collected_at__gte=(at or timezone.now()) - months * MONTH)
         villagers = villagers.filter(Exists(bought))
     return villagers
+
+
+ATTRIBUTION_WINDOW = timedelta(days=7)
+
+
+def recipient_counts(campaign) -> dict[str, int]:
+    """How many recipients of ``campaign`` are in each status (sent, failed, each kind of skip): one query."""
+    counts = dict.fromkeys(Recipient.Status.values, 0)
+    rows = Recipient.objects.filter(campaign=campaign).values_list("status").annotate(n=Count("pk"))
+    counts.update(dict(rows))
+    return counts
+
+
+def attributed_orders(campaign) -> dict:
+    """Orders placed by the campaign's texted recipients within 7 days after their SMS, and their total: one query.
+
+    Attributed, not claimed: a villager who would have ordered anyway counts too.  Orders called off
+    (cancelled) are left out; the campaign's station only.
+    """
+    texted = Recipient.objects.filter(
+        campaign=campaign,
+        status=Recipient.Status.SENT,
+        villager=OuterRef("villager"),
+        sent_at__lte=OuterRef("created_at"),
+        sent_at__gt=OuterRef("created_at") - ATTRIBUTION_WINDOW,
+    )
+    orders = Order.objects.filter(Exists(texted), service_center_id=campaign.service_center_id).exclude(
+        status=Order.Status.CANCELLED
+    )
+    return orders.aggregate(orders=Count("pk"), total=Coalesce(Sum("total"), Decimal("0.00")))

@@ -7,12 +7,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection
 
 from marketing import services
 from marketing.models import Campaign, Recipient
 from notifications.inbound import signature
 from notifications.models import Notification
+from tests.conftest import requires_postgres
 from tests.factories import ProductFactory, VillagerFactory
+from tests.orders.test_concurrency import at_once
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MORNING = datetime(2026, 12, 3, 10, 0, tzinfo=SHANGHAI)
@@ -166,3 +169,26 @@ def test_the_draft_fills_in_a_products_name_and_price(db):
     draft = services.draft_from(product=product)
 
     assert "复合肥 50kg" in draft.body and f"{product.price:.2f}" in draft.body
+
+
+@requires_postgres
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_sending_the_same_campaign_at_once_text_each_recipient_once(station_a, staff_a):
+    assert connection.vendor == "postgresql"
+    villagers = [VillagerFactory(service_center=station_a, marketing_consent=True) for _ in range(12)]
+    c = campaign(station_a, staff_a)
+
+    # when four workers run batches of three of the same campaign at the same moment, twice over
+    def worker(_i):
+        with time_machine.travel(MORNING, tick=False):
+            while services.send_batch(c.pk, size=3):
+                pass
+            return True
+
+    at_once(worker, n=4)
+    at_once(worker, n=2)
+
+    # then every villager has exactly one promotional SMS, and every recipient left pending once
+    assert sorted(len(promotional(v)) for v in villagers) == [1] * 12
+    assert set(c.recipients.values_list("status", flat=True)) == {R.SENT}
