@@ -8,6 +8,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.models import Category
+from notifications.models import Notification
 from orders.models import Order, OrderLine
 from partners.models import ServiceCenter, Villager
 
@@ -47,10 +48,18 @@ ATTRIBUTION_WINDOW = timedelta(days=7)
 
 
 def recipient_counts(campaign) -> dict[str, int]:
-    """How many recipients of ``campaign`` are in each status (sent, failed, each kind of skip): one query."""
+    """How many recipients of ``campaign`` are in each status: one query.  A recipient written to the outbox
+    whose SMS the outbox finally gave up on counts as failed (the outbox, not this app, knows)."""
     counts = dict.fromkeys(Recipient.Status.values, 0)
-    rows = Recipient.objects.filter(campaign=campaign).values_list("status").annotate(n=Count("pk"))
-    counts.update(dict(rows))
+    rows = (
+        Recipient.objects.filter(campaign=campaign)
+        .values_list("status", "notification__status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for status, sms_status, n in rows:
+        failed = status == Recipient.Status.SENT and sms_status == Notification.Status.FAILED
+        counts[Recipient.Status.FAILED if failed else status] += n
     return counts
 
 

@@ -9,6 +9,7 @@ import time_machine
 
 from marketing import selectors, services
 from marketing.models import Recipient
+from notifications.models import Notification
 from orders.models import Order
 from partners.models import Warehouse
 from tests.factories import UserFactory, VillagerFactory, WarehouseFactory
@@ -59,11 +60,16 @@ def test_it_counts_recipients_and_attributes_orders_within_seven_days(
     order(leaver, at=MORNING + timedelta(days=1))
     order(bystander, at=MORNING + timedelta(days=1))
 
+    # the outbox gave up on one of the two texts: it counts as failed
+    Notification.objects.filter(pk=Recipient.objects.get(campaign=c, villager=late).notification_id).update(
+        status=Notification.Status.FAILED
+    )
+
     with django_assert_num_queries(1):
         counts = selectors.recipient_counts(c)
     with django_assert_num_queries(1):
         attributed = selectors.attributed_orders(c)
 
-    assert counts[Recipient.Status.SENT] == 2 and counts[Recipient.Status.OPTED_OUT] == 1
-    assert counts[Recipient.Status.FAILED] == 0 and counts[Recipient.Status.CAPPED] == 0
+    assert counts[Recipient.Status.SENT] == 1 and counts[Recipient.Status.FAILED] == 1
+    assert counts[Recipient.Status.OPTED_OUT] == 1 and counts[Recipient.Status.CAPPED] == 0
     assert attributed == {"orders": 1, "total": Decimal("168.00")}
