@@ -66,17 +66,20 @@ class Consent(AppendOnlyModel):
 
     Append-only, so the record shows what the villager had agreed to on any day; a
     change of mind is a new row.  ``Villager.sms_consent`` is the current answer for SMS,
-    kept by the partner's villager form; this is its history (``services.record_consent``).
+    kept by the partner's villager form, and ``Villager.marketing_consent`` the one for promotional SMS;
+    this is the history of both (``services.record_consent``, ``optout.opt_out_by_reply``).
     """
 
     class Purpose(models.TextChoices):
         SMS = "sms", _("SMS about their orders")
+        MARKETING = "marketing", _("promotional SMS")  # asked separately (PIPL); withdrawn by replying 退订/TD
 
     class Method(models.TextChoices):
         COUNTER = "counter", _("asked at the counter")
         PAPER = "paper", _("signed form")
         ADMIN = "admin", _("recorded by the county")
         MIGRATED = "migrated", _("recorded before the consent record")
+        SMS_REPLY = "sms_reply", _("replied by SMS")  # an opt-out (退订, TD) sent back from their phone
 
     villager = models.ForeignKey(Villager, on_delete=models.PROTECT, related_name="consents")
     purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
@@ -115,6 +118,7 @@ class InboundSms(models.Model):
         UNKNOWN_CODE = "unknown_code", _("no order waits for this code")
         WRONG_SENDER = "wrong_sender", _("a code of an order for someone else")
         IGNORED = "ignored", _("not a reply anything expects")
+        OPTED_OUT = "opted_out", _("opted out of promotional SMS")  # 退订 or TD: marketing consent withdrawn
 
     gateway_id = models.CharField(_("gateway's message id"), max_length=64, unique=True)
     sender = models.CharField(_("from"), max_length=32)

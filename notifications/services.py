@@ -108,11 +108,14 @@ def resend(notification: Notification) -> None:
 # --- the villager's data -------------------------------------------------------------
 
 
-def record_consent(sender=None, *, villager: Villager, granted: bool, actor=None, method=None, **kwargs) -> Consent:
-    """``villager_consent_changed`` receiver (and the admin's): one more row of the villager's consent record."""
+def record_consent(
+    sender=None, *, villager: Villager, granted: bool, actor=None, method=None, purpose=None, **kwargs
+) -> Consent:
+    """``villager_consent_changed`` receiver (and the admin's): one more row of the villager's consent record,
+    for SMS about orders unless ``purpose`` says otherwise (``Consent.Purpose.MARKETING``)."""
     return Consent.objects.create(
         villager=villager,
-        purpose=Consent.Purpose.SMS,
+        purpose=purpose or Consent.Purpose.SMS,
         granted=granted,
         method=method or Consent.Method.COUNTER,
         recorded_by=actor if getattr(actor, "is_authenticated", False) else None,

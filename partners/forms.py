@@ -27,8 +27,22 @@ class VillagerForm(forms.ModelForm):
 
     class Meta:
         model = Villager
-        fields = ["name", "phone", "code_phone", "code_phone_holder", "sms_consent", "address", "notes"]
+        fields = [
+            "name",
+            "phone",
+            "code_phone",
+            "code_phone_holder",
+            "sms_consent",
+            "marketing_consent",
+            "address",
+            "notes",
+        ]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {
+            "marketing_consent": _(
+                "Asked separately from SMS about orders, and only if the villager says yes. They can reply TD to stop."
+            )
+        }
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
@@ -44,6 +58,8 @@ class VillagerForm(forms.ModelForm):
         cleaned = super().clean()
         if cleaned.get("sms_consent") and not (cleaned.get("phone") or cleaned.get("code_phone")):
             self.add_error("sms_consent", _("SMS needs a phone number."))
+        if cleaned.get("marketing_consent") and not (cleaned.get("phone") or cleaned.get("code_phone")):
+            self.add_error("marketing_consent", _("SMS needs a phone number."))
         if cleaned.get("code_phone") and not (cleaned.get("code_phone_holder") or "").strip():
             self.add_error("code_phone_holder", _("Say whose phone it is, such as 儿子 (son)."))
         return cleaned

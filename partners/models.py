@@ -197,6 +197,9 @@ class Villager(models.Model):
     name = models.CharField(_("full name"), max_length=50)
     phone = PhoneNumberField(_("phone"), blank=True)
     sms_consent = models.BooleanField(_("agrees to SMS"), default=False)
+    # Promotional SMS (PIPL: a purpose of its own, never implied by the SMS about orders): the current answer,
+    # whose history is notifications' consent record; a reply of 退订 or TD withdraws it at once.
+    marketing_consent = models.BooleanField(_("agrees to promotional SMS"), default=False, db_default=False)
     # Where a home delivery goes, as a driver finds it: the 组, a house number, a landmark.
     address = models.CharField(
         _("address in the village"),
@@ -266,3 +269,8 @@ class Villager(models.Model):
     def gets_sms(self) -> bool:
         """Codes reach this villager by SMS (a phone to send to and their consent); else on the signed slip."""
         return bool(self.sms_phone and self.sms_consent)
+
+    @property
+    def gets_marketing(self) -> bool:
+        """Promotional SMS may go to this villager now: a phone to send to and their separate consent."""
+        return bool(self.sms_phone and self.marketing_consent)

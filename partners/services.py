@@ -8,6 +8,10 @@ from django.utils.translation import gettext as _
 from .models import ServiceCenter, Villager
 from .signals import villager_anonymised, villager_consent_changed
 
+# The consent purpose of promotional SMS, as ``villager_consent_changed`` names it (notifications'
+# ``Consent.Purpose.MARKETING``; partners cannot import notifications). Without ``purpose``: SMS about orders.
+MARKETING = "marketing"
+
 
 class DuplicatePhone(Exception):
     """Another villager of the same station already has this phone number."""
@@ -33,6 +37,7 @@ def register_villager(
     name: str,
     phone="",
     sms_consent: bool = False,
+    marketing_consent: bool = False,
     notes: str = "",
     code_phone="",
     code_phone_holder: str = "",
@@ -49,6 +54,7 @@ def register_villager(
                 name=name.strip(),
                 phone=phone or "",
                 sms_consent=bool(phone or code_phone) and sms_consent,
+                marketing_consent=bool(phone or code_phone) and marketing_consent,
                 notes=notes,
                 address=(address or "").strip(),
                 created_by=created_by,
@@ -57,6 +63,14 @@ def register_villager(
             if villager.sms_phone:  # asked at the counter, with a number to send to: their answer is recorded
                 villager_consent_changed.send(
                     sender=Villager, villager=villager, granted=villager.sms_consent, actor=created_by
+                )
+                # Promotional SMS is a purpose of its own, asked apart and recorded apart (PIPL).
+                villager_consent_changed.send(
+                    sender=Villager,
+                    villager=villager,
+                    granted=villager.marketing_consent,
+                    actor=created_by,
+                    purpose=MARKETING,
                 )
             return villager
     except IntegrityError:
@@ -84,19 +98,23 @@ def update_villager(
     name: str,
     phone="",
     sms_consent: bool = False,
+    marketing_consent: bool | None = None,
     notes: str = "",
     actor=None,
     code_phone=None,
     code_phone_holder: str = "",
     address: str | None = None,
 ) -> Villager:
-    """Change a villager's details; a changed answer to SMS is recorded (``villager_consent_changed``).
+    """Change a villager's details; a changed answer to SMS, or to promotional SMS, is recorded
+    (``villager_consent_changed``).  ``marketing_consent=None`` leaves that answer as it is.
 
     Raises DuplicatePhone.
     """
     # As stored, not as on the instance: a ModelForm has already set the new answer on it.
-    consented_before, code_phone_before, holder_before = (
-        Villager.objects.filter(pk=villager.pk).values_list("sms_consent", "code_phone", "code_phone_holder").first()
+    consented_before, marketing_before, code_phone_before, holder_before = (
+        Villager.objects.filter(pk=villager.pk)
+        .values_list("sms_consent", "marketing_consent", "code_phone", "code_phone_holder")
+        .first()
     )
     fields = ["name", "phone", "sms_consent", "notes", "updated_at"]
     villager.name = name.strip()
@@ -115,12 +133,23 @@ def update_villager(
         fields += ["code_phone", "code_phone_holder", "code_phone_set_by", "code_phone_set_at"]
     # Consent to SMS means nothing without a number to send to.
     villager.sms_consent = bool(villager.sms_phone) and sms_consent
+    marketing = marketing_before if marketing_consent is None else marketing_consent
+    villager.marketing_consent = bool(villager.sms_phone) and marketing
+    fields.append("marketing_consent")
     try:
         with transaction.atomic():
             villager.save(update_fields=fields)
             if villager.sms_consent != consented_before:
                 villager_consent_changed.send(
                     sender=Villager, villager=villager, granted=villager.sms_consent, actor=actor
+                )
+            if villager.marketing_consent != marketing_before:
+                villager_consent_changed.send(
+                    sender=Villager,
+                    villager=villager,
+                    granted=villager.marketing_consent,
+                    actor=actor,
+                    purpose=MARKETING,
                 )
     except IntegrityError:
         existing = _existing_with_phone(station=villager.service_center, phone=phone, exclude_pk=villager.pk)
@@ -145,7 +174,7 @@ def anonymise_villager(*, villager: Villager) -> Villager:
             villager.name = _("Anonymised villager #%(id)s") % {"id": villager.pk}
         villager.phone = ""
         villager.code_phone, villager.code_phone_holder, villager.address = "", "", ""
-        villager.sms_consent = False
+        villager.sms_consent = villager.marketing_consent = False
         villager.notes = ""
         villager.anonymised_at = timezone.now()
         villager.save(
@@ -156,6 +185,7 @@ def anonymise_villager(*, villager: Villager) -> Villager:
                 "code_phone_holder",
                 "address",
                 "sms_consent",
+                "marketing_consent",
                 "notes",
                 "anonymised_at",
                 "updated_at",

@@ -7,5 +7,6 @@ from django.dispatch import Signal
 villager_anonymised = Signal()
 
 # Sent when a villager's answer to SMS is set or changed (``services.register_villager``/``update_villager``),
-# with ``villager``, ``granted``, ``actor``: the notifications app keeps the record of who agreed, when.
+# with ``villager``, ``granted``, ``actor`` and, for promotional SMS, ``purpose="marketing"``: the
+# notifications app keeps the record of who agreed, when.
 villager_consent_changed = Signal()

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "integrity",  # the villager's say, for the county: call-backs, self-dealing signals, the review queue
     "logistics",
     "installations",  # home installation: the county's installers and their appointments
+    "marketing",  # promotional SMS: campaigns to villagers who agreed to them (issue 20)
     "produce",  # produce upstream: villagers' lots, bought by the county, paid at the counter
     "accounts",  # sessions that know their user: "log out everywhere"
     "csp",
@@ -410,6 +411,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Orders the villager never agreed to: cancelled, their stock released, the partner told.
     "expire-unconfirmed-orders": {"task": "orders.tasks.expire_unconfirmed", "schedule": 900.0},
+    # Promotional SMS due (marketing): batches of recipients, each claimed once; nothing in the quiet hours.
+    "send-due-campaigns": {"task": "marketing.tasks.send_due_campaigns", "schedule": 60.0},
     # The self-dealing signals of this month (and last month, in its first days): orders flagged for review.
     "flag-self-dealing": {"task": "integrity.tasks.flag_counties", "schedule": crontab(minute=45, hour=1)},
     # After last month's return window has passed, so few returns land as clawbacks.
@@ -450,6 +453,12 @@ SMS_INBOUND_SECRET = env.str(
 )
 # An order whose villager has not agreed within this many hours is called off and its stock released.
 ORDER_CONSENT_HOURS = env.int("ORDER_CONSENT_HOURS", default=48)
+
+# Promotional SMS (marketing): at most this many per villager in any 7 days; a campaign of more recipients
+# than this waits for the county's approval; none between 21:00 and 08:00 (TIME_ZONE): a send due then waits.
+MARKETING_SMS_PER_WEEK = env.int("MARKETING_SMS_PER_WEEK", default=2)
+MARKETING_APPROVAL_ABOVE = env.int("MARKETING_APPROVAL_ABOVE", default=200)
+MARKETING_BATCH_SIZE = env.int("MARKETING_BATCH_SIZE", default=100)
 
 # --- Logistics --------------------------------------------------------------
 
