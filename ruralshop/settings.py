@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "installations",  # home installation: the county's installers and their appointments
     "marketing",  # promotional SMS: campaigns to villagers who agreed to them (issue 20)
     "produce",  # produce upstream: villagers' lots, bought by the county, paid at the counter
+    "county",  # the county manager's workspace and charts; the demo data (seed_demo), which reads every app
     "accounts",  # sessions that know their user: "log out everywhere"
     "csp",
     "axes",  # login lockout; its admin lists attempts and lockouts (delete one to unlock)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone, translation
 
@@ -33,6 +34,12 @@ C = Order.Status
 
 def local(day: date, hour: int = 10) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=SHANGHAI)
+
+
+@pytest.fixture(autouse=True)
+def english(client):
+    """The page's words are matched in English (the site speaks Chinese first)."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
 
 
 @pytest.fixture
