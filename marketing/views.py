@@ -61,12 +61,19 @@ def campaign_new(request):
     if not form.is_valid():
         return render(request, "marketing/new.html", {"form": form}, status=400)
     data = form.cleaned_data
+    changed = False
     try:
         body = _body(data)
     except services.CampaignError as exc:
         form.add_error(None, str(exc))
         return render(request, "marketing/new.html", {"form": form}, status=400)
 
+    previewed = request.POST.get("audience", "")
+    if step == "send" and previewed.isdigit():
+        # The partner confirmed a count: if villagers agreed or opted out since, show the new figures first.
+        now_count = selectors.audience(station, category=data.get("category"), months=data.get("months")).count()
+        if now_count != int(previewed):
+            step, changed = "preview", True
     if step == "send":
         try:
             campaign = services.create_campaign(
@@ -102,8 +109,9 @@ def campaign_new(request):
         "send_at": send_at,
         "moved": data.get("send_at") is not None and send_at != data["send_at"],
         "waits": count > settings.MARKETING_APPROVAL_ABOVE,
+        "changed": changed,
     }
-    return render(request, "marketing/new.html", context)
+    return render(request, "marketing/new.html", context, status=409 if changed else 200)
 
 
 @station_required(action="campaigns")

@@ -77,7 +77,7 @@ def test_it_previews_the_exact_text_its_cost_and_the_audience_then_sends(client_
     assert not Campaign.objects.exists()
 
     # when: confirmed, with the words as previewed
-    sent = client_a.post("/campaigns/new/", form(product=product.pk, body=body, step="send"))
+    sent = client_a.post("/campaigns/new/", form(product=product.pk, body=body, audience="3", step="send"))
 
     # then
     campaign = Campaign.objects.get()
@@ -88,6 +88,19 @@ def test_it_previews_the_exact_text_its_cost_and_the_audience_then_sends(client_
     assert detail.status_code == 200 and detail.context["counts"][Recipient.Status.PENDING] == 3
     listing = client_a.get("/campaigns/")
     assert listing.status_code == 200 and f"/campaigns/{campaign.pk}/" in listing.content.decode()
+
+
+def test_a_changed_audience_is_shown_again_before_anything_is_sent(client_a, station_a, agreed):
+    preview = client_a.post("/campaigns/new/", form(body="复合肥特价", step="preview"))
+    assert preview.context["audience"] == 3
+    VillagerFactory(service_center=station_a, marketing_consent=True)  # agreed in between
+
+    response = client_a.post("/campaigns/new/", form(body="复合肥特价", audience="3", step="send"))
+
+    assert response.status_code == 409 and response.context["changed"] and response.context["audience"] == 4
+    assert not Campaign.objects.exists()
+    sent = client_a.post("/campaigns/new/", form(body="复合肥特价", audience="4", step="send"))
+    assert sent.status_code == 302 and Campaign.objects.get().recipients.count() == 4
 
 
 def test_it_shows_what_was_sent_skipped_and_ordered(client_a, station_a, staff_a, agreed):
