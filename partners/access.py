@@ -51,6 +51,8 @@ STATION_ACTIONS: dict[str, frozenset[str]] = {
     # What sells (orders.insights): counts of units and orders help whoever stands at the counter; the
     # commission column of the page is gated by "commissions" above.
     "insights": frozenset({PARTNER, ASSISTANT}),
+    # Promotional SMS (marketing): the partner writes to the station's villagers, and answers for what is sent.
+    "campaigns": frozenset({PARTNER}),
 }
 
 

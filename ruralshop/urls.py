@@ -39,6 +39,7 @@ urlpatterns = [
     path("", include("orders.urls")),
     path("", include("installations.urls")),
     path("", include("produce.urls")),
+    path("", include("marketing.urls")),
     path("", include("cashbook.urls")),
     path("", include("integrity.urls")),
     path("", include("notifications.urls")),

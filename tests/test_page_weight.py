@@ -44,6 +44,8 @@ def partner_pages(villager_a):
         "/produce/",
         "/produce/new/",
         "/insights/",  # what sells: five charts, here empty (full ones below)
+        "/campaigns/",
+        "/campaigns/new/",  # every promotion, product and category in its selects
     ]
 
 
@@ -184,3 +186,21 @@ def test_what_sells_with_every_table_and_chart_full_is_under_budget(client_a, st
 
     assert weight < BUDGET, weight
     print(f"what sells, full: {weight} bytes")
+
+
+def test_the_campaign_preview_and_a_campaign_are_under_budget(client_a, station_a, staff_a):
+    from marketing import services
+    from tests.factories import ProductFactory, VillagerFactory
+
+    for _ in range(3):
+        VillagerFactory(service_center=station_a, marketing_consent=True)
+    for n in range(50):  # a station's catalogue in the product select
+        ProductFactory(name=f"复合肥 {n} 号 50kg")
+    campaign = services.create_campaign(station=station_a, actor=staff_a, body="复合肥特价")
+    preview = client_a.post("/campaigns/new/", {"body": "复合肥特价，今冬最低价", "step": "preview"})
+    detail = client_a.get(f"/campaigns/{campaign.pk}/")
+
+    for response in (preview, detail):
+        assert response.status_code == 200
+        weight, _ = page_weight(response.content)
+        assert weight < BUDGET, f"{response.request['PATH_INFO']}: {weight} bytes"

@@ -56,6 +56,7 @@ from logistics import services as dispatch
 from logistics.clients import create_client
 from logistics.models import BatchStop, DeliveryBatch, ParcelPhoto
 from logistics.photos import ProcessedPhoto
+from marketing.models import Campaign, Recipient
 from orders import returns, services
 from orders.models import CommissionStatement, Order
 from partners.access import station_may
@@ -354,6 +355,15 @@ RULES: dict[str, Rule] = {
         kwargs=lambda w: {"number": w.lot_listed.number},
         data=lambda w: {"step": "withdraw"},
     ),
+    # --- promotional SMS: the partner's only (STATION_ACTIONS "campaigns"); B writes to no one of A's (a 400)
+    "campaign-list": Rule(get=station(assistant=403)),
+    "campaign-new": Rule(
+        get=station(assistant=403),
+        post=station(REDIRECT, other=400, assistant=403),  # B's villager agreed to nothing: nobody to text
+        post_allowed=frozenset({"partner_a"}),
+        data=lambda w: {"body": "复合肥特价", "step": "send"},
+    ),
+    "campaign-detail": Rule(get=station(other=404, assistant=403), kwargs=lambda w: {"pk": w.campaign_a.pk}),
     # --- partner pages: villagers
     "villager-list": Rule(get=station()),
     "villager-create": Rule(
@@ -489,6 +499,15 @@ RULES: dict[str, Rule] = {
         data=lambda w: {"decision": "clear", "reason": "矩阵"},
     ),
     "county-call-backs": Rule(get=county(other=200)),
+    # promotional SMS waiting for the county: B sees its own (none); approving A's, B gets a 404
+    "county-campaigns": Rule(get=county(other=200)),
+    "county-campaign-decide": Rule(
+        get=county(405, other=405),
+        post=county(REDIRECT),
+        post_allowed=frozenset({"county_a", "admin"}),
+        kwargs=lambda w: {"pk": w.campaign_a.pk},
+        data=lambda w: {"step": "approve"},
+    ),
     # produce: the county's open lots (B sees its own), buying one, the traceability label of a received one
     "county-produce": Rule(get=county(other=200)),
     "county-produce-figures": Rule(get=county(other=200)),  # the month's figures: B sees its own villages and runs
@@ -802,7 +821,10 @@ def build_world() -> World:
         "logistics_a": key_a,
         "logistics_b": create_client(name="B 物流", warehouse_codes=[warehouse_b.code])[1],
     }
-    w.villager_a = VillagerFactory(service_center=station_a, name="王秘密", phone="+8613812345678")
+    # Villager A agreed to promotional SMS (a campaign of A finds someone to text); B's villager did not.
+    w.villager_a = VillagerFactory(
+        service_center=station_a, name="王秘密", phone="+8613812345678", marketing_consent=True
+    )
     VillagerFactory(service_center=station_b, name="李秀英", phone="+8613987654321")
     w.product = ProductFactory(sku="FERT-50", name="复合肥 50kg", price=Decimal("168.00"))
     StockFactory(product=w.product, warehouse=warehouse_a, on_hand=1000)
@@ -966,6 +988,17 @@ def build_world() -> World:
     produce.accept_lot(lot=received, price="1.10", actor=w.users["county_a"])
     w.lot_received = produce.receive_lot(lot=received, quantity="10", grade="二级", actor=w.users["county_a"])
 
+    # A campaign of station A waiting for county A (written as a row: the real size is above 200 villagers).
+    w.campaign_a = Campaign.objects.create(
+        service_center=station_a,
+        body="冬季农资特价",
+        text=f"【村淘】{station_a.name}：冬季农资特价",
+        send_at=timezone.now(),
+        status=Campaign.Status.WAITING,
+        created_by=partner,
+    )
+    Recipient.objects.create(campaign=w.campaign_a, villager=w.villager_a)
+
     w.statement_a = CommissionStatement.objects.create(service_center=station_a, month=date(2026, 10, 1))
     CommissionStatement.objects.create(service_center=station_b, month=date(2026, 10, 1))
     w.order_type = ContentType.objects.get_for_model(Order)
@@ -1001,6 +1034,7 @@ PROJECT_APPS = (
     "logistics",
     "installations",
     "produce",
+    "marketing",
 )  # and the users; not the sessions, saved on every request
 
 

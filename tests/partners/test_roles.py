@@ -54,6 +54,7 @@ def test_it_has_one_table_of_what_only_the_partner_may_do():
         "reprint_slip",
         "hand_over_without_code",
         "insights",
+        "campaigns",
     }
     assert station_may(PARTNER, "reprint_slip") and not station_may(ASSISTANT, "reprint_slip")
     assert station_may(PARTNER, "hand_over_without_code") and not station_may(ASSISTANT, "hand_over_without_code")
@@ -63,6 +64,7 @@ def test_it_has_one_table_of_what_only_the_partner_may_do():
     assert station_may(PARTNER, "pay_produce") and not station_may(ASSISTANT, "pay_produce")  # likewise
     assert station_may(PARTNER, "send_back") and station_may(ASSISTANT, "send_back")  # counter work, in the table
     assert station_may(PARTNER, "insights") and station_may(ASSISTANT, "insights")  # what sells: both, in the table
+    assert station_may(PARTNER, "campaigns") and not station_may(ASSISTANT, "campaigns")  # promotional SMS
     assert station_may(ASSISTANT, "hand_over")  # not in the table: every station role
     assert station_may(PARTNER, "close_day") and not station_may(ASSISTANT, "close_day")  # the partner's count
     assert station_may(PARTNER, "remittance") and not station_may(ASSISTANT, "remittance")
