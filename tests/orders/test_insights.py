@@ -37,7 +37,7 @@ def local(day: date, hour: int = 10) -> datetime:
 
 
 @pytest.fixture(autouse=True)
-def english(client):
+def english_pages(client):
     """The page's words are matched in English (the site speaks Chinese first)."""
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
 
