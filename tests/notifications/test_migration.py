@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from county.management.commands import seed_demo
 from notifications import services as notifications
 from notifications.models import Consent, Notification
 from orders.models import Order
@@ -34,8 +35,10 @@ def _messages() -> list[tuple]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_every_message_is_kept_and_knows_its_villager_and_order_after_the_move():
-    # given the demo data, and messages about three orders and a run, written as this release writes them
+def test_every_message_is_kept_and_knows_its_villager_and_order_after_the_move(monkeypatch):
+    # given the demo data, and messages about three orders and a run, written as this release writes them; no
+    # produce: its commission entries (a kind the previous release's ledger refuses) would stop the way back
+    monkeypatch.setattr(seed_demo, "seed_produce", lambda: 0)
     call_command("seed_demo", "--password", "migration-test", stdout=io.StringIO())
     Notification.objects.all().delete()  # the demo's own texts (its orders waiting for consent): only ours here
     texted = list(Order.objects.filter(villager__sms_consent=True).exclude(villager__phone="").order_by("pk")[:3])
