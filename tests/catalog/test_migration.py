@@ -15,6 +15,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from catalog import stock as stocks
 from catalog.models import Product, Stock, StockMovement
+from county.management.commands import seed_demo
 
 PREVIOUS_RELEASE = [("orders", "0007_notification_claims"), ("catalog", None)]
 MOVED_TABLES = [
@@ -54,8 +55,9 @@ def _migrate(targets) -> MigrationExecutor:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_keeps_every_row_of_the_demo_data_from_the_previous_release():
-    # given the demo data
+def test_it_keeps_every_row_of_the_demo_data_from_the_previous_release(monkeypatch):
+    # given the demo data, without produce (its commission entries are a kind the previous release refuses)
+    monkeypatch.setattr(seed_demo, "seed_produce", lambda: 0)
     call_command("seed_demo", "--password", "migration-test", stdout=io.StringIO())
     rows, sums = _rows(), _movement_sums()
     assert all(rows.values()), rows  # every table holds rows, so a lost one shows
