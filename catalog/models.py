@@ -11,7 +11,7 @@ from django.utils.translation import pgettext_lazy
 
 from partners.models import Warehouse
 from ruralshop.ledgers import AppendOnlyModel, AppendOnlyQuerySet
-from ruralshop.names import in_language
+from ruralshop.names import english_active, in_language
 
 from . import search_text as catalog_text
 
@@ -145,8 +145,12 @@ class Unit(models.TextChoices):
 
 
 def unit_label(unit: str) -> str:
-    """A stored unit in the active language; one outside the list (kept from before it) as stored."""
-    return str(Unit(unit).label) if unit in Unit.values else unit
+    """A stored unit in the active language; one outside the list (kept from before it) as stored.
+
+    In Chinese the stored word itself, not its label's translation: right even before the catalogue has it."""
+    if english_active() and unit in Unit.values:
+        return str(Unit(unit).label)
+    return unit
 
 
 class Product(models.Model):
