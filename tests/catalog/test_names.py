@@ -8,7 +8,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone, translation
 
-from catalog.models import Product, unit_label
+from catalog.models import Category, Product, unit_label
 from produce import services as produce
 from produce.forms import LotForm
 from produce.models import ProduceKind
@@ -258,3 +258,29 @@ def test_the_offline_counter_copy_keeps_the_unit_and_category_as_stored(station_
         copy = selectors.catalog_copy(station_a, at=timezone.now())
 
     assert [(row["category"], row["unit"]) for row in copy] == [("化肥", "袋")]
+
+
+# --- the demo ---------------------------------------------------------------------------------------------
+
+
+def test_the_demo_names_in_english_what_it_seeded_before_in_chinese_only(db):
+    from catalog import demo as catalog_demo
+    from produce import demo as produce_demo
+    from tests.factories import CountyFactory
+
+    # given a category and a kind seeded before they had English names
+    CategoryFactory(slug="fertilizer", name="化肥")
+    county = CountyFactory()
+    ProduceKind.objects.create(county=county, name="土鸡蛋", unit=ProduceKind.Unit.PIECE)
+
+    # when the demo is seeded again
+    catalog_demo.seed_catalog()
+    produce_demo.seed_kinds()
+
+    # then they have them, and a product of the category is found by it
+    assert Category.objects.get(slug="fertilizer").name_en == "Fertilizer"
+    assert "fertilizer" in Product.objects.get(sku="FER-0001").search_text
+    assert not Category.objects.filter(name_en="").exists()
+    eggs = ProduceKind.objects.get(county=county, name="土鸡蛋")
+    assert (eggs.name_en, eggs.grades_en) == ("Free-range eggs", "Grade 1,Grade 2")
+    assert not ProduceKind.objects.filter(name_en="").exists()
