@@ -49,7 +49,7 @@ class ProduceKind(models.Model):
         max_length=100,
         blank=True,
         default="",
-        help_text=_("Comma-separated, in the order of the grades, such as grade 1,grade 2. Blank: the Chinese."),
+        help_text=_("Comma-separated, in the order of the grades, such as Grade 1,Grade 2. Blank: the Chinese."),
     )
     # What one unit weighs and takes on the truck's return leg (a dozen eggs in a tray, a sack of potatoes).
     kg_per_unit = models.DecimalField(

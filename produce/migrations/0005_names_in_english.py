@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='producekind',
             name='grades_en',
-            field=models.CharField(blank=True, default='', help_text='Comma-separated, in the order of the grades, such as grade 1,grade 2. Blank: the Chinese.', max_length=100, verbose_name='grades in English'),
+            field=models.CharField(blank=True, default='', help_text='Comma-separated, in the order of the grades, such as Grade 1,Grade 2. Blank: the Chinese.', max_length=100, verbose_name='grades in English'),
         ),
         migrations.AddField(
             model_name='producekind',
