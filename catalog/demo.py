@@ -34,16 +34,17 @@ SELLERS = {
     "农夫山泉": "5.00",
 }
 
+# (slug, name, English name)
 CATEGORIES = [
-    ("fertilizer", "化肥"),
-    ("seeds", "种子"),
-    ("pesticide", "农药"),
-    ("feed", "饲料"),
-    ("farm-tools", "农具"),
-    ("appliances", "家电"),
-    ("e-bikes", "电动车"),
-    ("daily", "日用品"),
-    ("food", "粮油食品"),
+    ("fertilizer", "化肥", "Fertilizer"),
+    ("seeds", "种子", "Seeds"),
+    ("pesticide", "农药", "Pesticides"),
+    ("feed", "饲料", "Animal feed"),
+    ("farm-tools", "农具", "Farm tools"),
+    ("appliances", "家电", "Home appliances"),
+    ("e-bikes", "电动车", "E-bikes"),
+    ("daily", "日用品", "Daily goods"),
+    ("food", "粮油食品", "Grain, oil and food"),
 ]
 
 # (category, seller, name, unit, price, kg, m3, needs installation)
@@ -160,11 +161,14 @@ def seed_catalog() -> dict[str, int]:
         sellers[name], made = Seller.objects.get_or_create(name=name, defaults={"default_commission_rate": rate})
         created["sellers"] += made
     categories = {}
-    for position, (slug, name) in enumerate(CATEGORIES):
+    for position, (slug, name, name_en) in enumerate(CATEGORIES):
         categories[slug], made = Category.objects.get_or_create(
-            slug=slug, defaults={"name": name, "position": position}
+            slug=slug, defaults={"name": name, "name_en": name_en, "position": position}
         )
         created["categories"] += made
+        if not categories[slug].name_en:  # seeded before categories had English names
+            categories[slug].name_en = name_en
+            categories[slug].save()  # save(): the products' search text takes the English name
     for sku, cat, seller, name, unit, price, kg, m3, install in _catalog_rows():
         _, made = Product.objects.get_or_create(
             sku=sku,

@@ -11,6 +11,7 @@ from django.utils.translation import pgettext_lazy
 
 from partners.models import Warehouse
 from ruralshop.ledgers import AppendOnlyModel, AppendOnlyQuerySet
+from ruralshop.names import english_active, in_language
 
 from . import search_text as catalog_text
 
@@ -46,6 +47,9 @@ class Seller(models.Model):
 
 class Category(models.Model):
     name = models.CharField(_("name"), max_length=50)
+    name_en = models.CharField(
+        _("English name"), max_length=50, blank=True, default="", help_text=_("Blank: the Chinese name in English too.")
+    )
     slug = models.SlugField(_("slug"), max_length=50, unique=True)
     parent = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
@@ -67,13 +71,18 @@ class Category(models.Model):
         ordering = ["position", "name"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
 
     def save(self, *args, **kwargs):
-        renamed = _renamed(self, "name", "parent_id")
+        renamed = _renamed(self, "name", "name_en", "parent_id")
         super().save(*args, **kwargs)
         if renamed:
             refresh_search_text(Product.objects.filter(category__in=self.with_descendants()))
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language (the Chinese when no English one is kept)."""
+        return in_language(self.name, self.name_en)
 
     def with_descendants(self) -> list[int]:
         """The ids of this category and every category under it (one query per level)."""
@@ -104,14 +113,56 @@ def refresh_search_text(products) -> int:
     return len(changed)
 
 
+class Unit(models.TextChoices):
+    """What a product is sold by.  Stored in Chinese, as the free text it replaced (and the offline counter's
+    copy, the API and the SMS show it), labelled in the active language."""
+
+    PIECE = "件", pgettext_lazy("product unit", "piece")
+    EACH = "个", pgettext_lazy("product unit", "each")
+    ITEM = "把", pgettext_lazy("product unit", "item")  # a tool with a handle: a hoe, a sickle
+    BAG = "袋", pgettext_lazy("product unit", "bag")
+    PACKET = "包", pgettext_lazy("product unit", "packet")
+    PACK = "组", pgettext_lazy("product unit", "pack")  # a battery pack
+    MULTIPACK = "提", pgettext_lazy("product unit", "multipack")  # ten rolls of paper carried by one handle
+    BOX = "盒", pgettext_lazy("product unit", "box")
+    CARTON = "箱", pgettext_lazy("product unit", "carton")
+    BOTTLE = "瓶", pgettext_lazy("product unit", "bottle")
+    BARREL = "桶", pgettext_lazy("product unit", "barrel")
+    CAN = "罐", pgettext_lazy("product unit", "can")
+    TUBE = "支", pgettext_lazy("product unit", "tube")
+    ROLL = "卷", pgettext_lazy("product unit", "roll")
+    SHEET = "张", pgettext_lazy("product unit", "sheet")
+    PAIR = "双", pgettext_lazy("product unit", "pair")
+    SET = "套", pgettext_lazy("product unit", "set")
+    UNIT = "台", pgettext_lazy("product unit", "unit")  # an appliance, a machine
+    VEHICLE = "辆", pgettext_lazy("product unit", "vehicle")
+    HEAD = "只", pgettext_lazy("product unit", "head")  # an animal: a chick, a duckling
+    JIN = "斤", pgettext_lazy("product unit", "jin (500 g)")
+    KG = "公斤", pgettext_lazy("product unit", "kg")
+    TONNE = "吨", pgettext_lazy("product unit", "tonne")
+    LITRE = "升", pgettext_lazy("product unit", "litre")
+    METRE = "米", pgettext_lazy("product unit", "metre")
+
+
+def unit_label(unit: str) -> str:
+    """A stored unit in the active language; one outside the list (kept from before it) as stored.
+
+    In Chinese the stored word itself, not its label's translation: right even before the catalogue has it."""
+    if english_active() and unit in Unit.values:
+        return str(Unit(unit).label)
+    return unit
+
+
 class Product(models.Model):
+    Unit = Unit
+
     sku = models.CharField(_("SKU"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=200)
     category = models.ForeignKey(
         Category, on_delete=models.PROTECT, related_name="products", verbose_name=_("category")
     )
     seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="products", verbose_name=_("seller"))
-    unit = models.CharField(_("unit"), max_length=20, default="件")
+    unit = models.CharField(_("unit"), max_length=20, choices=Unit.choices, default=Unit.PIECE)
     price = models.DecimalField(_("price (CNY)"), **MONEY)
     weight_kg = models.DecimalField(_("weight (kg)"), max_digits=9, decimal_places=3)
     volume_m3 = models.DecimalField(_("volume (m³)"), max_digits=9, decimal_places=4)
@@ -140,6 +191,11 @@ class Product(models.Model):
         if update_fields is not None and "search_text" not in update_fields:
             kwargs["update_fields"] = {*update_fields, "search_text"}
         super().save(*args, **kwargs)
+
+    @property
+    def unit_label(self) -> str:
+        """The unit in the active language."""
+        return unit_label(self.unit)
 
 
 class Stock(models.Model):

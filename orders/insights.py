@@ -26,6 +26,9 @@ import pygal.style
 from django.db.models import Count, DecimalField, Exists, ExpressionWrapper, F, IntegerField, Max, OuterRef, Q, Sum
 from django.utils.translation import gettext as _
 
+from catalog.models import unit_label
+from ruralshop.names import in_language
+
 from .commissions import local_midnight
 from .models import Order, OrderLine
 
@@ -87,11 +90,15 @@ class ProductRow:
     product_id: int
     sku: str
     name: str
-    unit: str
+    unit: str  # as stored, in Chinese (catalog.models.Unit)
     units: int
     value: Decimal  # ¥ sold
     commission: Decimal | None = None  # ¥ earned: the station's own best sellers only
     stations: int | None = None  # how many other stations sold it: "not sold here" only
+
+    @property
+    def unit_label(self) -> str:
+        return unit_label(self.unit)
 
 
 def _product_rows(lines, *, by: str, commission: bool = False, stations: bool = False) -> list[ProductRow]:
@@ -222,6 +229,11 @@ class CategoryChoice:
     pk: int
     name: str
     value_then: Decimal  # ¥ sold in the same weeks last year
+    name_en: str = ""
+
+    @property
+    def display_name(self) -> str:
+        return in_language(self.name, self.name_en)
 
 
 def station_categories(station, window: Window) -> list[CategoryChoice]:
@@ -234,11 +246,16 @@ def station_categories(station, window: Window) -> list[CategoryChoice]:
             order__collected_at__gte=then.start,
             order__collected_at__lt=window.end,
         )
-        .values("product__category_id", "product__category__name")
+        .values("product__category_id", "product__category__name", "product__category__name_en")
         .annotate(value_then=Sum(_VALUE, filter=Q(order__collected_at__lt=then.end), default=Decimal("0")))
         .order_by("-value_then", "product__category__name", "product__category_id")
     )
-    return [CategoryChoice(r["product__category_id"], r["product__category__name"], r["value_then"]) for r in rows]
+    return [
+        CategoryChoice(
+            r["product__category_id"], r["product__category__name"], r["value_then"], r["product__category__name_en"]
+        )
+        for r in rows
+    ]
 
 
 def default_category(choices: list[CategoryChoice]) -> CategoryChoice | None:

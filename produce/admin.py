@@ -7,6 +7,7 @@ from .models import ProduceKind, ProduceLot
 class ProduceKindAdmin(admin.ModelAdmin):
     list_display = [
         "name",
+        "name_en",
         "county",
         "unit",
         "grades",
@@ -18,7 +19,7 @@ class ProduceKindAdmin(admin.ModelAdmin):
         "is_active",
     ]
     list_filter = ["county", "perishable", "restricted", "is_active"]
-    search_fields = ["name"]
+    search_fields = ["name", "name_en"]
 
 
 @admin.register(ProduceLot)

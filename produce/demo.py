@@ -29,6 +29,15 @@ KINDS = {
     "土蜂蜜": (U.KG, "一级,二级", False, 365, "1.000", "0.0010", "4.00", False, False),
     "乌骨鸡（活）": (U.HEAD, "一级", True, 3, "1.500", "0.0200", "3.00", True, True),
 }
+# name: English name, grades in English
+KINDS_EN = {
+    "土鸡蛋": ("Free-range eggs", "Grade 1,Grade 2"),
+    "高山土豆": ("Mountain potatoes", "Grade 1,Grade 2,Grade 3"),
+    "农家腊肉": ("Farmhouse smoked pork", "Grade 1,Grade 2"),
+    "高山云雾茶": ("Mountain cloud-mist tea", "Premium,Grade 1,Grade 2"),
+    "土蜂蜜": ("Wild honey", "Grade 1,Grade 2"),
+    "乌骨鸡（活）": ("Silkie chickens (live)", "Grade 1"),
+}
 
 
 @dataclass(frozen=True)
@@ -68,10 +77,13 @@ def seed_kinds() -> int:
     made = 0
     for county in County.objects.order_by("code"):
         for name, (unit, grades, perishable, keeps, kg, m3, rate, restricted, certificate) in KINDS.items():
-            _, created = ProduceKind.objects.get_or_create(
+            name_en, grades_en = KINDS_EN[name]
+            kind, created = ProduceKind.objects.get_or_create(
                 county=county,
                 name=name,
                 defaults={
+                    "name_en": name_en,
+                    "grades_en": grades_en,
                     "unit": unit,
                     "grades": grades,
                     "perishable": perishable,
@@ -85,6 +97,8 @@ def seed_kinds() -> int:
                 },
             )
             made += created
+            if not kind.name_en and not kind.grades_en:  # seeded before kinds had English names
+                ProduceKind.objects.filter(pk=kind.pk).update(name_en=name_en, grades_en=grades_en)
     return made
 
 

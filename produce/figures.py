@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from logistics.models import DeliveryBatch, Pickup
 from orders.commissions import local_midnight, next_month
+from ruralshop.names import in_language
 
 from .models import ProduceKind, ProduceLot
 
@@ -59,7 +60,7 @@ def parse_month(raw: str) -> date:
 
 @dataclass
 class KindRow:
-    kind: str
+    kind: str  # the kind's name in the active language
     unit: str  # the kind's unit (ProduceKind.Unit)
     received: Decimal  # quantity received in the month
     received_value: Decimal  # ¥, the value of what was received in the month
@@ -115,6 +116,7 @@ def village_sales(counties, month: date) -> list[VillageRow]:
             "station__village__name",
             "station__village__county__name",
             "kind__name",
+            "kind__name_en",
             "kind__unit",
         )
         .annotate(
@@ -133,7 +135,7 @@ def village_sales(counties, month: date) -> list[VillageRow]:
         village = villages.setdefault(row["station__village_id"], VillageRow(name))
         village.kinds.append(
             KindRow(
-                kind=row["kind__name"],
+                kind=in_language(row["kind__name"], row["kind__name_en"]),
                 unit=row["kind__unit"],
                 received=row["received"],
                 received_value=row["received_value"].quantize(CENT),

@@ -40,12 +40,20 @@ class LotForm(forms.Form):
         kinds = ProduceKind.objects.filter(county_id=station.village.county_id, is_active=True)
         self.fields["kind"].queryset = kinds
         # The unit in the choice itself (the quantity and the price are per unit), the grades right under it.
-        self.fields["kind"].label_from_instance = lambda kind: f"{kind.name} ({kind.get_unit_display()})"
+        self.fields["kind"].label_from_instance = lambda kind: f"{kind.display_name} ({kind.get_unit_display()})"
         self.fields["kind"].help_text = "; ".join(
-            f"{kind.name}: {kind.grades}" + (f" · {gettext('certificate needed')}" if kind.needs_certificate else "")
+            f"{kind.display_name}: {','.join(label for _grade, label in kind.grade_choices())}"
+            + (f" · {gettext('certificate needed')}" if kind.needs_certificate else "")
             for kind in kinds
         )
         self.fields["ready_on"].initial = timezone.localdate()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") and data.get("grade"):
+            # Typed as shown (in English, "Grade 1"): the grade as the kind stores it.
+            data["grade"] = data["kind"].stored_grade(data["grade"])
+        return data
 
     def clean_photo(self):
         """The upload read and re-encoded now (``logistics.photos.process_photo``): a file that is not a photo is a

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog import money
 from partners.models import County, ServiceCenter, Villager
+from ruralshop.names import grade_in_language, in_language
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 QUANTITY = {"max_digits": 10, "decimal_places": 2}
@@ -35,9 +36,20 @@ class ProduceKind(models.Model):
 
     county = models.ForeignKey(County, on_delete=models.PROTECT, related_name="produce_kinds", verbose_name=_("county"))
     name = models.CharField(_("name"), max_length=60)
+    name_en = models.CharField(
+        _("English name"), max_length=60, blank=True, default="", help_text=_("Blank: the Chinese name in English too.")
+    )
     unit = models.CharField(_("unit"), max_length=8, choices=Unit.choices, default=Unit.KG)
     grades = models.CharField(
         _("grades"), max_length=100, default="一级,二级", help_text=_("Comma-separated, best first, such as 一级,二级.")
+    )
+    # The grades in English, in the same order; what a lot stores and the services check is the Chinese grade.
+    grades_en = models.CharField(
+        _("grades in English"),
+        max_length=100,
+        blank=True,
+        default="",
+        help_text=_("Comma-separated, in the order of the grades, such as Grade 1,Grade 2. Blank: the Chinese."),
     )
     # What one unit weighs and takes on the truck's return leg (a dozen eggs in a tray, a sack of potatoes).
     kg_per_unit = models.DecimalField(
@@ -70,10 +82,28 @@ class ProduceKind(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language (the Chinese when no English one is kept)."""
+        return in_language(self.name, self.name_en)
 
     def grade_list(self) -> list[str]:
         return [g.strip() for g in self.grades.split(",") if g.strip()]
+
+    def grade_label(self, grade: str) -> str:
+        """One of the kind's grades in the active language."""
+        return grade_in_language(grade, self.grade_list(), [g.strip() for g in self.grades_en.split(",")])
+
+    def grade_choices(self) -> list[tuple[str, str]]:
+        """The grades, best first, as (what is stored, what is shown)."""
+        return [(grade, self.grade_label(grade)) for grade in self.grade_list()]
+
+    def stored_grade(self, typed: str) -> str:
+        """The grade as stored (Chinese) for one typed as stored or as shown ("grade 1"); else as typed."""
+        typed = typed.strip()
+        return next((grade for grade, label in self.grade_choices() if typed.casefold() == label.casefold()), typed)
 
 
 def lot_photo_path(instance, filename: str) -> str:
@@ -201,6 +231,14 @@ class ProduceLot(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def grade_claimed_label(self) -> str:
+        return self.kind.grade_label(self.grade_claimed)
+
+    @property
+    def received_grade_label(self) -> str:
+        return self.kind.grade_label(self.received_grade)
 
     @property
     def commission(self) -> Decimal | None:

@@ -64,6 +64,11 @@ def _amount(value, *, what: str, allow_zero: bool = False) -> Decimal:
     return number
 
 
+def _grade_labels(kind: ProduceKind) -> str:
+    """The kind's grades as the partner sees them (in the active language), for a message."""
+    return ", ".join(label for _grade, label in kind.grade_choices())
+
+
 def new_lot_number() -> str:
     return "P" + timezone.localdate().strftime("%y%m%d") + "-" + "".join(secrets.choice(LOT_ALPHABET) for _ in range(6))
 
@@ -93,7 +98,7 @@ def list_lot(
     if kind.needs_certificate and not certificate_no:
         raise ProduceError(_("This kind needs the number of its quarantine certificate."))
     if grade not in kind.grade_list():
-        raise ProduceError(_("Choose one of the kind's grades: %(grades)s.") % {"grades": ", ".join(kind.grade_list())})
+        raise ProduceError(_("Choose one of the kind's grades: %(grades)s.") % {"grades": _grade_labels(kind)})
     quantity = _amount(quantity, what=_("The quantity"))
     price_asked = _amount(price_asked, what=_("The price asked"))
     today = timezone.localdate()
@@ -229,9 +234,7 @@ def receive_lot(*, lot: ProduceLot, quantity, grade: str, actor, price=None) -> 
     received) applied to what was received, to the fen, is the value owed to the villager."""
     quantity = _amount(quantity, what=_("The quantity received"))
     if grade not in lot.kind.grade_list():
-        raise ProduceError(
-            _("Choose one of the kind's grades: %(grades)s.") % {"grades": ", ".join(lot.kind.grade_list())}
-        )
+        raise ProduceError(_("Choose one of the kind's grades: %(grades)s.") % {"grades": _grade_labels(lot.kind)})
     given_price = None if price in (None, "") else _amount(price, what=_("The price"))
     with transaction.atomic():
         # Read the lot as it is now: a lot not bought (or a stale page's) has no price to apply.
