@@ -22,9 +22,11 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" bin/run
 
-## test: the whole pytest suite (SQLite by default; PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+## test: the whole pytest suite (SQLite by default; PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set),
+## in TEST_WORKERS processes (pytest-xdist; each has its own test database, Redis database and var/ folder)
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 ## bench: the headline figures against PostgreSQL and Redis behind gunicorn (bench/run.py; docs/PERFORMANCE.md)
 ## (BENCH_DB names its database, default ruralshop_bench; BENCH_ONLY=dispatch runs the dispatch phase alone)

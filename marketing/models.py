@@ -19,6 +19,7 @@ class Campaign(models.Model):
         SCHEDULED = "scheduled", _("scheduled")  # recipients chosen, due at ``send_at``
         SENDING = "sending", _("sending")  # batches going out
         DONE = "done", _("sent")  # every recipient sent, failed or skipped
+        CANCELLED = "cancelled", _("called off")  # by the partner before the last batch; the rest not sent
 
     service_center = models.ForeignKey(
         ServiceCenter, on_delete=models.PROTECT, related_name="campaigns", verbose_name=_("service center")
@@ -66,6 +67,7 @@ class Recipient(models.Model):
         OPTED_OUT = "opted_out", _("skipped: opted out")  # no marketing consent any more at send time
         CAPPED = "capped", _("skipped: weekly limit")  # had MARKETING_SMS_PER_WEEK already
         NO_PHONE = "no_phone", _("skipped: no phone")  # the phone was removed since
+        CANCELLED = "cancelled", _("not sent: called off")  # the campaign was called off or refused first
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
     villager = models.ForeignKey(Villager, on_delete=models.PROTECT, related_name="+")

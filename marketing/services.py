@@ -148,13 +148,35 @@ def refuse(*, campaign: Campaign, actor, reason: str) -> Campaign:
     reason = (reason or "").strip()[:300]
     if not reason:
         raise CampaignError(_("Say why the campaign is refused: the partner sees it."))
-    updated = Campaign.objects.filter(pk=campaign.pk, status=S.WAITING).update(
-        status=S.REFUSED, decided_by=actor, decided_at=timezone.now(), refusal_reason=reason
-    )
-    if not updated:
-        raise CampaignError(_("This campaign no longer waits for a decision."))
+    with transaction.atomic():
+        updated = Campaign.objects.filter(pk=campaign.pk, status=S.WAITING).update(
+            status=S.REFUSED, decided_by=actor, decided_at=timezone.now(), refusal_reason=reason
+        )
+        if not updated:
+            raise CampaignError(_("This campaign no longer waits for a decision."))
+        _call_off_the_rest(campaign.pk)
     campaign.refresh_from_db()
     return campaign
+
+
+CANCELLABLE = (S.WAITING, S.SCHEDULED, S.SENDING)
+
+
+def cancel(*, campaign: Campaign) -> int:
+    """The partner calls a campaign off before its last batch: nobody still waiting gets it.  Returns how many
+    recipients were spared.  A batch being sent at that moment finishes (its recipients are claimed); the
+    next finds nobody waiting."""
+    with transaction.atomic():
+        if not Campaign.objects.filter(pk=campaign.pk, status__in=CANCELLABLE).update(status=S.CANCELLED):
+            raise CampaignError(_("This campaign has gone out already or was refused: there is nothing to call off."))
+        spared = _call_off_the_rest(campaign.pk)
+    campaign.refresh_from_db()
+    return spared
+
+
+def _call_off_the_rest(campaign_id: int) -> int:
+    # Every recipient ends: those still waiting when the campaign ends unsent are marked so.
+    return Recipient.objects.filter(campaign_id=campaign_id, status=R.PENDING).update(status=R.CANCELLED)
 
 
 # --- sending -------------------------------------------------------------------------------------------

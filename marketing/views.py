@@ -6,6 +6,7 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from partners.access import county_manager_required, station_required
@@ -131,8 +132,37 @@ def campaign_detail(request, pk: int):
         "total": sum(counts.values()),
         "skipped": skipped,
         "attributed": selectors.attributed_orders(campaign),
+        "cancellable": services.CANCELLABLE,
     }
     return render(request, "marketing/detail.html", context)
+
+
+@station_required(action="campaigns")
+@require_http_methods(["GET", "POST"])
+def campaign_cancel(request, pk: int):
+    """Call a campaign off (GET: what it spares, and the button; POST: done) before its last batch."""
+    campaign = get_object_or_404(Campaign, pk=pk, service_center=request.station)
+    if request.method == "POST":
+        try:
+            spared = services.cancel(campaign=campaign)
+        except services.CampaignError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "Campaign #%(pk)s called off: %(n)s villager will not get it.",
+                    "Campaign #%(pk)s called off: %(n)s villagers will not get it.",
+                    spared,
+                )
+                % {"pk": campaign.pk, "n": spared},
+            )
+        return redirect("campaign-detail", pk=campaign.pk)
+    if campaign.status not in services.CANCELLABLE:
+        messages.error(request, _("This campaign has gone out already or was refused: there is nothing to call off."))
+        return redirect("campaign-detail", pk=campaign.pk)
+    waiting = campaign.recipients.filter(status=Recipient.Status.PENDING).count()
+    return render(request, "marketing/cancel.html", {"campaign": campaign, "waiting": waiting})
 
 
 # --- the county -------------------------------------------------------------------------------------

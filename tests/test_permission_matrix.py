@@ -364,6 +364,12 @@ RULES: dict[str, Rule] = {
         data=lambda w: {"body": "复合肥特价", "step": "send"},
     ),
     "campaign-detail": Rule(get=station(other=404, assistant=403), kwargs=lambda w: {"pk": w.campaign_a.pk}),
+    "campaign-cancel": Rule(
+        get=station(other=404, assistant=403),
+        post=station(REDIRECT, other=404, assistant=403),  # A's waiting campaign, called off (rolled back)
+        post_allowed=frozenset({"partner_a"}),
+        kwargs=lambda w: {"pk": w.campaign_a.pk},
+    ),
     # --- partner pages: villagers
     "villager-list": Rule(get=station()),
     "villager-create": Rule(

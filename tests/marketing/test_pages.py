@@ -248,3 +248,39 @@ def test_the_campaign_list_costs_the_same_for_many_campaigns(client_a, station_a
 
     # the session, the user, the station staff, the campaigns with their counts (one query), the session saved
     assert queries() == one
+
+
+def test_the_partner_calls_a_scheduled_campaign_off_after_seeing_who_it_spares(client_a, station_a, staff_a, agreed):
+    from django.conf import settings
+
+    client_a.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    later = datetime(2026, 12, 3, 15, 0, tzinfo=SHANGHAI)
+    campaign = services.create_campaign(station=station_a, actor=staff_a, body="复合肥特价", send_at=later)
+    detail = client_a.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert f'href="/campaigns/{campaign.pk}/cancel/"' in detail
+
+    confirm = client_a.get(f"/campaigns/{campaign.pk}/cancel/")
+    assert confirm.status_code == 200 and confirm.context["waiting"] == 3
+    assert "3 villagers have not been sent it yet" in confirm.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.status == S.SCHEDULED  # looking is not calling off
+
+    done = client_a.post(f"/campaigns/{campaign.pk}/cancel/", follow=True)
+
+    campaign.refresh_from_db()
+    assert campaign.status == S.CANCELLED
+    page = done.content.decode()
+    assert "called off: 3 villagers will not get it" in page and 'href="/campaigns/' + str(campaign.pk) + '/cancel/"' not in page
+
+
+def test_calling_off_a_campaign_that_went_out_says_why_and_changes_nothing(client_a, station_a, staff_a, agreed):
+    campaign = services.create_campaign(station=station_a, actor=staff_a, body="复合肥特价")
+    services.send_due()
+    services.send_due()
+
+    assert client_a.get(f"/campaigns/{campaign.pk}/cancel/").status_code == 302
+    response = client_a.post(f"/campaigns/{campaign.pk}/cancel/", follow=True)
+
+    campaign.refresh_from_db()
+    assert campaign.status == S.DONE
+    assert {m.level_tag for m in response.context["messages"]} == {"error"}  # the GET's and the POST's

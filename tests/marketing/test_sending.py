@@ -148,6 +148,7 @@ def test_a_refused_campaign_is_never_sent_and_keeps_the_reason(station_a, staff_
 
     assert (c.status, c.refusal_reason) == (S.REFUSED, "内容不合适")
     assert send_due() == 0
+    assert set(c.recipients.values_list("status", flat=True)) == {R.CANCELLED}  # every recipient ends
 
 
 def test_a_campaign_up_to_the_size_needs_no_approval(station_a, staff_a, agreed, settings):
@@ -192,3 +193,59 @@ def test_two_workers_sending_the_same_campaign_at_once_text_each_recipient_once(
     # then every villager has exactly one promotional SMS, and every recipient left pending once
     assert sorted(len(promotional(v)) for v in villagers) == [1] * 12
     assert set(c.recipients.values_list("status", flat=True)) == {R.SENT}
+
+
+# --- calling a campaign off ---------------------------------------------------------------------------------
+
+
+def test_a_scheduled_campaign_called_off_sends_nothing_and_every_recipient_ends(station_a, staff_a, agreed):
+    c = campaign(station_a, staff_a, send_at=MORNING + timedelta(hours=3))
+
+    assert services.cancel(campaign=c) == 3
+
+    assert c.status == S.CANCELLED
+    assert send_due(at=MORNING + timedelta(hours=4)) == 0
+    assert all(promotional(v) == [] for v in agreed)
+    assert set(c.recipients.values_list("status", flat=True)) == {R.CANCELLED}
+
+
+def test_a_campaign_called_off_between_batches_keeps_what_went_out_and_sends_no_more(station_a, staff_a, agreed):
+    c = campaign(station_a, staff_a)
+    with time_machine.travel(MORNING, tick=False):
+        assert services.send_batch(c.pk, size=1) == 1
+
+    assert services.cancel(campaign=c) == 2
+
+    assert send_due() == 0
+    statuses = sorted(c.recipients.values_list("status", flat=True))
+    assert statuses == sorted([R.SENT, R.CANCELLED, R.CANCELLED])
+    assert sum(len(promotional(v)) for v in agreed) == 1
+
+
+def test_a_campaign_waiting_for_the_county_can_be_called_off_and_the_county_then_decides_nothing(
+    station_a, staff_a, county_manager, agreed, settings
+):
+    settings.MARKETING_APPROVAL_ABOVE = 2
+    c = campaign(station_a, staff_a)
+    services.cancel(campaign=c)
+
+    with pytest.raises(services.CampaignError):
+        services.approve(campaign=c, actor=county_manager)
+
+
+@pytest.mark.parametrize("end", ["sent", "refused", "cancelled"])
+def test_a_campaign_that_has_ended_cannot_be_called_off(station_a, staff_a, county_manager, agreed, settings, end):
+    settings.MARKETING_APPROVAL_ABOVE = 2 if end == "refused" else 200
+    c = campaign(station_a, staff_a)
+    if end == "sent":
+        send_due()
+        send_due()  # the last, empty batch marks it done
+    elif end == "refused":
+        services.refuse(campaign=c, actor=county_manager, reason="内容不合适")
+    else:
+        services.cancel(campaign=c)
+
+    with pytest.raises(services.CampaignError):
+        services.cancel(campaign=c)
+    c.refresh_from_db()
+    assert c.status == {"sent": S.DONE, "refused": S.REFUSED, "cancelled": S.CANCELLED}[end]

@@ -323,6 +323,27 @@ def test_the_chart_draws_a_full_series():
     assert all(label in drawn for label in labels)
 
 
+def test_a_chart_is_drawn_once_for_the_same_figures_and_again_when_anything_it_shows_changes():
+    from django.utils import translation
+
+    insights._drawn.cache_clear()
+    first = insights.bar_chart(["复合肥", "尿素"], [Decimal("4"), 2], title="units sold")
+    again = insights.bar_chart(["复合肥", "尿素"], [4.0, Decimal("2")], title="units sold")
+    assert again is first and insights._drawn.cache_info().hits == 1
+
+    changed = [
+        insights.bar_chart(["复合肥", "尿素"], [5, 2], title="units sold"),  # a figure
+        insights.bar_chart(["复合肥", "磷肥"], [4, 2], title="units sold"),  # a name
+        insights.bar_chart(["复合肥", "尿素"], [4, 2], title="value sold (¥)"),  # the title
+    ]
+    assert len({first, *changed}) == 4
+    with translation.override("en"):
+        english_empty = svg(insights.bar_chart([], [], title="units sold"))
+    with translation.override("zh-hans"):
+        chinese_empty = svg(insights.bar_chart([], [], title="units sold"))
+    assert "Nothing sold in these weeks" in english_empty and "Nothing sold in these weeks" not in chinese_empty
+
+
 # --- the new-order page's hint -------------------------------------------------------------------------------
 
 
