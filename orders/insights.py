@@ -19,8 +19,8 @@ Every figure is one aggregate query (GROUP BY in the database, never a loop over
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from decimal import Decimal
+from functools import lru_cache
 
 import pygal
 import pygal.style

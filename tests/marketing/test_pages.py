@@ -270,7 +270,10 @@ def test_the_partner_calls_a_scheduled_campaign_off_after_seeing_who_it_spares(c
     campaign.refresh_from_db()
     assert campaign.status == S.CANCELLED
     page = done.content.decode()
-    assert "called off: 3 villagers will not get it" in page and 'href="/campaigns/' + str(campaign.pk) + '/cancel/"' not in page
+    assert (
+        "called off: 3 villagers will not get it" in page
+        and 'href="/campaigns/' + str(campaign.pk) + '/cancel/"' not in page
+    )
 
 
 def test_calling_off_a_campaign_that_went_out_says_why_and_changes_nothing(client_a, station_a, staff_a, agreed):
