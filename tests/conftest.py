@@ -23,6 +23,22 @@ def pytest_configure(config) -> None:
     create_var_folders()
 
 
+# Under pytest-xdist (`make test`: -n 2 --dist loadgroup) tests of one group run in one worker.  A module is a
+# group, so its module-scoped fixtures (a seeded demo, collected static files) are built once, not in each
+# worker; the drills are one group, for they share fixed ports (gunicorn's, the private Redis servers');
+# the modules listed here are many independent slow cases, spread over the workers one by one.
+SPREAD = {"tests/test_bad_input.py"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        if module.startswith("tests/drills/"):
+            item.add_marker(pytest.mark.xdist_group("drills"))
+        elif module not in SPREAD:
+            item.add_marker(pytest.mark.xdist_group(module))
+
+
 @pytest.fixture
 def station_a(db):
     return ServiceCenterFactory(code="A-001", name="里叶村服务站")

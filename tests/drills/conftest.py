@@ -26,16 +26,6 @@ from tests.factories import (
     WarehouseFactory,
 )
 
-
-def pytest_collection_modifyitems(items):
-    """The drills share their fixed ports (gunicorn's 8813, the private Redis servers' 6391-6395): under
-    pytest-xdist (`make test`) they all run in one worker, one after the other (``--dist loadgroup``)."""
-    here = Path(__file__).parent
-    for item in items:
-        if Path(str(item.path)).is_relative_to(here):
-            item.add_marker(pytest.mark.xdist_group("drills"))
-
-
 DAY = date(2026, 11, 24)  # the dispatch date (a Tuesday); orders were confirmed the day before
 CUTOFF = time(23, 59)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
