@@ -412,3 +412,28 @@ def test_the_county_page_shows_the_money_to_the_fen(client, station_a, county_ma
 
     assert "¥336.30<" in page and "336.3000" not in page
     assert ",336.30," in csv and "336.3000" not in csv
+
+
+def test_a_book_below_zero_shows_the_sign_before_the_currency(client_a, order_placed, staff_a, station_a):
+    # given a mobile payment refunded in cash: the drawer is ¥336 below zero by the book
+    order_services.confirm_payment(
+        order=order_placed,
+        actor=staff_a,
+        tender=payments.Tender(method="mobile", reference="4200001234"),
+        consent_code=order_placed.consent_code,
+    )
+    order_services.cancel_order(order=order_placed, actor=staff_a, reason="不要了")
+    returns.pay_refund(refund=order_placed.refunds.get(), actor=staff_a)
+
+    # when the partner looks at the book, the dashboard's tile, the remittance form and a count of ¥0
+    pages = [
+        client_a.get("/cash/").content.decode(),
+        client_a.get("/cash/tile/").content.decode(),
+        client_a.get("/cash/remittances/new/").content.decode(),
+        client_a.post("/cash/close/", {"day": _today(), "counted": "0", "step": "preview"}).content.decode(),
+    ]
+
+    # then every one shows -¥336.00, and none ¥-336.00
+    for page in pages:
+        assert "-¥336.00" in page and "¥-" not in page
+    assert "+¥336.00" in pages[3]  # the difference, a change: with its plus
