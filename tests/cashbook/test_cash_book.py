@@ -245,6 +245,21 @@ def test_the_county_page_lists_every_station_worst_first_and_exports_csv(
     assert station_a.code in csv and "336.00" in csv and station_b.code not in csv
 
 
+@pytest.mark.parametrize(
+    ("language", "first", "last"), [("en", "Station code", "Alerts"), ("zh-hans", "站点编码", "预警")]
+)
+def test_the_county_cash_csv_has_its_header_in_the_managers_language(
+    client, sold, county_manager, settings, language, first, last
+):
+    client.force_login(county_manager)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+
+    header, row = client.get("/county/cash.csv").content.decode("utf-8-sig").splitlines()[:2]
+
+    assert (header.split(",")[0], header.split(",")[-1]) == (first, last)
+    assert ",336.00," in row and "not_closed" in row  # the figures and the alerts' codes, in any language
+
+
 def test_the_county_gives_a_float(client, station_a, county_manager):
     client.force_login(county_manager)
     client.post("/county/cash/float/", {"station": station_a.code, "amount": "200", "note": "零钱"})
