@@ -164,6 +164,13 @@ def test_it_gives_every_partner_page_44px_targets_and_no_sideways_scroll(phone, 
     page.locator("#villager-choices a", has_text=villager.name).first.click()
     page.locator("[data-change-villager]").wait_for()
     check("/orders/new/ (a villager chosen)", "order-form")
+    # and a few pages in English, whose words are longer: the navigation and buttons wrap, nothing scrolls
+    page.locator("header button[name=language][value=en]").click()
+    page.wait_for_load_state("networkidle")
+    for path in ("/", "/cash/", "/orders/new/"):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        check(f"{path} (English)", "dashboard-en" if path == "/" else "")
 
     report = "\n".join(f"{path}:\n  " + "\n  ".join(bad) for path, bad in found.items())
     assert not found, f"targets under {MIN} x {MIN} px:\n{report}"
