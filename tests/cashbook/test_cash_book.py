@@ -270,6 +270,17 @@ def test_the_county_gives_a_float(client, station_a, county_manager):
     assert CashEntry.objects.count() == 1
 
 
+def test_a_float_taken_back_says_so_with_the_sign_before_the_currency(client, station_a, county_manager, settings):
+    client.force_login(county_manager)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    client.post("/county/cash/float/", {"station": station_a.code, "amount": "200"})
+
+    response = client.post("/county/cash/float/", {"station": station_a.code, "amount": "-50.5"}, follow=True)
+
+    assert f"Float of -¥50.50 recorded for {station_a.name}." in response.content.decode()
+    assert drawer_of(station_a) == Decimal("149.50")
+
+
 def test_an_assistant_takes_payments_but_does_not_close_or_hand_cash_over(client, order_placed, station_a):
     from tests.factories import StationStaffFactory, UserFactory
 

@@ -400,8 +400,10 @@ def clawed_back_may(place, deliver, staff_a, county_manager):
 
 
 def test_a_statement_below_zero_cannot_be_approved_it_carries_forward(clawed_back_may, county_manager):
-    with pytest.raises(commissions.CommissionError, match="carries forward"):
+    with pytest.raises(commissions.CommissionError, match="carries forward") as refused:
         commissions.approve_statement(statement=clawed_back_may, actor=county_manager)
+
+    assert f"ends at -¥{-clawed_back_may.total:.2f}, below zero" in str(refused.value)  # not ¥-
 
     clawed_back_may.refresh_from_db()
     assert clawed_back_may.status == CommissionStatement.Status.DRAFT
