@@ -217,8 +217,8 @@ def close_day(
             and _amount(expected_shown, name=_("the expected cash"), signed=True) != preview.expected
         ):
             raise CashError(
-                _("Money moved since the count began: ¥%(expected)s is expected now. Count again and confirm.")
-                % {"expected": preview.expected}
+                _("Money moved since the count began: %(expected)s is expected now. Count again and confirm.")
+                % {"expected": money.yuan(preview.expected)}
             )
         if preview.needs_note and not note:
             raise CashError(
@@ -272,8 +272,8 @@ def record_remittance(
         held = drawer(station)
         if amount > held:
             raise CashError(
-                _("The drawer holds ¥%(held)s by the book: ¥%(amount)s cannot be handed over.")
-                % {"held": held, "amount": amount}
+                _("The drawer holds %(held)s by the book: %(amount)s cannot be handed over.")
+                % {"held": money.yuan(held), "amount": money.yuan(amount)}
             )
         if Remittance.objects.filter(station=station, slip_number=slip_number).exists():
             raise CashError(_("Slip %(slip)s is recorded already.") % {"slip": slip_number})
@@ -337,8 +337,8 @@ def keep_commission(*, station, statement, actor, expected_total=None) -> CashEn
         held = drawer(station)
         if statement.total > held:
             raise CashError(
-                _("The drawer holds ¥%(held)s by the book: ¥%(total)s cannot be kept out of it.")
-                % {"held": held, "total": statement.total}
+                _("The drawer holds %(held)s by the book: %(total)s cannot be kept out of it.")
+                % {"held": money.yuan(held), "total": money.yuan(statement.total)}
             )
         try:
             statement = commissions.mark_paid(

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from catalog import money
 from partners.access import county_manager_required, station_required
 from partners.models import ServiceCenter
 
@@ -272,8 +273,9 @@ def float_give(request):
     else:
         messages.success(
             request,
-            _("Float of ¥%(amount)s recorded for %(station)s.")
-            % {"amount": form.cleaned_data["amount"], "station": station.name},
+            # a float taken back is negative: -¥50.00, the sign before the currency
+            _("Float of %(amount)s recorded for %(station)s.")
+            % {"amount": money.yuan(form.cleaned_data["amount"]), "station": station.name},
         )
     return redirect("county-cash")
 

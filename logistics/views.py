@@ -204,6 +204,9 @@ def manifest_csv(request, code: str):
     response["Content-Disposition"] = f'attachment; filename="manifest-{batch.code}.csv"'
     response.write("\ufeff")
     writer = csv.writer(response)
+    # The header stays English in every language, unlike the partners' CSVs: the county forwards this file to
+    # the logistics company's systems, and its columns are named as the API's manifest fields (a contract;
+    # tests/logistics pin it).
     # "kind": parcel (delivered at the stop) or pickup (goods taken back from it, on the return leg).
     # "delivery_method", "home_address": a parcel that goes on to the villager's house after the stop.
     header = [

@@ -57,7 +57,9 @@ def statement_csv(request, pk: int):
     )
     response.write("\ufeff")  # a BOM, so Excel on a station PC reads the Chinese as UTF-8
     writer = csv.writer(response)
-    writer.writerow(["date", "kind", "order", "amount", "note"])  # a produce entry: its lot's number as the order
+    # The header in the partner's language; the rows stay machine-friendly (the entry's kind as its code,
+    # amounts with a dot and two places).  A produce entry: its lot's number in the order column.
+    writer.writerow([_("Date"), _("Kind"), _("Order"), _("Amount"), _("Note")])
     for entry in statement.entries.select_related("order").order_by("created_at", "pk"):
         writer.writerow(
             [

@@ -24,6 +24,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog import money
 from partners.models import ServiceCenter
 
 from .models import CommissionEntry, CommissionStatement, Order
@@ -318,9 +319,9 @@ def _recompute_total(statement: CommissionStatement) -> None:
 
 def carries_forward_message(statement: CommissionStatement) -> str:
     return _(
-        "Statement %(statement)s ends at ¥%(total)s, below zero: nothing is paid, and its balance "
+        "Statement %(statement)s ends at %(total)s, below zero: nothing is paid, and its balance "
         "carries forward into the station's next statement."
-    ) % {"statement": statement, "total": f"{statement.total:.2f}"}
+    ) % {"statement": statement, "total": money.yuan(statement.total)}
 
 
 def approval_refusal(statement: CommissionStatement) -> str | None:
@@ -347,8 +348,8 @@ def _refuse(statement: CommissionStatement, refusal, expected_total: Decimal | N
     reason = refusal(statement)
     if reason is None and expected_total is not None and statement.total != expected_total:
         reason = _(
-            "Statement %(statement)s changed since it was shown: it is now ¥%(total)s. Check it and confirm again."
-        ) % {"statement": statement, "total": f"{statement.total:.2f}"}
+            "Statement %(statement)s changed since it was shown: it is now %(total)s. Check it and confirm again."
+        ) % {"statement": statement, "total": money.yuan(statement.total)}
     return CommissionError(reason or _("Statement %(statement)s changed; try again.") % {"statement": statement})
 
 

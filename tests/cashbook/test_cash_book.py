@@ -245,6 +245,21 @@ def test_the_county_page_lists_every_station_worst_first_and_exports_csv(
     assert station_a.code in csv and "336.00" in csv and station_b.code not in csv
 
 
+@pytest.mark.parametrize(
+    ("language", "first", "last"), [("en", "Station code", "Alerts"), ("zh-hans", "站点编码", "预警")]
+)
+def test_the_county_cash_csv_has_its_header_in_the_managers_language(
+    client, sold, county_manager, settings, language, first, last
+):
+    client.force_login(county_manager)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+
+    header, row = client.get("/county/cash.csv").content.decode("utf-8-sig").splitlines()[:2]
+
+    assert (header.split(",")[0], header.split(",")[-1]) == (first, last)
+    assert ",336.00," in row and "not_closed" in row  # the figures and the alerts' codes, in any language
+
+
 def test_the_county_gives_a_float(client, station_a, county_manager):
     client.force_login(county_manager)
     client.post("/county/cash/float/", {"station": station_a.code, "amount": "200", "note": "零钱"})
@@ -253,6 +268,17 @@ def test_the_county_gives_a_float(client, station_a, county_manager):
     assert drawer_of(station_a) == Decimal("200.00")
     client.post("/county/cash/float/", {"station": station_a.code, "amount": "-300"})  # more than the drawer
     assert CashEntry.objects.count() == 1
+
+
+def test_a_float_taken_back_says_so_with_the_sign_before_the_currency(client, station_a, county_manager, settings):
+    client.force_login(county_manager)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    client.post("/county/cash/float/", {"station": station_a.code, "amount": "200"})
+
+    response = client.post("/county/cash/float/", {"station": station_a.code, "amount": "-50.5"}, follow=True)
+
+    assert f"Float of -¥50.50 recorded for {station_a.name}." in response.content.decode()
+    assert drawer_of(station_a) == Decimal("149.50")
 
 
 def test_an_assistant_takes_payments_but_does_not_close_or_hand_cash_over(client, order_placed, station_a):
@@ -412,3 +438,28 @@ def test_the_county_page_shows_the_money_to_the_fen(client, station_a, county_ma
 
     assert "¥336.30<" in page and "336.3000" not in page
     assert ",336.30," in csv and "336.3000" not in csv
+
+
+def test_a_book_below_zero_shows_the_sign_before_the_currency(client_a, order_placed, staff_a, station_a):
+    # given a mobile payment refunded in cash: the drawer is ¥336 below zero by the book
+    order_services.confirm_payment(
+        order=order_placed,
+        actor=staff_a,
+        tender=payments.Tender(method="mobile", reference="4200001234"),
+        consent_code=order_placed.consent_code,
+    )
+    order_services.cancel_order(order=order_placed, actor=staff_a, reason="不要了")
+    returns.pay_refund(refund=order_placed.refunds.get(), actor=staff_a)
+
+    # when the partner looks at the book, the dashboard's tile, the remittance form and a count of ¥0
+    pages = [
+        client_a.get("/cash/").content.decode(),
+        client_a.get("/cash/tile/").content.decode(),
+        client_a.get("/cash/remittances/new/").content.decode(),
+        client_a.post("/cash/close/", {"day": _today(), "counted": "0", "step": "preview"}).content.decode(),
+    ]
+
+    # then every one shows -¥336.00, and none ¥-336.00
+    for page in pages:
+        assert "-¥336.00" in page and "¥-" not in page
+    assert "+¥336.00" in pages[3]  # the difference, a change: with its plus

@@ -90,3 +90,50 @@ def test_it_refuses_floats(call):
     # A float that slipped in must fail loudly, not round somewhere else.
     with pytest.raises((TypeError, AttributeError)):
         call()
+
+
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [
+        (D("-37.33"), "-¥37.33"),  # the sign before the currency, never ¥-37.33
+        (D("37.33"), "¥37.33"),
+        (D("0"), "¥0.00"),
+        (D("-0.00"), "¥0.00"),  # no minus on nothing
+        (D("-0.004"), "¥0.00"),  # rounds to nothing, so no sign either
+        (D("2.675"), "¥2.68"),  # half a fen up, as every sum is rounded
+        (D("-2.675"), "-¥2.68"),
+        (D("300"), "¥300.00"),  # always two places
+        (D("1234567.8"), "¥1234567.80"),  # not grouped in thousands (USE_THOUSAND_SEPARATOR is off)
+        (12, "¥12.00"),
+        ("-5.5", "-¥5.50"),  # a string from a form
+        (None, ""),
+        ("", ""),
+        ("not money", ""),
+    ],
+)
+def test_it_shows_an_amount_with_its_sign_before_the_currency(amount, expected):
+    assert money.yuan(amount) == expected
+
+
+@pytest.mark.parametrize(
+    ("amount", "expected"), [(D("6"), "+¥6.00"), (D("-6"), "-¥6.00"), (D("0"), "¥0.00"), (None, "")]
+)
+def test_it_shows_a_change_with_a_plus(amount, expected):
+    assert money.yuan(amount, plus=True) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("{{ amount|yuan }}", "-¥37.33"),
+        ('{{ amount|yuan:"+" }}', "-¥37.33"),
+        ("{{ missing|yuan }}", ""),
+        ('{{ amount|yuan }}{% language "en" %} {{ amount|yuan }}{% endlanguage %}', "-¥37.33 -¥37.33"),
+    ],
+)
+def test_it_is_the_templates_one_way_to_show_money(source, expected):
+    from django.template import Context, Template
+
+    template = Template("{% load i18n money %}" + source)
+
+    assert template.render(Context({"amount": D("-37.33")})) == expected

@@ -215,6 +215,18 @@ def test_the_manifest_and_its_csv_list_each_stops_pickups(manager, way_back):
     assert way_back.order.villager.name not in csv
 
 
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_manifest_csv_header_is_the_same_english_in_every_language(manager, way_back, settings, language):
+    # the logistics company's systems read it: a contract, unlike the partners' CSVs, not translated
+    manager.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+
+    csv = manager.get(f"/county/batches/{way_back.batch.code}/manifest.csv").content.decode("utf-8-sig")
+
+    assert csv.splitlines()[0] == (
+        "stop,station,address,label,order,villager,weight_kg,volume_m3,delivery_method,home_address,status,kind"
+    )
+
+
 def test_the_workspace_counts_the_goods_coming_back_and_links_the_page(manager, way_back, staff_a):
     waiting = manager.get("/county/").context["returns"]
     way_back.depart_and_collect(staff_a)

@@ -310,6 +310,20 @@ def test_the_statement_page_and_csv_list_the_entries(client_a, statement_a):
     assert csv.strip().splitlines()[-1].endswith(f"{statement_a.total:.2f},")
 
 
+@pytest.mark.parametrize(
+    ("language", "header"), [("en", "Date,Kind,Order,Amount,Note"), ("zh-hans", "日期,类型,订单,金额,备注")]
+)
+def test_the_statement_csv_has_its_header_in_the_partners_language(client_a, statement_a, settings, language, header):
+    entry = statement_a.entries.select_related("order").get()
+    client_a.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+
+    csv = client_a.get(f"/commissions/{statement_a.pk}/csv/").content.decode("utf-8-sig").splitlines()
+
+    assert csv[0] == header
+    # the rows stay machine-friendly in every language: the entry's kind as its code, a dot, two places
+    assert csv[1].endswith(f",{entry.kind},{entry.order.number},{entry.amount:.2f},")
+
+
 @pytest.mark.parametrize("suffix", ["", "csv/"])
 def test_another_stations_statement_is_a_404(client, staff_b, statement_a, suffix):
     client.force_login(staff_b)
@@ -386,8 +400,10 @@ def clawed_back_may(place, deliver, staff_a, county_manager):
 
 
 def test_a_statement_below_zero_cannot_be_approved_it_carries_forward(clawed_back_may, county_manager):
-    with pytest.raises(commissions.CommissionError, match="carries forward"):
+    with pytest.raises(commissions.CommissionError, match="carries forward") as refused:
         commissions.approve_statement(statement=clawed_back_may, actor=county_manager)
+
+    assert f"ends at -¥{-clawed_back_may.total:.2f}, below zero" in str(refused.value)  # not ¥-
 
     clawed_back_may.refresh_from_db()
     assert clawed_back_may.status == CommissionStatement.Status.DRAFT
