@@ -88,6 +88,7 @@ from marketing import tasks as marketing_tasks
 from marketing.models import Campaign, Recipient
 from marketing.texts import BRAND, stop_line
 from notifications import services as notifications
+from notifications import tasks as notification_tasks
 from notifications.inbound import signature as inbound_signature
 from notifications.models import Consent, InboundSms, Notification
 from orders import commissions, reminders, returns
@@ -106,6 +107,7 @@ from orders.policy import collection_policy
 from partners.models import County, ServiceCenter, StationStaff, Villager
 from produce import tasks as produce_tasks
 from produce.models import ProduceKind, ProduceLot
+from ruralshop.celery import app as celery_app
 from tests.factories import (
     CategoryFactory,
     CountyManagerFactory,
@@ -300,6 +302,8 @@ def world(db, settings, monkeypatch, tmp_path) -> World:
                 marketing_consent=True,  # agreed to promotional SMS too: a campaign of A-001 reaches someone at once
             ).pk,
             VillagerFactory(service_center=station_a2, name="李秀英", phone="", sms_consent=False).pk,
+            # his neighbour, with a phone but no promotional SMS (yet): once she agrees, a campaign waits for the county
+            VillagerFactory(service_center=station_a, name="张桂兰", phone="+8613812345679").pk,
         ]
         Consent.objects.create(
             villager_id=villagers[0], purpose=Consent.Purpose.MARKETING, granted=True, method=Consent.Method.COUNTER
@@ -433,6 +437,7 @@ class CampaignModel:
     status: str
     recipients: dict  # villager pk -> status
     sent_at: dict = field(default_factory=dict)  # villager pk -> when their SMS was written to the outbox
+    dropped: set = field(default_factory=set)  # villagers whose SMS the outbox dropped: they opted out before it left
 
 
 @dataclass
@@ -580,6 +585,9 @@ class RuralshopMachine(RuleBasedStateMachine):
         self._rules_strategy.enabled_rules_strategy = st.just(FeatureFlags())
         self.keys = 0
         self.inbound = 0  # replies the gateway delivered
+        # promotional SMS a broker outage left in the outbox for the re-queue task: pk -> (campaign, villager, due)
+        self.stuck: dict[int, tuple[int, int, datetime]] = {}
+        self.broker_down = False
         self._travel = time_machine.travel(START, tick=False)
         self._clock = self._travel.start()
         self._atomic = transaction.atomic()
@@ -1751,11 +1759,49 @@ class RuralshopMachine(RuleBasedStateMachine):
                 self._move_to(moment)
                 planned += task() or []
                 self._campaigns_due()
+                self._requeue_stuck()
             day += timedelta(days=1)
             if datetime.combine(day, time(16, 1), tzinfo=SHANGHAI) > target and self.model.now < target:
                 self._move_to(target)
                 self._campaigns_due()
+                self._requeue_stuck()
         return planned
+
+    def _requeue_stuck(self) -> None:
+        """Beat's resend-stuck-notifications (every 5 minutes), with the broker back: the outbox's rows untried for
+        10 minutes (or held that long past their time) are queued again and sent (the worker's task, here).  The
+        outbox asks again before sending a promotional SMS: not at all once the villager opted out (the recipient
+        then counts as opted out), and not in the quiet hours (held until 08:00)."""
+        if not self.stuck or self.broker_down:
+            return
+        now = self.model.now
+        eager = celery_app.conf.task_always_eager
+        celery_app.conf.task_always_eager = True
+        try:
+            notification_tasks.resend_stuck_notifications()
+        finally:
+            celery_app.conf.task_always_eager = eager
+        statuses = dict(Notification.objects.filter(pk__in=self.stuck).values_list("pk", "status"))
+        for pk, (campaign, villager, due) in sorted(self.stuck.items()):
+            if due >= now - timedelta(minutes=10):
+                expected = Notification.Status.PENDING  # not stuck yet: its task may still come
+            elif not self.model.marketing[villager]:
+                expected = Notification.Status.FAILED
+                c = self.model.campaigns[campaign]
+                c.recipients[villager] = R.OPTED_OUT
+                del c.sent_at[villager]
+                c.dropped.add(villager)
+                fired["a promotional SMS left in the outbox dropped: opted out since"] += 1
+            elif quiet(now):
+                expected = Notification.Status.PENDING
+                self.stuck[pk] = (campaign, villager, past_quiet_hours(now))
+                fired["a promotional SMS left in the outbox held until 08:00"] += 1
+            else:
+                expected = Notification.Status.SENT
+                fired["a promotional SMS left in the outbox sent by the re-queue task"] += 1
+            assert statuses[pk] == expected, f"SMS #{pk} to villager {villager} is {statuses[pk]}, not {expected}"
+            if expected != Notification.Status.PENDING:
+                del self.stuck[pk]
 
     def _plan_at_the_cutoff(self) -> list[str]:
         return self._plan("task") if self._orders_in(S.CONFIRMED) else []  # nothing confirmed: nothing to plan
@@ -1869,17 +1915,27 @@ class RuralshopMachine(RuleBasedStateMachine):
         )
 
     @rule(
-        station=st.sampled_from([*STATIONS, "A-001"]),  # A-001's villager agreed from the start
+        station=st.sampled_from(["A-001", "A-001", "A-002"]),  # A-001's 王建国 agreed from the start
         when=st.sampled_from(["now", "now", "in two hours", "at 22:00", "tomorrow at 07:30"]),
-        bought=st.sampled_from([(False, None), (False, None), (True, None), (True, 1)]),
-        then=st.sampled_from(["", "", "a minute later, beat sends"]),
+        bought=st.sampled_from([(False, None)] * 4 + [(True, None), (True, 1)]),
+        then=st.sampled_from(["", "a minute later, beat sends", "two more, beat sending each a minute later"]),
     )
     def a_partner_sends_a_campaign(self, station, when, bought, then):
         """The partner writes a promotional SMS to the station's villagers who agreed (optionally those who bought
         from the category, within a month) and sends it now or at a time (one in the quiet hours moves to 08:00);
-        more recipients than the county's threshold and it waits for the county."""
+        more recipients than the county's threshold and it waits for the county.  A partner keen on texting sends
+        two more right after (the weekly limit stops the third)."""
         fired["a_partner_sends_a_campaign"] += 1
         bought, months = bought
+        self._write_campaign(station, when, bought, months)
+        if then:
+            self._advance_to(self.model.now + timedelta(minutes=1))
+        if then.startswith("two more"):
+            for _ in range(2):
+                self._write_campaign(station, "now", False, None)
+                self._advance_to(self.model.now + timedelta(minutes=1))
+
+    def _write_campaign(self, station: str, when: str, bought: bool, months: int | None) -> None:
         local = self.model.now.astimezone(SHANGHAI)
         send_at = {
             "now": None,
@@ -1899,6 +1955,7 @@ class RuralshopMachine(RuleBasedStateMachine):
         response = call(self.staff(station), "post", "/campaigns/new/", {200, 302, 400}, data=data)
         if not audience:
             assert response.status_code == 400, f"a campaign to nobody at {station} answered {response.status_code}"
+            fired[f"a campaign refused: nobody {'bought and ' if bought else ''}agreed"] += 1
             return
         assert response.status_code == 302, f"a campaign to {audience} at {station} was refused"
         pk = int(re.fullmatch(r"/campaigns/(\d+)/", response["Location"]).group(1))
@@ -1912,8 +1969,6 @@ class RuralshopMachine(RuleBasedStateMachine):
         fired[f"a campaign {'waiting for the county' if waits else 'scheduled'}, {when}"] += 1
         if quiet(self.model.now):
             fired["a campaign written in the quiet hours"] += 1
-        if then:
-            self._advance_to(self.model.now + timedelta(minutes=1))
 
     @precondition(lambda self: self.model.campaigns)
     @rule(which=WHICH, decision=st.sampled_from(["approve", "approve", "refuse"]))
@@ -1941,6 +1996,18 @@ class RuralshopMachine(RuleBasedStateMachine):
         fired["beat_sends_due_campaigns"] += 1
         self._advance_to(self.model.now + timedelta(minutes=minutes))
 
+    @precondition(lambda self: any(c.status in (C.SCHEDULED, C.SENDING) for c in self.model.campaigns.values()))
+    @rule(hours=st.sampled_from([1, 4, 9]))
+    def the_broker_is_down_for_hours(self, hours):
+        """Redis is down for some hours: the SMS the campaigns' runs write in them stay in the outbox (their tasks
+        could not be queued), for the re-queue task once it is back (every 5 minutes, at the next stops)."""
+        fired["the_broker_is_down_for_hours"] += 1
+        self.broker_down = True
+        try:
+            self._advance_to(self.model.now + timedelta(hours=hours))
+        finally:
+            self.broker_down = False
+
     def _campaigns_due(self) -> None:
         """Beat's send-due-campaigns now (the task's body, batch after batch), with the outbox's sends it queues
         (the worker's task, here); the model predicts each recipient's outcome: opted out (no consent now), weekly
@@ -1949,8 +2016,15 @@ class RuralshopMachine(RuleBasedStateMachine):
         if not live:
             return
         now = self.model.now
-        with queued_tasks_run_here():
+        if self.broker_down:  # the SMS the run writes are not queued: their on-commit callbacks are left unrun
+            before = Notification.objects.filter(template=PROMO_TEMPLATE).order_by("-pk").values_list("pk").first()
             handled = marketing_tasks.send_due_campaigns()
+            new = Notification.objects.filter(template=PROMO_TEMPLATE, pk__gt=before[0] if before else 0)
+            for pk, reference, villager in new.values_list("pk", "reference", "villager_id"):
+                self.stuck[pk] = (int(reference.removeprefix("C")), villager, now)
+        else:
+            with queued_tasks_run_here():
+                handled = marketing_tasks.send_due_campaigns()
         if quiet(now):
             if any(c.send_at <= now for c in live):
                 fired["a due campaign held back by the quiet hours"] += 1
@@ -2716,7 +2790,7 @@ class RuralshopMachine(RuleBasedStateMachine):
             figures = campaign_figures.recipient_counts(Campaign(pk=pk))
             mine = Counter(c.recipients.values())
             assert figures == {s_: mine[s_] for s_ in R.values}, f"campaign {pk}: figures {figures}, rows {mine}"
-            counts.update({f"C{pk}": mine[R.SENT]})
+            counts.update({f"C{pk}": mine[R.SENT] + len(c.dropped)})
         texts = Counter(Notification.objects.filter(template=PROMO_TEMPLATE).values_list("reference", "villager_id"))
         assert all(n == 1 for n in texts.values()), f"texted twice for one campaign: {texts}"
         assert Counter(ref for ref, _ in texts.elements()) == +counts, f"promotional SMS {texts}, sent {counts}"
@@ -2727,6 +2801,10 @@ class RuralshopMachine(RuleBasedStateMachine):
                 assert len(week) <= PER_WEEK, f"villager {villager}: {len(week)} promotional SMS in 7 days to {moment}"
         for villager, sent_at in sql(WITHOUT_CONSENT_SQL):
             raise AssertionError(f"villager {villager} texted at {as_datetime(sent_at)} without promotional consent")
+        for villager, sent_at in sql(LEFT_WITHOUT_CONSENT_SQL):
+            raise AssertionError(
+                f"villager {villager}'s promotional SMS left the outbox at {as_datetime(sent_at)} without their consent"
+            )
 
     @invariant()
     def orders_are_where_the_model_says_and_can_move_on(self):
@@ -3032,6 +3110,16 @@ WITHOUT_CONSENT_SQL = f"""
     WHERE r.status = 'sent' AND COALESCE((
         SELECT k.granted FROM {_t["Consent"]} k
         WHERE k.villager_id = r.villager_id AND k.purpose = 'marketing' AND k.recorded_at < r.sent_at
+        ORDER BY k.recorded_at DESC, k.id DESC LIMIT 1), FALSE) = FALSE
+"""  # noqa: S608
+
+
+# The same for the moment the SMS left the outbox (a retry, or the re-queue task after a broker outage, is later).
+LEFT_WITHOUT_CONSENT_SQL = f"""
+    SELECT n.villager_id, n.sent_at FROM {_t["Notification"]} n
+    WHERE n.template = 'marketing_campaign' AND n.sent_at IS NOT NULL AND COALESCE((
+        SELECT k.granted FROM {_t["Consent"]} k
+        WHERE k.villager_id = n.villager_id AND k.purpose = 'marketing' AND k.recorded_at < n.sent_at
         ORDER BY k.recorded_at DESC, k.id DESC LIMIT 1), FALSE) = FALSE
 """  # noqa: S608
 
