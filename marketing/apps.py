@@ -7,8 +7,9 @@ class MarketingConfig(AppConfig):
     verbose_name = _("Promotional SMS")
 
     def ready(self):
-        from notifications.sms import register_templates
+        from notifications.sms import register_send_check, register_templates
 
-        from .services import SMS_TEMPLATES
+        from .services import SMS_TEMPLATES, TEMPLATE, may_still_send
 
         register_templates(SMS_TEMPLATES)
+        register_send_check(TEMPLATE, may_still_send)

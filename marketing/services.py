@@ -261,6 +261,31 @@ def send_batch(campaign_id: int, *, size: int | None = None, now=None) -> int:
     return len(batch)
 
 
+def may_still_send(notification) -> datetime | str | None:
+    """The outbox's check before each attempt of a promotional SMS (``register_send_check``).
+
+    The batch checked consent and the hour when it wrote the SMS, but the outbox may send it much later: a retry
+    after the gateway failed (backoff up to an hour), or the re-queue task after a broker outage.  By then the
+    villager may have replied 退订, or it may be night.  Withdrawn consent: not sent, and the recipient counts as
+    opted out (as if the batch had found it so); in the quiet hours: it waits until 08:00.  An opt-out committing
+    between this check and the gateway call still gets this one text: the outbox holds no lock across the call.
+    """
+    consent = (
+        Villager.objects.filter(pk=notification.villager_id, anonymised_at__isnull=True)
+        .values_list("marketing_consent", flat=True)
+        .first()
+    )
+    if not consent:
+        Recipient.objects.filter(notification_id=notification.pk, status=R.SENT).update(
+            status=R.OPTED_OUT, notification=None, sent_at=None
+        )
+        return "no consent to promotional SMS any more: not sent"
+    now = timezone.now()
+    if in_quiet_hours(now):
+        return next_allowed(now)
+    return None
+
+
 def _finish(campaign_id: int) -> None:
     if not Recipient.objects.filter(campaign_id=campaign_id, status=R.PENDING).exists():
         Campaign.objects.filter(pk=campaign_id, status__in=[S.SCHEDULED, S.SENDING]).update(status=S.DONE)

@@ -137,6 +137,18 @@ class Outbox:
             return Outcome(SKIPPED)
         return Outcome(FAILED) if final else Outcome(RETRY, retry_in=backoff(row.attempts))
 
+    def hold(self, row, *, until: datetime) -> None:
+        """Not now: pending again, due ``until`` (the re-queue task takes it from then), this attempt not counted."""
+        self.model.objects.filter(pk=row.pk, status=PENDING, attempts=row.attempts).update(
+            attempts=F("attempts") - 1, claimed_until=None, next_attempt_at=until
+        )
+
+    def drop(self, row, *, error: str) -> None:
+        """Never: failed without a call to the service (what it was for no longer holds)."""
+        self.model.objects.filter(pk=row.pk, status=PENDING, attempts=row.attempts).update(
+            status=FAILED, last_error=error[:500], claimed_until=None, next_attempt_at=None
+        )
+
     # --- lost tasks --------------------------------------------------------------------
 
     def _stuck(self, now) -> Q:

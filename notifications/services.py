@@ -8,7 +8,7 @@ safe to run twice, with no transaction open across the gateway call.
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -18,7 +18,7 @@ from partners.models import Villager
 from . import outbox
 from .models import Consent, Notification
 from .outbox import FAILED, RETRY, SKIPPED, Outcome
-from .sms import SmsError, get_backend, render
+from .sms import SEND_CHECKS, SmsError, get_backend, render
 
 logger = logging.getLogger("ruralshop.sms")
 
@@ -76,9 +76,17 @@ def queue_sms(messages: Iterable[Sms | None]) -> list[Notification]:
 
 def send(notification_id: int) -> Outcome:
     """Claim, send outside any transaction, record: SENT, RETRY (pending again), FAILED (the last attempt) or SKIPPED."""
-    notification = OUTBOX.claim(notification_id, fields=["recipient", "template", "payload"])
+    notification = OUTBOX.claim(notification_id, fields=["recipient", "template", "payload", "villager"])
     if notification is None:
         return Outcome(SKIPPED)
+    check = SEND_CHECKS.get(notification.template)
+    verdict = check(notification) if check else None
+    if isinstance(verdict, datetime):
+        OUTBOX.hold(notification, until=verdict)
+        return Outcome(SKIPPED)
+    if verdict:
+        OUTBOX.drop(notification, error=verdict)
+        return Outcome(FAILED)
     try:
         get_backend().send(recipient=notification.recipient, text=render(notification.template, notification.payload))
     except Exception as exc:  # SmsError, a soft time limit, a template's bug: the claim is given back, and

@@ -9,6 +9,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -18,6 +19,9 @@ from partners.phones import mask_phone
 logger = logging.getLogger("ruralshop.sms")
 
 TEMPLATES: dict[str, str] = {}
+# Per template, what the outbox asks just before the gateway call (``register_send_check``): None to send now,
+# a datetime to wait until then (the row stays pending, the attempt not counted), or a reason not to send at all.
+SEND_CHECKS: dict[str, Callable] = {}
 
 
 def register_templates(templates: dict[str, str]) -> None:
@@ -26,6 +30,15 @@ def register_templates(templates: dict[str, str]) -> None:
     if clashes:
         raise ValueError(f"SMS templates registered twice with different texts: {sorted(clashes)}")
     TEMPLATES.update(templates)
+
+
+def register_send_check(template: str, check: Callable) -> None:
+    """``check(notification)`` (with ``villager_id``), asked by the outbox before each attempt of ``template``: an app
+    whose texts may go only under conditions that can change after writing (promotional SMS: the villager's
+    consent, the quiet hours) says here whether a retry or a late re-queue may still send it."""
+    if SEND_CHECKS.get(template, check) is not check:
+        raise ValueError(f"SMS template {template!r} has a send check already")
+    SEND_CHECKS[template] = check
 
 
 class SmsError(Exception):

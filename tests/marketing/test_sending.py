@@ -9,9 +9,10 @@ import pytest
 import time_machine
 from django.db import connection
 
-from marketing import services
+from marketing import selectors, services
 from marketing.models import Campaign, Recipient
-from notifications.inbound import signature
+from notifications import services as notifications
+from notifications.inbound import receive, signature
 from notifications.models import Notification
 from tests.conftest import requires_postgres
 from tests.factories import ProductFactory, VillagerFactory
@@ -123,6 +124,52 @@ def test_an_opt_out_by_reply_is_honoured_within_the_same_minute(client, station_
     assert promotional(leaver) == []
     assert c.recipients.get(villager=leaver).status == R.OPTED_OUT
     assert all(len(promotional(v)) == 1 for v in agreed[1:])
+
+
+# --- the outbox sends later than the batch wrote (found by tests/test_stateful.py) -----------------------
+# A broker outage leaves the batch's SMS in the outbox for the re-queue task, a failing gateway for its retries:
+# the villager's consent and the hour are asked again just before the gateway call.
+
+
+def test_an_sms_left_in_the_outbox_is_not_sent_after_the_villager_replied_td(station_a, staff_a, agreed):
+    # given a campaign whose SMS the outbox has not sent yet (the broker was down when the batch committed)
+    c = campaign(station_a, staff_a)
+    send_due()
+    leaver = agreed[0]
+    (sms,) = promotional(leaver)
+    # when the villager replies TD, and the re-queue task sends the SMS an hour later
+    with time_machine.travel(MORNING + timedelta(minutes=5), tick=False):
+        receive(gateway_id="gw-1", sender=str(leaver.phone), text="TD")
+    with time_machine.travel(MORNING + timedelta(hours=1), tick=False):
+        outcome = notifications.send(sms.pk)
+        notifications.send(promotional(agreed[1])[0].pk)
+
+    # then theirs never leaves and they count as opted out; the others' go
+    sms.refresh_from_db()
+    assert (outcome, sms.status, sms.sent_at) == ("failed", Notification.Status.FAILED, None)
+    assert c.recipients.get(villager=leaver).status == R.OPTED_OUT
+    assert promotional(agreed[1])[0].status == Notification.Status.SENT
+    assert selectors.recipient_counts(c)[R.OPTED_OUT] == 1
+
+
+def test_an_sms_left_in_the_outbox_waits_out_the_quiet_hours(station_a, staff_a, agreed):
+    # given a campaign written to the outbox at 20:50, whose SMS the re-queue task finds at 21:30
+    evening = datetime(2026, 12, 3, 20, 50, tzinfo=SHANGHAI)
+    campaign(station_a, staff_a, at=evening)
+    send_due(evening)
+    (sms,) = promotional(agreed[0])
+    with time_machine.travel(evening + timedelta(minutes=40), tick=False):
+        assert notifications.send(sms.pk) == "skipped"
+
+    # then it waits, pending, its attempt given back, until 08:00; the re-queue task sends it then
+    sms.refresh_from_db()
+    eight = datetime(2026, 12, 4, 8, 0, tzinfo=SHANGHAI)
+    assert (sms.status, sms.attempts, sms.next_attempt_at) == (Notification.Status.PENDING, 0, eight)
+    with time_machine.travel(eight - timedelta(minutes=1), tick=False):
+        assert sms.pk not in notifications.stuck_ids()
+    with time_machine.travel(eight + timedelta(minutes=11), tick=False):
+        assert sms.pk in notifications.stuck_ids()
+        assert notifications.send(sms.pk) == "sent"
 
 
 def test_the_county_approves_a_campaign_above_the_size(station_a, staff_a, county_manager, agreed, settings):
