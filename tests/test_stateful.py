@@ -1994,6 +1994,30 @@ class RuralshopMachine(RuleBasedStateMachine):
             c.status, c.send_at = C.SCHEDULED, past_quiet_hours(max(c.send_at, self.model.now))
         else:
             c.status = C.REFUSED
+            self._nobody_else_gets(c)
+
+    @precondition(lambda self: self.model.campaigns)
+    @rule(which=WHICH)
+    def a_partner_calls_a_campaign_off(self, which):
+        """The partner calls a campaign off from its page (picked among all: one that has ended is left as it is,
+        with the reason); those not sent it yet never are, those sent keep theirs."""
+        fired["a_partner_calls_a_campaign_off"] += 1
+        pk = pick(sorted(self.model.campaigns), which)
+        c = self.model.campaigns[pk]
+        call(self.staff(c.station), "post", f"/campaigns/{pk}/cancel/", {302})
+        if c.status not in (C.WAITING, C.SCHEDULED, C.SENDING):
+            fired["a campaign that had ended, not called off"] += 1
+            return
+        fired[f"a campaign called off while {c.status}"] += 1
+        c.status = C.CANCELLED
+        self._nobody_else_gets(c)
+
+    @staticmethod
+    def _nobody_else_gets(c) -> None:
+        # A campaign that ends unsent (refused, called off) marks its recipients still waiting: every one ends.
+        for villager, outcome in c.recipients.items():
+            if outcome == R.PENDING:
+                c.recipients[villager] = R.CANCELLED
 
     @precondition(lambda self: any(c.status in (C.SCHEDULED, C.SENDING) for c in self.model.campaigns.values()))
     @rule(minutes=st.sampled_from([1, 1, 61]))
@@ -2774,6 +2798,8 @@ class RuralshopMachine(RuleBasedStateMachine):
             return
         campaigns = dict(Campaign.objects.values_list("pk", "status"))
         assert campaigns == {pk: c.status for pk, c in self.model.campaigns.items()}, f"campaigns {campaigns}"
+        ended = Recipient.objects.filter(status=R.PENDING, campaign__status__in=[C.DONE, C.REFUSED, C.CANCELLED])
+        assert not ended.exists(), f"recipients still waiting in ended campaigns: {list(ended.values_list('pk'))}"
         rows = sql(PROMOTIONS_SQL)
         recipients = {(pk, v): status for pk, v, status, *_ in rows}
         expected = {(pk, v): status for pk, c in self.model.campaigns.items() for v, status in c.recipients.items()}
