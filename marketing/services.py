@@ -254,10 +254,10 @@ def send_batch(campaign_id: int, *, size: int | None = None, now=None) -> int:
             )
             for r in to_send
         )
+        # One UPDATE for the batch: its rows are locked by this transaction since they were claimed.
         for recipient, message in zip(to_send, messages, strict=True):
-            Recipient.objects.filter(pk=recipient.pk, status=R.PENDING).update(
-                status=R.SENT, notification=message, sent_at=now
-            )
+            recipient.status, recipient.notification, recipient.sent_at = R.SENT, message, now
+        Recipient.objects.bulk_update(to_send, ["status", "notification", "sent_at"])
     return len(batch)
 
 

@@ -296,3 +296,20 @@ def test_a_campaign_that_has_ended_cannot_be_called_off(station_a, staff_a, coun
         services.cancel(campaign=c)
     c.refresh_from_db()
     assert c.status == {"sent": S.DONE, "refused": S.REFUSED, "cancelled": S.CANCELLED}[end]
+
+
+def test_a_batch_costs_the_same_queries_for_two_recipients_or_eight(station_a, staff_a):
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(10):
+        VillagerFactory(service_center=station_a, marketing_consent=True)
+    small, big = campaign(station_a, staff_a), campaign(station_a, staff_a)
+
+    counts = []
+    for c, size in ((small, 2), (big, 8)):
+        with time_machine.travel(MORNING, tick=False), CaptureQueriesContext(connection) as queries:
+            assert services.send_batch(c.pk, size=size) == size
+        counts.append(len(queries))
+
+    assert counts[0] == counts[1], counts
+    assert Recipient.objects.filter(status=R.SENT).count() == 10
