@@ -238,10 +238,10 @@ def network() -> list[str]:
             SELECT v, 1 + (v - 1) / {vpr}, v FROM generate_series(1, {VEHICLES}) v""",
         f"""INSERT INTO orders_seller (id, name, default_commission_rate)
             SELECT s, '供应商' || lpad(s::text, 3, '0'), 2 + s % 7 FROM generate_series(1, {SELLERS}) s""",
-        f"""INSERT INTO orders_category (id, name, slug, position, parent_id)
-            SELECT i, n, 'p-cat-' || i, i, NULL FROM unnest({_sql_list(PARENTS)}) WITH ORDINALITY AS t(n, i)
+        f"""INSERT INTO orders_category (id, name, name_en, slug, position, parent_id)
+            SELECT i, n, '', 'p-cat-' || i, i, NULL FROM unnest({_sql_list(PARENTS)}) WITH ORDINALITY AS t(n, i)
             UNION ALL
-            SELECT 10 + (p - 1) * 5 + c, ({_sql_list(PARENTS)})[p] || c || '类', 'p-cat-' || p || '-' || c, c, p
+            SELECT 10 + (p - 1) * 5 + c, ({_sql_list(PARENTS)})[p] || c || '类', '', 'p-cat-' || p || '-' || c, c, p
             FROM generate_series(1, {len(PARENTS)}) p, generate_series(1, 5) c""",
         f"""INSERT INTO orders_product (id, sku, name, unit, price, weight_kg, volume_m3, needs_installation,
                                         is_active, category_id, seller_id, search_text)

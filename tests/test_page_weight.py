@@ -188,7 +188,7 @@ def test_what_sells_with_every_table_and_chart_full_is_under_budget(client_a, st
     print(f"what sells, full: {weight} bytes")
 
 
-def test_the_campaign_preview_and_a_campaign_are_under_budget(client_a, station_a, staff_a):
+def test_the_campaign_preview_a_campaign_and_calling_it_off_are_under_budget(client_a, station_a, staff_a):
     from marketing import services
     from tests.factories import ProductFactory, VillagerFactory
 
@@ -199,8 +199,9 @@ def test_the_campaign_preview_and_a_campaign_are_under_budget(client_a, station_
     campaign = services.create_campaign(station=station_a, actor=staff_a, body="复合肥特价")
     preview = client_a.post("/campaigns/new/", {"body": "复合肥特价，今冬最低价", "step": "preview"})
     detail = client_a.get(f"/campaigns/{campaign.pk}/")
+    call_off = client_a.get(f"/campaigns/{campaign.pk}/cancel/")
 
-    for response in (preview, detail):
+    for response in (preview, detail, call_off):
         assert response.status_code == 200
         weight, _ = page_weight(response.content)
         assert weight < BUDGET, f"{response.request['PATH_INFO']}: {weight} bytes"
