@@ -2142,16 +2142,7 @@ class RuralshopMachine(RuleBasedStateMachine):
         phone = (self.model.villagers[villager][1] if sender == "villager" else "") or "+8613999999999"
         text = o.consent_code if code == "right" else f"{(int(o.consent_code) + 1) % 10**4:04d}"
         self.inbound += 1
-        body = json.dumps({"id": f"gw-{self.inbound}", "from": phone, "text": text}).encode()
-        response = call(
-            Client(),
-            "post",
-            "/sms/inbound/",
-            {200},
-            data=body,
-            content_type="application/json",
-            headers={"X-Signature": inbound_signature(body)},
-        )
+        outcome = self._inbound(f"gw-{self.inbound}", phone, text)
         fits = (
             o.consent_via == Order.ConsentVia.SMS
             and not o.agreed
@@ -2160,7 +2151,6 @@ class RuralshopMachine(RuleBasedStateMachine):
             and self.model.consent[villager]
             and len(text) == 4
         )
-        outcome = response.json()["outcome"]
         if fits:
             assert outcome == "consent", f"{o.number}: the villager's reply was {outcome}"
         if outcome == "consent":

@@ -403,16 +403,21 @@ def test_the_county_sets_a_stations_credit_limit(client, station_a, station_b, c
     assert (station_a.pay_on_pickup_limit, station_b.pay_on_pickup_limit) == (Decimal("3500.00"), Decimal("2000.00"))
 
 
+def paid_by_mobile_refunded_in_cash(order, staff) -> None:
+    """Paid by mobile, cancelled, and its refund paid out of the drawer in cash: the book goes below zero."""
+    order_services.confirm_payment(
+        order=order,
+        actor=staff,
+        tender=payments.Tender(method="mobile", reference="4200001234"),
+        consent_code=order.consent_code,
+    )
+    order_services.cancel_order(order=order, actor=staff, reason="不要了")
+    returns.pay_refund(refund=order.refunds.get(), actor=staff)
+
+
 def test_a_day_closes_when_the_book_is_below_zero(client_a, order_placed, staff_a, station_a):
     # paid by mobile, cancelled, and its refund paid out of the drawer in cash: the book is ¥336 below zero
-    order_services.confirm_payment(
-        order=order_placed,
-        actor=staff_a,
-        tender=payments.Tender(method="mobile", reference="4200001234"),
-        consent_code=order_placed.consent_code,
-    )
-    order_services.cancel_order(order=order_placed, actor=staff_a, reason="不要了")
-    returns.pay_refund(refund=order_placed.refunds.get(), actor=staff_a)
+    paid_by_mobile_refunded_in_cash(order_placed, staff_a)
     assert drawer_of(station_a) == Decimal("-336.00")
 
     preview = client_a.post("/cash/close/", {"day": _today(), "counted": "0", "step": "preview"})
@@ -442,14 +447,7 @@ def test_the_county_page_shows_the_money_to_the_fen(client, station_a, county_ma
 
 def test_a_book_below_zero_shows_the_sign_before_the_currency(client_a, order_placed, staff_a, station_a):
     # given a mobile payment refunded in cash: the drawer is ¥336 below zero by the book
-    order_services.confirm_payment(
-        order=order_placed,
-        actor=staff_a,
-        tender=payments.Tender(method="mobile", reference="4200001234"),
-        consent_code=order_placed.consent_code,
-    )
-    order_services.cancel_order(order=order_placed, actor=staff_a, reason="不要了")
-    returns.pay_refund(refund=order_placed.refunds.get(), actor=staff_a)
+    paid_by_mobile_refunded_in_cash(order_placed, staff_a)
 
     # when the partner looks at the book, the dashboard's tile, the remittance form and a count of ¥0
     pages = [
