@@ -26,6 +26,7 @@ from notifications import services as notifications
 from orders import services as order_services
 from orders.models import Order
 from partners.models import ServiceCenter, Warehouse
+from ruralshop.lookups import in_ids  # and field__any_of (registered on import)
 
 from . import pickups, webhooks
 from .models import BatchStop, DeliveryBatch, Parcel, Route, UnplannedOrder, Vehicle
@@ -231,7 +232,7 @@ def _commit_batch(
             # it already batched no longer match status=confirmed.
             claimed = list(
                 Order.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(pk__in=order_ids, status=S.CONFIRMED)
+                .filter(pk__any_of=order_ids, status=S.CONFIRMED)
                 .order_by("pk")
                 .values_list("pk", "number", "service_center_id", "weight_kg", "volume_m3")
             )
@@ -271,7 +272,7 @@ def _commit_batch(
             order_services.transition_many(ids, from_status=S.CONFIRMED, to=S.BATCHED, note=batch.code, savepoint=False)
             # In a batch now: whatever reason an earlier run left goes with the batch (a run killed
             # before _record_reasons must not leave a truck's orders listed as waiting).
-            UnplannedOrder.objects.filter(order_id__in=ids).delete()
+            UnplannedOrder.objects.filter(order_id__any_of=ids).delete()
             if notify:
                 _notify_stations(batch, Counter(c[2] for c in claimed))
             webhooks.queue_batch_event(batch, "batch.planned")
@@ -300,9 +301,9 @@ PARCELS_SQL = """
            o.weight_kg, o.volume_m3, 'loaded', ''
     FROM {order} o
     JOIN {stop} st ON st.batch_id = %s AND st.service_center_id = o.service_center_id
-    LEFT JOIN (SELECT order_id, COUNT(*) AS n FROM {parcel} WHERE order_id IN ({ids}) GROUP BY order_id) earlier
+    LEFT JOIN (SELECT order_id, COUNT(*) AS n FROM {parcel} WHERE {earlier_ids} GROUP BY order_id) earlier
            ON earlier.order_id = o.id
-    WHERE o.id IN ({ids})
+    WHERE {order_ids}
     ORDER BY o.id
 """
 
@@ -316,12 +317,17 @@ def _write_parcels(batch: DeliveryBatch, order_ids: list[int]) -> None:
     """
     if not order_ids:
         return
-    ids = ", ".join(["%s"] * len(order_ids))
+    earlier_ids, earlier_params = in_ids("order_id", order_ids, connection)
+    order_ids_sql, order_params = in_ids("o.id", order_ids, connection)
     query = PARCELS_SQL.format(
-        parcel=Parcel._meta.db_table, order=Order._meta.db_table, stop=BatchStop._meta.db_table, ids=ids
+        parcel=Parcel._meta.db_table,
+        order=Order._meta.db_table,
+        stop=BatchStop._meta.db_table,
+        earlier_ids=earlier_ids,
+        order_ids=order_ids_sql,
     )
     with connection.cursor() as cursor:
-        cursor.execute(query, [batch.pk, *order_ids, *order_ids])
+        cursor.execute(query, [batch.pk, *earlier_params, *order_params])
 
 
 def _notify_stations(batch: DeliveryBatch, parcels_per_station: Counter) -> None:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from catalog import money
 from catalog.models import Stock, StockMovement
 from partners.models import ServiceCenter
+from ruralshop.lookups import in_ids  # and field__any_of (registered on import)
 
 from . import commissions, consent, payments, selectors
 from . import stock_moves as stock_ledger
@@ -128,7 +129,9 @@ def transition_many(
         return 0
     now = timezone.now()
     with transaction.atomic(savepoint=savepoint):
-        moved = Order.objects.filter(pk__in=order_ids, status=from_status).update(status=to, updated_at=now, **fields)
+        moved = Order.objects.filter(pk__any_of=order_ids, status=from_status).update(
+            status=to, updated_at=now, **fields
+        )
         if moved != len(order_ids):
             raise InvalidTransitionOf(from_status, to, stale=len(order_ids) - moved)
         _record_events(order_ids, from_status=from_status, to=to, actor=actor, note=note, at=now)
@@ -140,13 +143,13 @@ def _record_events(order_ids: list[int], *, from_status: str, to: str, actor, no
     """One event per order, written by the database from the order rows (INSERT ... SELECT): the planner moves
     thousands of orders a day, and building an object per event cost more than the database spent writing it."""
     event, order = OrderEvent._meta.db_table, Order._meta.db_table
-    ids = ", ".join(["%s"] * len(order_ids))
+    ids, id_params = in_ids("id", order_ids, connection)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {event} (order_id, from_status, to_status, actor_id, note, created_at) "  # noqa: S608
-            f"SELECT id, %s, %s, %s, %s, %s FROM {order} WHERE id IN ({ids}) ORDER BY id",  # table names, no input
+            f"SELECT id, %s, %s, %s, %s, %s FROM {order} WHERE {ids} ORDER BY id",  # table names, no input
             [from_status, to, getattr(actor, "pk", None), note[:500], connection.ops.adapt_datetimefield_value(at)]
-            + list(order_ids),
+            + id_params,
         )
 
 
