@@ -104,8 +104,9 @@ def test_a_partner_writes_previews_schedules_and_calls_off_a_campaign(phone, par
     assert not Campaign.objects.exists()
     shot(page, "campaigns-04-preview")
 
-    # sent: scheduled for tomorrow, the campaign's page
-    tap(page.locator("main form button[name=step][value=send]"))
+    # sent, from the button under the preview (the form's own is a screen further down): scheduled for tomorrow
+    assert page.locator("main form#campaign-form button[name=step][value=send]").count() == 1
+    tap(preview.locator("button[form=campaign-form][name=step][value=send]"))
     page.wait_for_url(re.compile(r"/campaigns/\d+/$"))
     campaign = Campaign.objects.get()
     assert page.url.endswith(f"/campaigns/{campaign.pk}/")
@@ -132,7 +133,7 @@ def test_a_partner_writes_previews_schedules_and_calls_off_a_campaign(phone, par
     shot(page, "campaigns-07-called-off")
 
     # the list shows it called off
-    page.locator("main a[href='/campaigns/']").first.click()  # the back link
+    tap(page.locator("main a[href='/campaigns/']"))  # the back link
     page.wait_for_url("**/campaigns/")
     assert page.locator(f"main a[href='/campaigns/{campaign.pk}/'] .status-cancelled").is_visible()
     shot(page, "campaigns-08-list-called-off")
