@@ -152,11 +152,12 @@
   if (document.querySelector("[data-autoprint]")) {
     window.addEventListener("load", function () { setTimeout(function () { window.print(); }, 300); });
   }
-  // A double tap on a slow link must not send a form twice (the server is idempotent anyway).
+  // A double tap on a slow link must not send a form twice (the server is idempotent anyway).  The form's
+  // elements include a button outside it that names it (form="..."), such as the campaign preview's.
   document.addEventListener("submit", function (event) {
-    var button = event.target.querySelector("button[data-once]");
-    if (button) {
-      setTimeout(function () { button.disabled = true; }, 0);
-    }
+    var buttons = Array.prototype.filter.call(event.target.elements, function (el) {
+      return el.matches("button[data-once]");
+    });
+    setTimeout(function () { buttons.forEach(function (b) { b.disabled = true; }); }, 0);
   });
 })();
