@@ -67,7 +67,7 @@ class Recipient(models.Model):
         OPTED_OUT = "opted_out", _("skipped: opted out")  # no marketing consent any more at send time
         CAPPED = "capped", _("skipped: weekly limit")  # had MARKETING_SMS_PER_WEEK already
         NO_PHONE = "no_phone", _("skipped: no phone")  # the phone was removed since
-        CANCELLED = "cancelled", _("not sent: called off")  # the campaign was called off or refused first
+        CANCELLED = "cancelled", _("not sent: the campaign ended first")  # called off or refused before their turn
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
     villager = models.ForeignKey(Villager, on_delete=models.PROTECT, related_name="+")

@@ -18,6 +18,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='recipient',
             name='status',
-            field=models.CharField(choices=[('pending', 'waiting'), ('sent', 'sent'), ('failed', 'failed'), ('opted_out', 'skipped: opted out'), ('capped', 'skipped: weekly limit'), ('no_phone', 'skipped: no phone'), ('cancelled', 'not sent: called off')], default='pending', max_length=10, verbose_name='status'),
+            field=models.CharField(choices=[('pending', 'waiting'), ('sent', 'sent'), ('failed', 'failed'), ('opted_out', 'skipped: opted out'), ('capped', 'skipped: weekly limit'), ('no_phone', 'skipped: no phone'), ('cancelled', 'not sent: the campaign ended first')], default='pending', max_length=10, verbose_name='status'),
         ),
     ]
